@@ -1,0 +1,77 @@
+from google.api import client_pb2 as _client_pb2
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import resource_pb2 as _resource_pb2
+from common.gen.registry.v1 import code_pb2 as _code_pb2
+from common.gen.registry.v1 import node_pb2 as _node_pb2
+from common.gen.registry.v1 import registration_pb2 as _registration_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AssignCodeRequest(_message.Message):
+    __slots__ = ("node", "issuer", "object_type", "registration", "subject_uscc", "request_id")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_USCC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    issuer: str
+    object_type: _registration_pb2.ObjectType
+    registration: str
+    subject_uscc: str
+    request_id: str
+    def __init__(self, node: _Optional[str] = ..., issuer: _Optional[str] = ..., object_type: _Optional[_Union[_registration_pb2.ObjectType, str]] = ..., registration: _Optional[str] = ..., subject_uscc: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetCodeAssignmentRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class VerifyCodeRequest(_message.Message):
+    __slots__ = ("code",)
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    def __init__(self, code: _Optional[str] = ...) -> None: ...
+
+class VerifyCodeResponse(_message.Message):
+    __slots__ = ("well_formed", "defect", "message", "assigned", "assignment")
+    WELL_FORMED_FIELD_NUMBER: _ClassVar[int]
+    DEFECT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    well_formed: bool
+    defect: _code_pb2.CodeDefect
+    message: str
+    assigned: bool
+    assignment: _code_pb2.CodeAssignment
+    def __init__(self, well_formed: _Optional[bool] = ..., defect: _Optional[_Union[_code_pb2.CodeDefect, str]] = ..., message: _Optional[str] = ..., assigned: _Optional[bool] = ..., assignment: _Optional[_Union[_code_pb2.CodeAssignment, _Mapping]] = ...) -> None: ...
+
+class GetNodeRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListNodesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListNodesResponse(_message.Message):
+    __slots__ = ("nodes", "next_page_token")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[_node_pb2.Node]
+    next_page_token: str
+    def __init__(self, nodes: _Optional[_Iterable[_Union[_node_pb2.Node, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

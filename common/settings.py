@@ -1,0 +1,92 @@
+"""Node settings (pydantic-settings), shared by both tiers.
+
+Values come, highest precedence first, from keyword arguments, ``REGISTRY_*`` environment variables
+(nested with ``__``, e.g. ``REGISTRY_TIME_LIMITS__REVIEW_DAYS=15``) and a TOML file given to
+:meth:`NodeSettings.load` (the ``--config`` option of each node). Settings are built in ``main()`` and
+passed down; nothing reads them at import time.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["NodeSettings", "TimeLimits", "normalise_database_url"]
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("registry_config_file", default=None)
+
+
+def normalise_database_url(url: str) -> str:
+    """Make PostgreSQL URLs use psycopg 3 (``postgresql+psycopg://``); leave others as they are."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class TimeLimits(BaseModel):
+    """Time limits of the procedure, in working days. Provinces differ, so each is a setting."""
+
+    acceptance_days: int = Field(3, ge=1, le=60)
+    review_days: int = Field(20, ge=1, le=120)
+    announcement_days: int = Field(10, ge=1, le=60)
+    objection_days: int = Field(10, ge=1, le=60)
+    expiry_reminder_days: int = Field(20, ge=0, le=250)
+
+
+class NodeSettings(BaseSettings):
+    """What every node needs: where to listen, where its data lives, its calendar and time limits."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", env_nested_delimiter="__", extra="forbid")
+
+    #: host:port to serve gRPC on; port 0 picks a free port (the bound one is logged).
+    listen: str = "127.0.0.1:50051"
+    #: SQLAlchemy URL; a SQLite file by default, PostgreSQL in production.
+    database_url: str = "sqlite:///data/node.db"
+    #: Threads serving RPCs.
+    max_workers: int = Field(32, ge=1, le=512)
+    #: Seconds in-flight RPCs get to finish on shutdown.
+    shutdown_grace: float = Field(5.0, ge=0)
+    #: An operator-supplied working-day schedule (TOML) for years the official data does not cover.
+    working_days_file: Path | None = None
+    time_limits: TimeLimits = TimeLimits()
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = _CONFIG_FILE.get()
+        if config_file is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Self:
+        """Build settings from a TOML file (optional), the environment and ``overrides``."""
+        if config_file is not None and not config_file.is_file():
+            raise FileNotFoundError(f"configuration file {config_file} does not exist")
+        token = _CONFIG_FILE.set(config_file)
+        try:
+            return cls(**overrides)
+        finally:
+            _CONFIG_FILE.reset(token)

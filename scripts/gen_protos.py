@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Generate the Python stubs of proto/registry/v1 into common/gen/registry/v1.
+
+    python scripts/gen_protos.py          # regenerate in place
+    python scripts/gen_protos.py --check  # exit 1 if the committed stubs are stale
+
+The generated modules import each other as ``registry.v1.x_pb2``; that is rewritten to
+``common.gen.registry.v1.x_pb2`` so the stubs live inside the ``common`` package. The grpcio-tools
+version is pinned in pyproject.toml so that regeneration is byte-for-byte reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import grpc_tools
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTO_ROOT = ROOT / "proto"
+PACKAGE_DIR = Path("registry") / "v1"
+OUT_ROOT = ROOT / "common" / "gen"
+IMPORT_RE = re.compile(r"^from registry\.v1 import", re.MULTILINE)
+
+
+def _include_dirs() -> list[Path]:
+    # googleapis-common-protos ships the google/api and google/type .proto files beside their stubs.
+    from google.api import field_behavior_pb2
+
+    googleapis = Path(field_behavior_pb2.__file__).resolve().parent.parent.parent
+    well_known = Path(grpc_tools.__file__).resolve().parent / "_proto"
+    return [PROTO_ROOT, googleapis, well_known]
+
+
+def generate(out_root: Path) -> None:
+    out = out_root / PACKAGE_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    sources = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
+    args = ["grpc_tools.protoc", *(f"-I{d}" for d in _include_dirs())]
+    args += [f"--python_out={out_root}", f"--pyi_out={out_root}", f"--grpc_python_out={out_root}"]
+    if protoc.main([*args, *sources]) != 0:
+        raise SystemExit("protoc failed")
+    for path in out.glob("*.py*"):
+        text = path.read_text()
+        path.write_text(IMPORT_RE.sub("from common.gen.registry.v1 import", text))
+    for package in (out_root, out_root / "registry", out):
+        (package / "__init__.py").touch()
+
+
+def _stale(expected: Path, actual: Path) -> list[str]:
+    files = {p.relative_to(expected) for p in expected.rglob("*") if p.is_file()}
+    files |= {
+        p.relative_to(actual) for p in actual.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
+    return sorted(
+        str(f)
+        for f in files
+        if not (expected / f).exists()
+        or not (actual / f).exists()
+        or not filecmp.cmp(expected / f, actual / f, shallow=False)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--check", action="store_true", help="fail if the committed stubs are stale")
+    options = parser.parse_args()
+    if options.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / "gen"
+            generate(fresh)
+            stale = _stale(fresh, OUT_ROOT)
+        if stale:
+            sys.stderr.write("generated stubs are stale; run python scripts/gen_protos.py:\n")
+            sys.stderr.writelines(f"  common/gen/{f}\n" for f in stale)
+            return 1
+        sys.stdout.write("generated stubs are up to date\n")
+        return 0
+    shutil.rmtree(OUT_ROOT, ignore_errors=True)
+    generate(OUT_ROOT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
