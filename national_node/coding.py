@@ -26,7 +26,7 @@ from common import codes
 from common.db import Database, utcnow
 from common.errors import AlreadyExists, NotFound, PermissionDenied
 from national_node.directory import NATIONAL, OWN_NODE, get_node
-from national_node.models import CodeAssignmentRow, CodeCounterRow
+from national_node.models import CodeAssignmentRow, CodeCounterRow, NodeRow
 
 __all__ = ["CodeRequest", "CodingAuthority"]
 
@@ -64,21 +64,23 @@ class CodingAuthority:
         self._db = db
 
     def assign(self, request: CodeRequest, *, now: datetime | None = None) -> tuple[CodeAssignmentRow, bool]:
-        """Assign a code, or return the one this request got before. Returns (assignment, replayed)."""
-        if request.issuer != request.node:
-            raise PermissionDenied(
-                "FOREIGN_NAMESPACE",
-                f"nodes/{request.node} may only obtain codes in its own namespace {request.node},"
-                f" not {request.issuer}",
-                metadata={"node": f"nodes/{request.node}", "issuer": request.issuer},
-            )
+        """Assign a code, or return the one this request got before. Returns (assignment, replayed).
+
+        Checks, in order: the calling node is in the directory (NOT_FOUND), the issuer is its own
+        namespace (PERMISSION_DENIED), a repeated request id (replay, or ALREADY_EXISTS if the content
+        differs), the node runs its own registration and the subject is in its jurisdiction
+        (PERMISSION_DENIED), the registration has no code yet (ALREADY_EXISTS).
+        """
         for _attempt in range(5):
             try:
                 with self._db.transaction() as session:
+                    node = get_node(session, request.node)
+                    self._check_namespace(request)
                     replay = self._find_replay(session, request)
                     if replay is not None:
                         return replay, True
-                    self._check_allowed(session, request)
+                    self._check_allowed(node, request)
+                    self._check_not_coded(session, request)
                     return self._insert(session, request, now or utcnow()), False
             except IntegrityError:
                 # A concurrent call with the same request id (or registration) committed first;
@@ -117,22 +119,38 @@ class CodingAuthority:
         return row
 
     @staticmethod
-    def _check_allowed(session: Session, request: CodeRequest) -> None:
-        node = get_node(session, request.node)
+    def _check_namespace(request: CodeRequest) -> None:
+        if request.issuer != request.node:
+            raise PermissionDenied(
+                "FOREIGN_NAMESPACE",
+                f"nodes/{request.node} may only obtain codes in its own namespace {request.node},"
+                f" not {request.issuer}",
+                metadata={"field": "issuer", "node": f"nodes/{request.node}", "issuer": request.issuer},
+            )
+
+    @staticmethod
+    def _check_allowed(node: NodeRow, request: CodeRequest) -> None:
         if node.mode not in (OWN_NODE, NATIONAL):
             raise PermissionDenied(
                 "NODE_NOT_ONLINE",
                 f"nodes/{request.node} is served by the national node (mode {node.mode});"
                 " it cannot obtain codes itself",
-                metadata={"node": f"nodes/{request.node}", "mode": node.mode},
+                metadata={"field": "node", "node": f"nodes/{request.node}", "mode": node.mode},
             )
         if node.mode == OWN_NODE and request.subject_province != request.node:
             raise PermissionDenied(
                 "SUBJECT_OUTSIDE_JURISDICTION",
                 f"the subject's USCC places it in region {request.subject_province};"
                 f" nodes/{request.node} registers subjects of region {request.node} only",
-                metadata={"subject_region": request.subject_province, "node": f"nodes/{request.node}"},
+                metadata={
+                    "field": "subject_uscc",
+                    "subject_region": request.subject_province,
+                    "node": f"nodes/{request.node}",
+                },
             )
+
+    @staticmethod
+    def _check_not_coded(session: Session, request: CodeRequest) -> None:
         coded = session.exec(
             select(CodeAssignmentRow.code).where(CodeAssignmentRow.registration == request.registration)
         ).first()

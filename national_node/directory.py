@@ -54,7 +54,7 @@ def get_node(session: Session, region: str) -> NodeRow:
         raise NotFound(
             "NODE_NOT_FOUND",
             f"nodes/{region} is not in the node directory",
-            metadata={"node": f"nodes/{region}"},
+            metadata={"field": "node", "node": f"nodes/{region}"},
         )
     return row
 

@@ -1,0 +1,46 @@
+"""Shared fixtures: PostgreSQL databases and real node processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.nodes import NodeProcess
+from tests.postgres import fresh_database, postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    with postgres_server() as url:
+        if url is None:
+            pytest.skip("no PostgreSQL: set TEST_DATABASE_URL, run a Docker engine, or install PostgreSQL")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'node.db'}"
+
+
+@pytest.fixture
+def national_node(tmp_path: Path, sqlite_url: str) -> Iterator[NodeProcess]:
+    """A national node process on a SQLite file, with 320000 and 440000 running their own nodes."""
+    node = NodeProcess(
+        "national_node",
+        env={
+            "REGISTRY_DATABASE_URL": sqlite_url,
+            "REGISTRY_PROVINCIAL_NODES": '[{"region": "320000"}, {"region": "440000"}]',
+        },
+        cwd=tmp_path,
+    ).start()
+    yield node
+    node.kill()

@@ -1,0 +1,78 @@
+"""Real node processes for integration tests: started as an operator would, killed as a crash would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class NodeProcess:
+    """``python -m <module>`` on port 0; the bound address is read from its first stdout line."""
+
+    def __init__(self, module: str, *, env: Mapping[str, str], cwd: Path, args: tuple[str, ...] = ()) -> None:
+        self.module, self.env, self.cwd, self.args = module, dict(env), cwd, args
+        self.process: subprocess.Popen[str] | None = None
+        self.address = ""
+        self.log = cwd / f"{module}.log"
+
+    def start(self, timeout: float = 30.0) -> NodeProcess:
+        env = {**os.environ, "REGISTRY_LISTEN": "127.0.0.1:0", **self.env}
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module, *self.args],
+                cwd=self.cwd, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+            )
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not line or "listening on" not in line[0]:
+            self.kill()
+            raise RuntimeError(f"{self.module} did not start; its log:\n{self.log.read_text()[-4000:]}")
+        self.address = line[0].rsplit(" ", 1)[1].strip()
+        return self
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.address)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or power cut."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self._close()
+
+    def _close(self) -> None:
+        if self.process and self.process.stdout and not self.process.stdout.closed:
+            self.process.stdout.close()
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM: the graceful stop an init system would ask for."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        self._close()
+        return code
+
+
+def wait_until(condition, *, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):  # noqa: ANN001
+    """Poll ``condition`` until it returns a truthy value, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
