@@ -3,7 +3,7 @@
 Every error the registry reports to a caller is one of the classes below. Each carries a gRPC status
 code, a stable machine-readable ``reason`` (sent as ``google.rpc.ErrorInfo.reason``) and, for bad input,
 the offending fields (sent as ``google.rpc.BadRequest`` field violations). Servicers raise these; the
-server interceptor in :mod:`common.grpc_errors` turns them into a ``google.rpc.Status``.
+server interceptor in :mod:`common.grpc_server` turns them into a ``google.rpc.Status``.
 
 Validators of single values (codes, USCCs, regions) raise :class:`InvalidValue`, which knows *why* a
 value is wrong but not *which field* held it; the caller that knows the field wraps it with
@@ -94,6 +94,8 @@ class InvalidArgument(RegistryError):
     def from_violations(cls, violations: Iterable[FieldViolation]) -> InvalidArgument:
         """One error listing every bad field at once, so a caller can fix them all in one go."""
         violations = tuple(violations)
+        if not violations:
+            raise ValueError("from_violations needs at least one violation")
         first = violations[0]
         if len(violations) == 1:
             reason, message = first.reason or "INVALID_FIELD", f"{first.field}: {first.description}"

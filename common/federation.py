@@ -24,10 +24,15 @@ def _start(module: str, config: Path) -> subprocess.Popen[bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="registry-federation", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--deploy", type=Path, default=Path("deploy"),
-                        help="folder with national.toml and provincial-*.toml (default: deploy)")
+    parser = argparse.ArgumentParser(
+        prog="registry-federation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--deploy",
+        type=Path,
+        default=Path("deploy"),
+        help="folder with national.toml and provincial-*.toml (default: deploy)",
+    )
     options = parser.parse_args(argv)
     national = options.deploy / "national.toml"
     provincial = sorted(options.deploy.glob("provincial-*.toml"))

@@ -16,6 +16,9 @@ from common.errors import InvalidArgument, InvalidValue
 
 __all__ = ["decode_token", "encode_token", "page_size"]
 
+#: Tokens this module issues are far shorter; anything longer is refused before decoding.
+_MAX_TOKEN = 1024
+
 
 def _filters_hash(filters: Any) -> str:
     return hashlib.sha256(json.dumps(filters, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -30,11 +33,15 @@ def decode_token(token: str, filters: Any = None, *, field: str = "page_token") 
     """The position a token resumes from (None for an empty token)."""
     if not token:
         return None
+    if len(token) > _MAX_TOKEN:
+        raise InvalidArgument.for_field(
+            field, InvalidValue("PAGE_TOKEN_INVALID", "is not a page token this service issued")
+        )
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(raw)
         position, issued_for = payload["p"], payload["f"]
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise InvalidArgument.for_field(
             field, InvalidValue("PAGE_TOKEN_INVALID", "is not a page token this service issued")
         ) from error

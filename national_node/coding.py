@@ -76,11 +76,12 @@ class CodingAuthority:
                 with self._db.transaction() as session:
                     node = get_node(session, request.node)
                     self._check_namespace(request)
-                    replay = self._find_replay(session, request)
+                    existing = self._existing(session, request)
+                    replay = self._replay(request, existing)
                     if replay is not None:
                         return replay, True
                     self._check_allowed(node, request)
-                    self._check_not_coded(session, request)
+                    self._check_not_coded(request, existing)
                     return self._insert(session, request, now or utcnow()), False
             except IntegrityError:
                 # A concurrent call with the same request id (or registration) committed first;
@@ -100,23 +101,38 @@ class CodingAuthority:
             return session.get(CodeAssignmentRow, code)
 
     @staticmethod
-    def _find_replay(session: Session, request: CodeRequest) -> CodeAssignmentRow | None:
-        row = session.exec(
-            select(CodeAssignmentRow).where(
-                CodeAssignmentRow.requested_by == request.node,
-                CodeAssignmentRow.request_id == request.request_id,
+    def _existing(session: Session, request: CodeRequest) -> list[CodeAssignmentRow]:
+        """Assignments made for this request id or this registration, read in one statement.
+
+        One statement, so that under READ COMMITTED a concurrent first attempt that commits between
+        two separate reads cannot make a replay look like a second code for the registration.
+        """
+        return list(
+            session.exec(
+                select(CodeAssignmentRow).where(
+                    (
+                        (CodeAssignmentRow.requested_by == request.node)
+                        & (CodeAssignmentRow.request_id == request.request_id)
+                    )
+                    | (CodeAssignmentRow.registration == request.registration)
+                )
             )
-        ).first()
-        if row is None:
-            return None
-        if not request.same_as(row):
-            raise AlreadyExists(
-                "REQUEST_ID_REUSED",
-                f"request id {request.request_id} was already used by nodes/{request.node}"
-                " for a different request",
-                metadata={"request_id": request.request_id},
-            )
-        return row
+        )
+
+    @staticmethod
+    def _replay(request: CodeRequest, existing: list[CodeAssignmentRow]) -> CodeAssignmentRow | None:
+        for row in existing:
+            if (row.requested_by, row.request_id) != (request.node, request.request_id):
+                continue
+            if not request.same_as(row):
+                raise AlreadyExists(
+                    "REQUEST_ID_REUSED",
+                    f"request id {request.request_id} was already used by nodes/{request.node}"
+                    " for a different request",
+                    metadata={"field": "request_id", "request_id": request.request_id},
+                )
+            return row
+        return None
 
     @staticmethod
     def _check_namespace(request: CodeRequest) -> None:
@@ -150,16 +166,18 @@ class CodingAuthority:
             )
 
     @staticmethod
-    def _check_not_coded(session: Session, request: CodeRequest) -> None:
-        coded = session.exec(
-            select(CodeAssignmentRow.code).where(CodeAssignmentRow.registration == request.registration)
-        ).first()
-        if coded is not None:
-            raise AlreadyExists(
-                "REGISTRATION_ALREADY_CODED",
-                f"{request.registration} already has code {coded}",
-                metadata={"registration": request.registration, "code": coded},
-            )
+    def _check_not_coded(request: CodeRequest, existing: list[CodeAssignmentRow]) -> None:
+        for row in existing:
+            if row.registration == request.registration:
+                raise AlreadyExists(
+                    "REGISTRATION_ALREADY_CODED",
+                    f"{request.registration} already has code {row.code}",
+                    metadata={
+                        "field": "registration",
+                        "registration": request.registration,
+                        "code": row.code,
+                    },
+                )
 
     def _insert(self, session: Session, request: CodeRequest, now: datetime) -> CodeAssignmentRow:
         year = now.astimezone(CHINA).year

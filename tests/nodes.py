@@ -30,7 +30,11 @@ class NodeProcess:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args],
-                cwd=self.cwd, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+                cwd=self.cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
             )
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)

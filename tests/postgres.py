@@ -74,16 +74,31 @@ def postgres_server() -> Iterator[str | None]:
         if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
             os.chmod(tmp, 0o777)
             as_user = ["runuser", "-u", "postgres", "--"]
-        subprocess.run([*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True)
-        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-w", "-o",
-                        f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1", "start"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *as_user,
+                bindir / "pg_ctl",
+                "-D",
+                data,
+                "-w",
+                "-o",
+                f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
         try:
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         finally:
-            subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                           capture_output=True)
+            subprocess.run(
+                [*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True
+            )
 
 
 def _libpq(url: str) -> str:

@@ -116,8 +116,12 @@ def test_codes_are_sequential_per_namespace_valid_and_recorded(stub: ns_grpc.Nat
     second = stub.AssignCode(_request(), timeout=5)
     product = stub.AssignCode(_request(object_type=2), timeout=5)
     national = stub.AssignCode(
-        _request(node="nodes/100000", issuer="100000", subject_uscc=make_uscc("110000"),
-                 registration="nodes/100000/registrations/r-central-1"),
+        _request(
+            node="nodes/100000",
+            issuer="100000",
+            subject_uscc=make_uscc("110000"),
+            registration="nodes/100000/registrations/r-central-1",
+        ),
         timeout=5,
     )
     assert [first.serial, second.serial, product.serial, national.serial] == [1, 2, 1, 1]
@@ -131,7 +135,9 @@ def test_codes_are_sequential_per_namespace_valid_and_recorded(stub: ns_grpc.Nat
     assert fetched == first
     assert fetched.requested_by == "nodes/320000" and fetched.assign_time.seconds > 0
     verified = stub.VerifyCode(ns.VerifyCodeRequest(code=first.code), timeout=5)
-    assert verified.well_formed and verified.assigned and verified.assignment.registration == first.registration
+    assert (
+        verified.well_formed and verified.assigned and verified.assignment.registration == first.registration
+    )
 
 
 def test_verify_code_explains_a_typo_and_knows_unassigned_codes(stub: ns_grpc.NationalServiceStub) -> None:
@@ -164,8 +170,9 @@ def test_a_repeated_request_id_gets_its_first_code_back_even_after_a_crash(
     assert stub.AssignCode(_request(), timeout=5).serial == first.serial + 1  # no serial was used up
     # The same registration cannot get a second code under a new request id ...
     with pytest.raises(grpc.RpcError) as caught:
-        stub.AssignCode(_request(registration=request.registration, subject_uscc=request.subject_uscc),
-                        timeout=5)
+        stub.AssignCode(
+            _request(registration=request.registration, subject_uscc=request.subject_uscc), timeout=5
+        )
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert _details(caught.value)[0].metadata["code"] == first.code
     # ... and a request id cannot be reused for something else.
@@ -178,36 +185,82 @@ def test_a_repeated_request_id_gets_its_first_code_back_even_after_a_crash(
 
 BAD_REQUESTS = [
     # (case, overrides, status, reason, field)
-    ("malformed USCC", {"subject_uscc": "91320106MA1XYZ12"}, "INVALID_ARGUMENT", "WRONG_LENGTH",
-     "subject_uscc"),
-    ("USCC check character", {"subject_uscc": "91110000600037341M"}, "INVALID_ARGUMENT", "CHECK_MISMATCH",
-     "subject_uscc"),
+    (
+        "malformed USCC",
+        {"subject_uscc": "91320106MA1XYZ12"},
+        "INVALID_ARGUMENT",
+        "WRONG_LENGTH",
+        "subject_uscc",
+    ),
+    (
+        "USCC check character",
+        {"subject_uscc": "91110000600037341M"},
+        "INVALID_ARGUMENT",
+        "CHECK_MISMATCH",
+        "subject_uscc",
+    ),
     ("unknown region as issuer", {"issuer": "990000"}, "INVALID_ARGUMENT", "UNKNOWN_REGION", "issuer"),
-    ("USCC in no known region", {"subject_uscc": "91990000600037341L"}, "INVALID_ARGUMENT",
-     "UNKNOWN_REGION", "subject_uscc"),
+    (
+        "USCC in no known region",
+        {"subject_uscc": "91990000600037341L"},
+        "INVALID_ARGUMENT",
+        "UNKNOWN_REGION",
+        "subject_uscc",
+    ),
     ("empty registration", {"registration": ""}, "INVALID_ARGUMENT", "FIELD_REQUIRED", "registration"),
-    ("oversized registration", {"registration": "nodes/320000/registrations/" + "r" * 200},
-     "INVALID_ARGUMENT", "FIELD_TOO_LONG", "registration"),
+    (
+        "oversized registration",
+        {"registration": "nodes/320000/registrations/" + "r" * 200},
+        "INVALID_ARGUMENT",
+        "FIELD_TOO_LONG",
+        "registration",
+    ),
     ("empty request id", {"request_id": ""}, "INVALID_ARGUMENT", "FIELD_REQUIRED", "request_id"),
     ("oversized request id", {"request_id": "x" * 65}, "INVALID_ARGUMENT", "FIELD_TOO_LONG", "request_id"),
     ("no object type", {"object_type": 0}, "INVALID_ARGUMENT", "FIELD_REQUIRED", "object_type"),
     ("malformed node name", {"node": "320000"}, "INVALID_ARGUMENT", "FIELD_MALFORMED", "node"),
-    ("unknown node", {"node": "nodes/999999", "registration": "nodes/999999/registrations/r-1"},
-     "NOT_FOUND", "NODE_NOT_FOUND", "node"),
+    (
+        "unknown node",
+        {"node": "nodes/999999", "registration": "nodes/999999/registrations/r-1"},
+        "NOT_FOUND",
+        "NODE_NOT_FOUND",
+        "node",
+    ),
     ("foreign namespace", {"issuer": "440000"}, "PERMISSION_DENIED", "FOREIGN_NAMESPACE", "issuer"),
-    ("another node's registration", {"registration": "nodes/440000/registrations/r-1"},
-     "INVALID_ARGUMENT", "FOREIGN_REGISTRATION", "registration"),
-    ("subject of another province", {"subject_uscc": make_uscc("440300")}, "PERMISSION_DENIED",
-     "SUBJECT_OUTSIDE_JURISDICTION", "subject_uscc"),
-    ("province served by proxy", {"node": "nodes/510000", "issuer": "510000",
-                                  "registration": "nodes/510000/registrations/r-1",
-                                  "subject_uscc": make_uscc("510100")},
-     "PERMISSION_DENIED", "NODE_NOT_ONLINE", "node"),
+    (
+        "another node's registration",
+        {"registration": "nodes/440000/registrations/r-1"},
+        "INVALID_ARGUMENT",
+        "FOREIGN_REGISTRATION",
+        "registration",
+    ),
+    (
+        "subject of another province",
+        {"subject_uscc": make_uscc("440300")},
+        "PERMISSION_DENIED",
+        "SUBJECT_OUTSIDE_JURISDICTION",
+        "subject_uscc",
+    ),
+    (
+        "province served by proxy",
+        {
+            "node": "nodes/510000",
+            "issuer": "510000",
+            "registration": "nodes/510000/registrations/r-1",
+            "subject_uscc": make_uscc("510100"),
+        },
+        "PERMISSION_DENIED",
+        "NODE_NOT_ONLINE",
+        "node",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("overrides", "status", "reason", "field"),
-                         [case[1:] for case in BAD_REQUESTS], ids=[case[0] for case in BAD_REQUESTS])
+@pytest.mark.parametrize(
+    ("overrides", "status", "reason", "field"),
+    [case[1:] for case in BAD_REQUESTS],
+    ids=[case[0] for case in BAD_REQUESTS],
+)
 def test_bad_input_is_refused_with_the_field_named_and_nothing_written(
     stub: ns_grpc.NationalServiceStub, tmp_path: Path, overrides: dict, status: str, reason: str, field: str
 ) -> None:
@@ -235,7 +288,10 @@ def test_bad_configuration_is_refused_before_serving(tmp_path: Path) -> None:
     config.write_text('[[provincial_nodes]]\nregion = "990000"\n')
     result = subprocess.run(
         [sys.executable, "-m", "national_node", "--config", str(config)],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "990000" in result.stderr

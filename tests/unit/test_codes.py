@@ -165,9 +165,7 @@ def sample_codes(count: int, seed: int) -> list[str]:
     while len(found) < count:
         serial = rng.choice([rng.randint(1, 2000), rng.randint(1, MAX_SERIAL)])
         found.add(
-            codes.generate(
-                rng.choice(list(ObjectType)), rng.choice(ISSUERS), rng.randint(0, 2099), serial
-            )
+            codes.generate(rng.choice(list(ObjectType)), rng.choice(ISSUERS), rng.randint(0, 2099), serial)
         )
     return sorted(found)
 
