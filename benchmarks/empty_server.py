@@ -56,7 +56,9 @@ def _load(path: Path | None) -> NodeSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_node("empty_server", "An empty unary gRPC method on a node's server set-up.", _load, create_server, argv)
+    return run_node(
+        "empty_server", "An empty unary gRPC method on a node's server set-up.", _load, create_server, argv
+    )
 
 
 if __name__ == "__main__":

@@ -48,14 +48,16 @@ class Document(_message.Message):
     def __init__(self, title: _Optional[str] = ..., uri: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class Subject(_message.Message):
-    __slots__ = ("name", "uscc", "region")
+    __slots__ = ("name", "uscc", "region", "central")
     NAME_FIELD_NUMBER: _ClassVar[int]
     USCC_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    CENTRAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     uscc: str
     region: str
-    def __init__(self, name: _Optional[str] = ..., uscc: _Optional[str] = ..., region: _Optional[str] = ...) -> None: ...
+    central: bool
+    def __init__(self, name: _Optional[str] = ..., uscc: _Optional[str] = ..., region: _Optional[str] = ..., central: _Optional[bool] = ...) -> None: ...
 
 class Agent(_message.Message):
     __slots__ = ("name", "uscc", "authorization")
