@@ -19,6 +19,7 @@ import grpc
 
 __all__ = [
     "DOMAIN",
+    "Aborted",
     "AlreadyExists",
     "FailedPrecondition",
     "FieldViolation",
@@ -127,6 +128,12 @@ class FailedPrecondition(RegistryError):
     """The request is well formed but the resource is not in a state that allows it."""
 
     code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class Aborted(RegistryError):
+    """The resource changed since the caller read it (a stale etag): read it again and retry."""
+
+    code = grpc.StatusCode.ABORTED
 
 
 class Unavailable(RegistryError):

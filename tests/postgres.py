@@ -27,13 +27,22 @@ from common.settings import normalise_database_url
 
 
 def _docker_answers() -> bool:
+    """Whether a Docker engine answers a ping on its socket (DOCKER_HOST or the default)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
-        import docker
-
-        docker.from_env(timeout=3).ping()
-    except Exception:  # noqa: BLE001 - any failure means no engine
+        if host.startswith("unix://"):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(3)
+            with conn:
+                conn.connect(host.removeprefix("unix://"))
+                conn.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+                return b" 200 " in conn.recv(64)
+        hostport = host.split("://", 1)[-1]
+        with socket.create_connection(tuple(hostport.rsplit(":", 1)), timeout=3) as conn:
+            conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b" 200 " in conn.recv(64)
+    except OSError:
         return False
-    return True
 
 
 def _local_bin() -> Path | None:
@@ -79,26 +88,14 @@ def postgres_server() -> Iterator[str | None]:
             check=True,
             capture_output=True,
         )
-        subprocess.run(
-            [
-                *as_user,
-                bindir / "pg_ctl",
-                "-D",
-                data,
-                "-w",
-                "-o",
-                f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        # -l: the server writes to a file; pipes it inherited would keep run() waiting for ever.
+        pg_ctl = [*as_user, bindir / "pg_ctl", "-D", data, "-l", Path(tmp) / "server.log"]
+        options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1"
+        subprocess.run([*pg_ctl, "-w", "-o", options, "start"], check=True, stdout=subprocess.DEVNULL)
         try:
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         finally:
-            subprocess.run(
-                [*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True
-            )
+            subprocess.run([*pg_ctl, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL)
 
 
 def _libpq(url: str) -> str:
