@@ -129,6 +129,7 @@ class NodeServer:
         add_services: Callable[[grpc.Server], None],
         service_names: Sequence[str],
         shutdown_grace: float = 5.0,
+        on_start: Iterable[Callable[[], None]] = (),
         on_stop: Iterable[Callable[[], None]] = (),
     ) -> None:
         self._server = grpc.server(
@@ -149,12 +150,15 @@ class NodeServer:
         host = listen.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
         self._grace = shutdown_grace
+        self._on_start = list(on_start)
         self._on_stop = list(on_stop)
 
     def start(self) -> None:
         self._server.start()
         for name in ("", *self._service_names):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        for hook in self._on_start:
+            hook()
         logger.info("serving on %s", self.address)
 
     def wait(self, timeout: float | None = None) -> bool:

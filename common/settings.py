@@ -9,6 +9,7 @@ passed down; nothing reads them at import time.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -60,6 +61,12 @@ class NodeSettings(BaseSettings):
     working_days_file: Path | None = None
     time_limits: TimeLimits = TimeLimits()
     log_level: str = "INFO"
+    #: Seconds between rounds of the node's own work (closing announcements, codes, expiry).
+    duties_interval: float = Field(5.0, gt=0, le=3600)
+    #: Simulation only (demonstrations, tests): start the node's clock at this instant ...
+    clock_start: datetime | None = None
+    #: ... and run it this many times faster than real time. Production leaves both unset.
+    clock_speed: float = Field(1.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

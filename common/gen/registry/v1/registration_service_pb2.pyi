@@ -256,12 +256,14 @@ class DueItem(_message.Message):
         ANNOUNCEMENT: _ClassVar[DueItem.Kind]
         OBJECTION: _ClassVar[DueItem.Kind]
         EXPIRY: _ClassVar[DueItem.Kind]
+        CODING: _ClassVar[DueItem.Kind]
     KIND_UNSPECIFIED: DueItem.Kind
     ACCEPTANCE: DueItem.Kind
     REVIEW: DueItem.Kind
     ANNOUNCEMENT: DueItem.Kind
     OBJECTION: DueItem.Kind
     EXPIRY: DueItem.Kind
+    CODING: DueItem.Kind
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DUE_FIELD_NUMBER: _ClassVar[int]

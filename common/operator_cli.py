@@ -1,0 +1,849 @@
+"""``registryctl``: the operators' command line for the registry.
+
+Provincial operators and national coordinators take a registration through every step of the
+procedure from a shell: apply, accept or return, review, announce, object and resolve, then change,
+correct, renew and deregister; and look registrations, deadlines, confirmations and codes up.
+
+Every command is one or a few calls of the contract (``registry.v1.RegistrationService`` on ``--node``,
+``registry.v1.NationalService`` on ``--national``), each with a deadline (``--timeout``) and the
+operator's name in the ``registry-actor`` request metadata. Every write sends a fresh ``request_id``;
+``--request-id`` repeats one, so a write whose answer was lost can be retried by hand without doing it
+twice. The registry checks the content; errors print its reason and every field at fault.
+
+Exit status: 0 done, 1 the registry (or the network) said no, 2 a usage or application-file error.
+"""
+
+from __future__ import annotations
+
+import enum
+import getpass
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import grpc
+import typer
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from rich.console import Console, RenderableType
+
+from common import operator_render as render
+from common import regions
+from common.gen.registry.v1 import national_service_pb2 as ns
+from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+from common.gen.registry.v1 import registration_pb2 as r
+from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+from common.operator_files import ApplicationFileError, load_application
+
+__all__ = ["app", "describe_rpc_error", "main"]
+
+DEFAULT_NODE = "127.0.0.1:50061"
+DEFAULT_NATIONAL = "127.0.0.1:50051"
+ACTOR_METADATA_KEY = "registry-actor"
+CODE_LENGTH = 19
+# The largest page each List method accepts.
+_MAX_REGISTRATIONS_PAGE = 500
+
+app = typer.Typer(
+    name="registryctl",
+    help=(
+        "Operate the public data resource registry (公共数据资源登记): take registrations through "
+        "application, acceptance, review, announcement and coding, and look them up.\n\n"
+        "Global options go before the command: registryctl --json show CODE."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class ObjectTypeChoice(enum.StrEnum):
+    """What is registered."""
+
+    resource = "resource"
+    product = "product"
+    open = "open"
+
+
+_OBJECT_TYPES = {
+    ObjectTypeChoice.resource: r.PUBLIC_DATA_RESOURCE,
+    ObjectTypeChoice.product: r.DATA_PRODUCT_OR_SERVICE,
+    ObjectTypeChoice.open: r.OPEN_DATA_RESOURCE,
+}
+
+
+class StateChoice(enum.StrEnum):
+    """A registration's lifecycle state."""
+
+    pending = "pending"
+    active = "active"
+    expired = "expired"
+    deregistered = "deregistered"
+    closed = "closed"
+
+
+@dataclass
+class _Options:
+    """The global options, shared by every command through the typer context."""
+
+    node: str
+    national: str
+    actor: str | None
+    json: bool
+    timeout: float
+    console: Console
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """The request metadata; the actor is checked here, when a call is about to be made."""
+        actor = self.actor
+        if actor is None:
+            try:
+                actor = getpass.getuser()
+            except (OSError, KeyError):
+                _usage("cannot tell who you are from the login: give --actor NAME or set REGISTRY_ACTOR")
+        if not actor.strip() or not all(" " <= c <= "~" for c in actor):
+            _usage(
+                f"--actor {actor!r}: must be printable ASCII (it travels as gRPC metadata), "
+                "for example a login name such as zhang.san"
+            )
+        return ((ACTOR_METADATA_KEY, actor),)
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def describe_rpc_error(
+    error: grpc.RpcError, *, address: str, flag: str, timeout: float, request_id: str | None = None
+) -> list[str]:
+    """The lines to print for a failed call: code, reason, message, each field violation, and a hint."""
+    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+    message = (error.details() if isinstance(error, grpc.Call) else "") or ""
+    reason, metadata, violations = "", {}, []
+    status = None
+    if isinstance(error, grpc.Call):
+        try:
+            status = rpc_status.from_call(error)
+        except ValueError:
+            status = None
+    if status is not None:
+        message = status.message or message
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad_request = error_details_pb2.BadRequest()
+                detail.Unpack(bad_request)
+                violations.extend(bad_request.field_violations)
+    head = f"error: {code.name}"
+    if reason:
+        head += f" ({reason})"
+    if message:
+        head += f": {message}"
+    lines = [head]
+    for violation in violations:
+        lines.append(f"  {violation.field}: {violation.description}")
+    if metadata and not violations:
+        lines.append("  " + ", ".join(f"{key}={value}" for key, value in sorted(metadata.items())))
+    from_server = status is not None
+    if code == grpc.StatusCode.UNAVAILABLE and not from_server:
+        lines.append(f"hint: the node at {address} cannot be reached: is it running, and is {flag} right?")
+    elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        lines.append(f"hint: no answer from {address} within {timeout:g} s (--timeout)")
+    elif code == grpc.StatusCode.UNIMPLEMENTED and not from_server:
+        lines.append(f"hint: the server at {address} does not serve this call: is {flag} right?")
+    uncertain = {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.CANCELLED,
+    }
+    if request_id and code in uncertain:
+        lines.append(
+            "hint: the write may or may not have been done; to retry it safely, repeat the command "
+            f"with --request-id {request_id}"
+        )
+    return lines
+
+
+class _Session:
+    """One channel to a node, closed on exit; a failed call prints the error and exits 1."""
+
+    def __init__(self, options: _Options, *, national: bool = False) -> None:
+        self._options = options
+        self._metadata = options.metadata()
+        if national:
+            self.address, self._flag = options.national, "--national (REGISTRY_NATIONAL)"
+        else:
+            self.address, self._flag = options.node, "--node (REGISTRY_NODE)"
+        self._channel = grpc.insecure_channel(self.address)
+        if national:
+            self._stub: Any = ns_grpc.NationalServiceStub(self._channel)
+        else:
+            self._stub = rs_grpc.RegistrationServiceStub(self._channel)
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._channel.close()
+
+    def call(self, method: str, request: Message, *, request_id: str | None = None) -> Any:
+        try:
+            return getattr(self._stub, method)(
+                request, timeout=self._options.timeout, metadata=self._metadata
+            )
+        except grpc.RpcError as error:
+            lines = describe_rpc_error(
+                error,
+                address=self.address,
+                flag=self._flag,
+                timeout=self._options.timeout,
+                request_id=request_id,
+            )
+            typer.echo("\n".join(lines), err=True)
+            raise typer.Exit(1) from None
+
+    def pages(self, method: str, request: Any, field: str) -> tuple[list[Any], str]:
+        """Every item of a List call, following ``next_page_token``; returns the items and ``""``."""
+        items: list[Any] = []
+        seen: set[str] = set()
+        while True:
+            response = self.call(method, request)
+            items.extend(getattr(response, field))
+            token = response.next_page_token
+            if not token or token in seen:
+                return items, ""
+            seen.add(token)
+            request.page_token = token
+
+
+def _options(ctx: typer.Context) -> _Options:
+    return ctx.find_root().obj
+
+
+def _to_json(message: Message) -> str:
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False)
+
+
+def _to_dict(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _emit(options: _Options, message: Message, view: Callable[[], RenderableType]) -> None:
+    """Print a response: JSON with ``--json``, else its rich view."""
+    if options.json:
+        typer.echo(_to_json(message))
+    else:
+        options.console.print(view())
+
+
+def _request_id(value: str | None) -> str:
+    return value or str(uuid.uuid4())
+
+
+def _parent(region: str | None, command: str) -> str:
+    if not region:
+        _usage(f"{command} needs the node's region: --region 320000 (or set REGISTRY_REGION)")
+    if not regions.is_region(region):
+        _usage(f"--region {region!r}: not a GB/T 2260 province-level code (such as 320000) or 100000")
+    return f"nodes/{region}"
+
+
+def _content(file: Path) -> r.RegistrationContent:
+    try:
+        return load_application(file)
+    except ApplicationFileError as error:
+        _usage(str(error))
+
+
+def _defects(values: list[str]) -> list[r.Defect]:
+    defects = []
+    for value in values:
+        field, sep, description = value.partition("=")
+        if not sep or not field.strip() or not description.strip():
+            _usage(
+                f"--defect {value!r}: expected FIELD=DESCRIPTION, "
+                'for example --defect "storage.location=give the data centre"'
+            )
+        defects.append(r.Defect(field=field.strip(), description=description.strip()))
+    if not defects:
+        _usage("give at least one --defect FIELD=DESCRIPTION (every defect at once: 一次性告知)")
+    return defects
+
+
+def _evidence(value: str) -> r.Document:
+    title, sep, rest = value.partition(",")
+    uri, sep2, sha256 = rest.rpartition(",")
+    if not sep or not sep2 or not title.strip() or not uri.strip() or not sha256.strip():
+        _usage(f"--evidence {value!r}: expected TITLE,URI,SHA256")
+    return r.Document(title=title.strip(), uri=uri.strip(), sha256=sha256.strip())
+
+
+def _write(
+    ctx: typer.Context,
+    method: str,
+    request: Message,
+    title: str,
+    *,
+    view: Callable[..., RenderableType] = render.registration_panel,
+) -> None:
+    """Send one write and print what it returned."""
+    options = _options(ctx)
+    request_id = getattr(request, "request_id")  # noqa: B009 - every write request has one
+    with _Session(options) as session:
+        response = session.call(method, request, request_id=request_id)
+    _emit(options, response, lambda: view(response, title=title))
+
+
+# Reusable parameter declarations.
+NameArg = Annotated[
+    str, typer.Argument(metavar="NAME", help="The registration: nodes/{region}/registrations/{id}.")
+]
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="FILE",
+        help="Application file (TOML); see deploy/examples/application.toml.",
+        show_default=False,
+    ),
+]
+RequestIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--request-id",
+        metavar="ID",
+        help="Repeat a write whose answer was lost, with the id it printed (default: a new UUID).",
+        show_default=False,
+    ),
+]
+EtagOption = Annotated[
+    str,
+    typer.Option(
+        "--etag", help="Only if the registration still has this etag (else ABORTED).", show_default=False
+    ),
+]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why (recorded in the history).", show_default=False)
+]
+DefectOption = Annotated[
+    list[str],
+    typer.Option(
+        "--defect",
+        metavar="FIELD=DESCRIPTION",
+        help="A defect: the field path (e.g. storage.location) and what is needed. Repeat for each.",
+        show_default=False,
+    ),
+]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        envvar="REGISTRY_REGION",
+        metavar="REGION",
+        help="The node's region code, e.g. 320000 (the national node is 100000).",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    node: Annotated[
+        str,
+        typer.Option(
+            "--node", envvar="REGISTRY_NODE", metavar="HOST:PORT", help="The registration node to talk to."
+        ),
+    ] = DEFAULT_NODE,
+    national: Annotated[
+        str,
+        typer.Option(
+            "--national",
+            envvar="REGISTRY_NATIONAL",
+            metavar="HOST:PORT",
+            help="The national node, for verify and nodes.",
+        ),
+    ] = DEFAULT_NATIONAL,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            envvar="REGISTRY_ACTOR",
+            metavar="NAME",
+            help="Who is acting, recorded in the history (default: your login name).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print responses as JSON.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline of each call.")
+    ] = 10.0,
+) -> None:
+    ctx.obj = _Options(
+        node=node,
+        national=national,
+        actor=actor,
+        json=json_output,
+        timeout=timeout,
+        console=Console(highlight=False),
+    )
+
+
+# --- the subject's side: apply, resubmit, change, correct, deregister, withdraw ------------------------
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    file: FileArg,
+    region: RegionOption = None,
+    object_type: Annotated[
+        ObjectTypeChoice,
+        typer.Option("--object-type", help="resource 公共数据资源, product 产品和服务, open 开放数据资源."),
+    ] = ObjectTypeChoice.resource,
+    request_id: RequestIdOption = None,
+) -> None:
+    """Apply for an initial registration (首次登记) from an application file."""
+    parent = _parent(region, "apply")
+    content = _content(file)
+    registration = r.Registration(object_type=_OBJECT_TYPES[object_type], content=content)
+    request = rs.CreateRegistrationRequest(
+        parent=parent, registration=registration, request_id=_request_id(request_id)
+    )
+    _write(ctx, "CreateRegistration", request, "Applied")
+
+
+@app.command()
+def resubmit(
+    ctx: typer.Context,
+    name: NameArg,
+    file: FileArg,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Resubmit a returned application, or one sent back for correction, with corrected content."""
+    request = rs.ResubmitApplicationRequest(
+        name=name, content=_content(file), etag=etag, request_id=_request_id(request_id)
+    )
+    _write(ctx, "ResubmitApplication", request, "Resubmitted")
+
+
+def _submit(
+    ctx: typer.Context,
+    name: str,
+    kind: int,
+    content: r.RegistrationContent | None,
+    reason: str,
+    etag: str,
+    request_id: str | None,
+    title: str,
+) -> None:
+    request = rs.SubmitApplicationRequest(
+        name=name, type=kind, reason=reason, etag=etag, request_id=_request_id(request_id)
+    )
+    if content is not None:
+        request.content.CopyFrom(content)
+    _write(ctx, "SubmitApplication", request, title)
+
+
+@app.command()
+def change(
+    ctx: typer.Context,
+    name: NameArg,
+    file: FileArg,
+    reason: ReasonOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Apply for a change (变更登记) of an active registration's content."""
+    _submit(ctx, name, r.CHANGE, _content(file), reason, etag, request_id, "Change applied for")
+
+
+@app.command()
+def correct(
+    ctx: typer.Context,
+    name: NameArg,
+    file: FileArg,
+    reason: ReasonOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Apply for a correction (更正登记) of an active registration's content."""
+    _submit(ctx, name, r.CORRECTION, _content(file), reason, etag, request_id, "Correction applied for")
+
+
+@app.command()
+def deregister(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: ReasonOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Apply for deregistration (注销登记); once done, the code is retired for ever."""
+    _submit(ctx, name, r.DEREGISTRATION, None, reason, etag, request_id, "Deregistration applied for")
+
+
+@app.command()
+def withdraw(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Withdraw the current application."""
+    request = rs.WithdrawApplicationRequest(
+        name=name, reason=reason, etag=etag, request_id=_request_id(request_id)
+    )
+    _write(ctx, "WithdrawApplication", request, "Withdrawn")
+
+
+# --- the registry's side: accept, return, refuse, approve, request correction, reject, announce --------
+
+
+@app.command()
+def accept(
+    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
+) -> None:
+    """Accept a submitted application (受理); formal review starts."""
+    request = rs.AcceptApplicationRequest(name=name, etag=etag, request_id=_request_id(request_id))
+    _write(ctx, "AcceptApplication", request, "Accepted")
+
+
+@app.command("return")
+def return_(
+    ctx: typer.Context,
+    name: NameArg,
+    defect: DefectOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Return a submitted application with a one-time notice (一次性告知) of every defect."""
+    request = rs.ReturnApplicationRequest(
+        name=name, defects=_defects(defect), etag=etag, request_id=_request_id(request_id)
+    )
+    _write(ctx, "ReturnApplication", request, "Returned")
+
+
+@app.command()
+def refuse(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: ReasonOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Refuse a submitted application (不予受理), with the reason."""
+    request = rs.RefuseApplicationRequest(
+        name=name, reason=reason, etag=etag, request_id=_request_id(request_id)
+    )
+    _write(ctx, "RefuseApplication", request, "Refused")
+
+
+@app.command()
+def approve(
+    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
+) -> None:
+    """Pass the formal review (审查) of an application under review."""
+    request = rs.ApproveApplicationRequest(name=name, etag=etag, request_id=_request_id(request_id))
+    _write(ctx, "ApproveApplication", request, "Approved")
+
+
+@app.command("request-correction")
+def request_correction(
+    ctx: typer.Context,
+    name: NameArg,
+    defect: DefectOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Send an application under review back for correction, listing what to correct."""
+    request = rs.RequestCorrectionRequest(
+        name=name, defects=_defects(defect), etag=etag, request_id=_request_id(request_id)
+    )
+    _write(ctx, "RequestCorrection", request, "Correction requested")
+
+
+@app.command()
+def reject(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: ReasonOption,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Reject an application under review, with the reason."""
+    request = rs.RejectApplicationRequest(
+        name=name, reason=reason, etag=etag, request_id=_request_id(request_id)
+    )
+    _write(ctx, "RejectApplication", request, "Rejected")
+
+
+@app.command()
+def announce(
+    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
+) -> None:
+    """Start the public announcement (登记公示) of an approved application."""
+    request = rs.AnnounceApplicationRequest(name=name, etag=etag, request_id=_request_id(request_id))
+    _write(ctx, "AnnounceApplication", request, "Announced")
+
+
+# --- objections and renewal ---------------------------------------------------------------------------
+
+
+@app.command("object")
+def object_(
+    ctx: typer.Context,
+    name: NameArg,
+    objector: Annotated[
+        str,
+        typer.Option("--objector", help="Who objects: a name and a way to reach them.", show_default=False),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why.", show_default=False)],
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--evidence",
+            metavar="TITLE,URI,SHA256",
+            help="A supporting document by reference and hash. Repeat for each.",
+            show_default=False,
+        ),
+    ] = None,
+    request_id: RequestIdOption = None,
+) -> None:
+    """File an objection (异议) to a registration during its announcement."""
+    objection = r.Objection(objector=objector, reason=reason, evidence=[_evidence(e) for e in evidence or []])
+    request = rs.CreateObjectionRequest(parent=name, objection=objection, request_id=_request_id(request_id))
+    _write(ctx, "CreateObjection", request, "Objection filed", view=render.objection_panel)
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    objection: Annotated[
+        str,
+        typer.Argument(
+            metavar="OBJECTION_NAME", help="nodes/{region}/registrations/{id}/objections/{objection}."
+        ),
+    ],
+    resolution: Annotated[
+        str, typer.Option("--resolution", help="The registry's reasons.", show_default=False)
+    ],
+    dismiss: Annotated[
+        bool, typer.Option("--dismiss", help="Dismiss it; the registration proceeds.")
+    ] = False,
+    uphold_terminate: Annotated[
+        bool, typer.Option("--uphold-terminate", help="Uphold it and terminate the application.")
+    ] = False,
+    uphold_return: Annotated[
+        bool, typer.Option("--uphold-return", help="Uphold it and return the application for correction.")
+    ] = False,
+    request_id: RequestIdOption = None,
+) -> None:
+    """Resolve a pending objection: exactly one of --dismiss, --uphold-terminate, --uphold-return."""
+    chosen = [
+        outcome
+        for flag, outcome in (
+            (dismiss, r.Objection.DISMISS),
+            (uphold_terminate, r.Objection.UPHOLD_TERMINATE),
+            (uphold_return, r.Objection.UPHOLD_RETURN),
+        )
+        if flag
+    ]
+    if len(chosen) != 1:
+        _usage("give exactly one of --dismiss, --uphold-terminate, --uphold-return")
+    request = rs.ResolveObjectionRequest(
+        name=objection, outcome=chosen[0], resolution=resolution, request_id=_request_id(request_id)
+    )
+    _write(ctx, "ResolveObjection", request, "Objection resolved")
+
+
+@app.command()
+def renew(
+    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
+) -> None:
+    """Renew an active (or recently expired) registration; the code stays the same."""
+    request = rs.RenewRegistrationRequest(name=name, etag=etag, request_id=_request_id(request_id))
+    _write(ctx, "RenewRegistration", request, "Renewed")
+
+
+# --- reads --------------------------------------------------------------------------------------------
+
+
+def _is_code(value: str) -> bool:
+    return len(value) == CODE_LENGTH and "/" not in value
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    name_or_code: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME_OR_CODE", help="A registration name, or its 19-character unified registration code."
+        ),
+    ],
+    history: Annotated[bool, typer.Option("--history/--no-history", help="Include the history.")] = True,
+) -> None:
+    """Show a registration: its content, current application, history and confirmation."""
+    options = _options(ctx)
+    value = name_or_code.strip()
+    with _Session(options) as session:
+        if _is_code(value):
+            registration = session.call("LookupRegistration", rs.LookupRegistrationRequest(code=value))
+        else:
+            registration = session.call("GetRegistration", rs.GetRegistrationRequest(name=value))
+        entries: list[r.HistoryEntry] = []
+        if history:
+            entries, _ = session.pages(
+                "ListHistory", rs.ListHistoryRequest(parent=registration.name), "entries"
+            )
+        confirmation = None
+        if registration.code:
+            confirmation = session.call("GetConfirmation", rs.GetConfirmationRequest(code=registration.code))
+    if options.json:
+        document: dict[str, Any] = {"registration": _to_dict(registration)}
+        if history:
+            document["history"] = [_to_dict(entry) for entry in entries]
+        if confirmation is not None:
+            document["confirmation"] = _to_dict(confirmation)
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    console = options.console
+    console.print(render.registration_panel(registration, with_application=False))
+    console.print(render.content_panel(registration.content))
+    if registration.HasField("current_application"):
+        application = registration.current_application
+        console.print(render.application_panel(application))
+        if application.HasField("content") and application.content != registration.content:
+            console.print(render.content_panel(application.content, title="Content applied for"))
+    if history:
+        console.print(render.history_table(entries))
+    if confirmation is not None:
+        console.print(render.confirmation_panel(confirmation))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    region: RegionOption = None,
+    state: Annotated[StateChoice | None, typer.Option("--state", help="Only in this state.")] = None,
+    object_type: Annotated[
+        ObjectTypeChoice | None, typer.Option("--type", help="Only this object type.")
+    ] = None,
+    subject: Annotated[
+        str, typer.Option("--subject", metavar="USCC", help="Only this subject's.", show_default=False)
+    ] = "",
+    query: Annotated[
+        str,
+        typer.Option(
+            "--query", metavar="WORDS", help="Only data names containing every word.", show_default=False
+        ),
+    ] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="At most N rows.")] = 50,
+    all_pages: Annotated[bool, typer.Option("--all", help="Every matching registration (no limit).")] = False,
+    page_token: Annotated[
+        str,
+        typer.Option(
+            "--page-token", metavar="TOKEN", help="Continue a previous listing.", show_default=False
+        ),
+    ] = "",
+) -> None:
+    """List registrations on the node, newest first."""
+    parent = _parent(region, "list")
+    options = _options(ctx)
+    request = rs.ListRegistrationsRequest(
+        parent=parent,
+        state=r.Registration.State.Value(state.upper()) if state else 0,
+        object_type=_OBJECT_TYPES[object_type] if object_type else 0,
+        subject_uscc=subject,
+        query=query,
+        page_token=page_token,
+    )
+    collected: list[r.Registration] = []
+    seen: set[str] = set()
+    token = ""
+    with _Session(options) as session:
+        while True:
+            wanted = _MAX_REGISTRATIONS_PAGE if all_pages else limit - len(collected)
+            request.page_size = min(wanted, _MAX_REGISTRATIONS_PAGE)
+            response = session.call("ListRegistrations", request)
+            collected.extend(response.registrations)
+            token = response.next_page_token
+            if not token or token in seen or (not all_pages and len(collected) >= limit):
+                break
+            seen.add(token)
+            request.page_token = token
+    if not all_pages:
+        collected = collected[:limit]
+    result = rs.ListRegistrationsResponse(registrations=collected, next_page_token=token)
+    caption = f"{len(collected)} registration{'s' if len(collected) != 1 else ''}"
+    if token:
+        caption += f"; more with --all, or --page-token {token}"
+    _emit(options, result, lambda: render.registrations_table(collected, caption=caption))
+
+
+@app.command()
+def due(
+    ctx: typer.Context,
+    region: RegionOption = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only what is overdue.")] = False,
+) -> None:
+    """List what the registry must do by when (acceptance, review, objections, expiries); overdue first."""
+    parent = _parent(region, "due")
+    options = _options(ctx)
+    with _Session(options) as session:
+        items, _ = session.pages(
+            "ListDueItems", rs.ListDueItemsRequest(parent=parent, overdue_only=overdue), "items"
+        )
+    _emit(options, rs.ListDueItemsResponse(items=items), lambda: render.due_table(items))
+
+
+@app.command()
+def confirmation(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(metavar="CODE", help="The 19-character unified registration code.")],
+) -> None:
+    """Show the registration result confirmation (登记结果确认单) of a code."""
+    options = _options(ctx)
+    with _Session(options) as session:
+        response = session.call("GetConfirmation", rs.GetConfirmationRequest(code=code.strip()))
+    _emit(options, response, lambda: render.confirmation_panel(response))
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(metavar="CODE", help="The string to check.")],
+) -> None:
+    """Ask the national node whether a code is well formed and assigned, and to what."""
+    options = _options(ctx)
+    with _Session(options, national=True) as session:
+        response = session.call("VerifyCode", ns.VerifyCodeRequest(code=code))
+    _emit(options, response, lambda: render.verify_panel(response, code))
+
+
+@app.command()
+def nodes(ctx: typer.Context) -> None:
+    """List the node directory: which regions run their own node, and where."""
+    options = _options(ctx)
+    with _Session(options, national=True) as session:
+        entries, _ = session.pages("ListNodes", ns.ListNodesRequest(page_size=100), "nodes")
+    _emit(options, ns.ListNodesResponse(nodes=entries), lambda: render.nodes_table(entries))
+
+
+def main() -> None:
+    """The ``registryctl`` console script."""
+    app(prog_name="registryctl")

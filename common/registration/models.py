@@ -1,0 +1,137 @@
+"""Tables of the registration procedure, used by every node (SQLModel).
+
+Queried attributes are columns; the registered materials (RegistrationContent) are stored as
+canonical JSON, the same bytes whose SHA-256 the confirmation carries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from common.db import UTCDateTime
+
+__all__ = [
+    "ApplicationRow",
+    "HistoryRow",
+    "ObjectionRow",
+    "RegistrationRow",
+    "RequestRow",
+    "VersionRow",
+]
+
+
+def _utc(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class RegistrationRow(SQLModel, table=True):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        Index("ix_registrations_node_created", "node", "created_at", "id"),
+        Index("ix_registrations_subject", "subject_uscc"),
+        Index("ix_registrations_state_until", "state", "valid_until"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)  # r-xxxxxxxxxxxx, unique within a node
+    node: str = Field(max_length=6)  # managing node's region
+    uid: str = Field(max_length=36, unique=True)
+    code: str | None = Field(default=None, max_length=19, unique=True)
+    object_type: int
+    state: str = Field(max_length=16)  # registry.v1.Registration.State name
+    version: int = 0
+    subject_uscc: str = Field(max_length=18)
+    subject_region: str = Field(max_length=6)
+    data_name: str = Field(max_length=200)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    current_application: str | None = Field(default=None, max_length=16)
+    applications: int = 0  # how many applications were made (for ids a-1, a-2, ...)
+    objections: int = 0  # how many objections were filed (for ids o-1, o-2, ...)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    reminded_for: date | None = None  # the valid_until an expiry reminder was sent for
+    revision: int = 1
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class ApplicationRow(SQLModel, table=True):
+    __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_state", "state"),)
+
+    registration_id: str = Field(primary_key=True, foreign_key="registrations.id", max_length=64)
+    id: str = Field(primary_key=True, max_length=16)
+    type: str = Field(max_length=16)  # registry.v1.RegistrationType name
+    state: str = Field(max_length=24)  # registry.v1.Application.State name
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    defects: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    acceptance_due: date | None = None
+    review_due: date | None = None
+    announcement_start: date | None = None
+    announcement_end: date | None = None
+    deadlines_provisional: bool = False
+    submitted_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class ObjectionRow(SQLModel, table=True):
+    __tablename__ = "objections"
+    __table_args__ = (Index("ix_objections_state", "state"),)
+
+    registration_id: str = Field(primary_key=True, foreign_key="registrations.id", max_length=64)
+    id: str = Field(primary_key=True, max_length=16)
+    application_id: str = Field(max_length=16)
+    objector: str = Field(max_length=200)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=16)
+    outcome: str = Field(default="OUTCOME_UNSPECIFIED", max_length=24)
+    resolution: str = Field(default="", sa_column=Column(Text, nullable=False))
+    resolve_by: date
+    resolve_by_provisional: bool = False
+    created_at: datetime = Field(sa_column=_utc())
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class HistoryRow(SQLModel, table=True):
+    __tablename__ = "history"
+
+    registration_id: str = Field(primary_key=True, foreign_key="registrations.id", max_length=64)
+    sequence: int = Field(primary_key=True)
+    time: datetime = Field(sa_column=_utc())
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    application_id: str = Field(default="", max_length=16)
+    registration_state: str = Field(max_length=16)
+    application_state: str = Field(default="STATE_UNSPECIFIED", max_length=24)
+    version: int = 0
+
+
+class VersionRow(SQLModel, table=True):
+    """A confirmed version of a registration: what the confirmation of that version certifies."""
+
+    __tablename__ = "versions"
+
+    registration_id: str = Field(primary_key=True, foreign_key="registrations.id", max_length=64)
+    version: int = Field(primary_key=True)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    content_sha256: str = Field(max_length=64)
+    confirmed_at: datetime = Field(sa_column=_utc())
+
+
+class RequestRow(SQLModel, table=True):
+    """A write already done: its request id, what was asked (hash) and the answer given."""
+
+    __tablename__ = "requests"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_requests_request_id"),)
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    method: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)
+    response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=_utc())
