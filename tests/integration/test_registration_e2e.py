@@ -9,9 +9,9 @@ from __future__ import annotations
 import socket
 import sqlite3
 import uuid
-from datetime import date
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import grpc
