@@ -9,6 +9,7 @@ Ctrl-C or SIGTERM. A node that dies is reported and the others are stopped.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -19,8 +20,8 @@ from pathlib import Path
 __all__ = ["main"]
 
 
-def _start(module: str, config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", module, "--config", str(config)])
+def _start(module: str, config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", module, "--config", str(config)], env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("deploy"),
         help="folder with national.toml and provincial-*.toml (default: deploy)",
     )
+    parser.add_argument(
+        "--clock-speed",
+        type=float,
+        default=None,
+        metavar="N",
+        help="SIMULATION: run every node's clock N times faster than real time (43200 = a day every two"
+        " seconds), so a walkthrough sees announcements close; never for real registrations",
+    )
     options = parser.parse_args(argv)
+    env = dict(os.environ)
+    if options.clock_speed:
+        env |= {"REGISTRY_CLOCK_SPEED": str(options.clock_speed), "REGISTRY_DUTIES_INTERVAL": "1"}
     national = options.deploy / "national.toml"
     provincial = sorted(options.deploy.glob("provincial-*.toml"))
     if not national.is_file():
@@ -42,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    processes = [("national_node", national, _start("national_node", national))]
+    processes = [("national_node", national, _start("national_node", national, env))]
     time.sleep(0.5)  # let the national node bind first; provincial nodes retry it anyway
-    processes += [(f"provincial_node {c.stem}", c, _start("provincial_node", c)) for c in provincial]
+    processes += [(f"provincial_node {c.stem}", c, _start("provincial_node", c, env)) for c in provincial]
     status = 0
     while not stopping.wait(0.5):
         dead = [(name, p.returncode) for name, _, p in processes if p.poll() is not None]

@@ -19,33 +19,29 @@ import enum
 import getpass
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import grpc
 import typer
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from rich.console import Console, RenderableType
 
 from common import operator_render as render
 from common import regions
 from common.gen.registry.v1 import national_service_pb2 as ns
-from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
-from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+from common.operator_client import ACTOR_METADATA_KEY, CallFailed, Session
 from common.operator_files import ApplicationFileError, load_application
 
-__all__ = ["app", "describe_rpc_error", "main"]
+__all__ = ["app", "main"]
 
 DEFAULT_NODE = "127.0.0.1:50061"
 DEFAULT_NATIONAL = "127.0.0.1:50051"
-ACTOR_METADATA_KEY = "registry-actor"
 CODE_LENGTH = 19
 # The largest page each List method accepts.
 _MAX_REGISTRATIONS_PAGE = 500
@@ -99,7 +95,7 @@ class _Options:
     timeout: float
     console: Console
 
-    def metadata(self) -> tuple[tuple[str, str], ...]:
+    def metadata(self) -> tuple[tuple[str, str | bytes], ...]:
         """The request metadata; the actor is checked here, when a call is about to be made."""
         actor = self.actor
         if actor is None:
@@ -107,12 +103,12 @@ class _Options:
                 actor = getpass.getuser()
             except (OSError, KeyError):
                 _usage("cannot tell who you are from the login: give --actor NAME or set REGISTRY_ACTOR")
-        if not actor.strip() or not all(" " <= c <= "~" for c in actor):
-            _usage(
-                f"--actor {actor!r}: must be printable ASCII (it travels as gRPC metadata), "
-                "for example a login name such as zhang.san"
-            )
-        return ((ACTOR_METADATA_KEY, actor),)
+        if not actor.strip() or not actor.isprintable():
+            _usage(f"--actor {actor!r}: must be a printable name")
+        if all(" " <= c <= "~" for c in actor):
+            return ((ACTOR_METADATA_KEY, actor),)
+        # gRPC metadata values are ASCII; a name such as 张三 travels UTF-8 encoded in the -bin variant.
+        return ((ACTOR_METADATA_KEY + "-bin", actor.encode()),)
 
 
 def _usage(message: str) -> NoReturn:
@@ -120,112 +116,22 @@ def _usage(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def describe_rpc_error(
-    error: grpc.RpcError, *, address: str, flag: str, timeout: float, request_id: str | None = None
-) -> list[str]:
-    """The lines to print for a failed call: code, reason, message, each field violation, and a hint."""
-    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-    message = (error.details() if isinstance(error, grpc.Call) else "") or ""
-    reason, metadata, violations = "", {}, []
-    status = None
-    if isinstance(error, grpc.Call):
-        try:
-            status = rpc_status.from_call(error)
-        except ValueError:
-            status = None
-    if status is not None:
-        message = status.message or message
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad_request = error_details_pb2.BadRequest()
-                detail.Unpack(bad_request)
-                violations.extend(bad_request.field_violations)
-    head = f"error: {code.name}"
-    if reason:
-        head += f" ({reason})"
-    if message:
-        head += f": {message}"
-    lines = [head]
-    for violation in violations:
-        lines.append(f"  {violation.field}: {violation.description}")
-    if metadata and not violations:
-        lines.append("  " + ", ".join(f"{key}={value}" for key, value in sorted(metadata.items())))
-    from_server = status is not None
-    if code == grpc.StatusCode.UNAVAILABLE and not from_server:
-        lines.append(f"hint: the node at {address} cannot be reached: is it running, and is {flag} right?")
-    elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        lines.append(f"hint: no answer from {address} within {timeout:g} s (--timeout)")
-    elif code == grpc.StatusCode.UNIMPLEMENTED and not from_server:
-        lines.append(f"hint: the server at {address} does not serve this call: is {flag} right?")
-    uncertain = {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.CANCELLED,
-    }
-    if request_id and code in uncertain:
-        lines.append(
-            "hint: the write may or may not have been done; to retry it safely, repeat the command "
-            f"with --request-id {request_id}"
-        )
-    return lines
-
-
-class _Session:
-    """One channel to a node, closed on exit; a failed call prints the error and exits 1."""
-
-    def __init__(self, options: _Options, *, national: bool = False) -> None:
-        self._options = options
-        self._metadata = options.metadata()
-        if national:
-            self.address, self._flag = options.national, "--national (REGISTRY_NATIONAL)"
-        else:
-            self.address, self._flag = options.node, "--node (REGISTRY_NODE)"
-        self._channel = grpc.insecure_channel(self.address)
-        if national:
-            self._stub: Any = ns_grpc.NationalServiceStub(self._channel)
-        else:
-            self._stub = rs_grpc.RegistrationServiceStub(self._channel)
-
-    def __enter__(self) -> _Session:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._channel.close()
-
-    def call(self, method: str, request: Message, *, request_id: str | None = None) -> Any:
-        try:
-            return getattr(self._stub, method)(
-                request, timeout=self._options.timeout, metadata=self._metadata
-            )
-        except grpc.RpcError as error:
-            lines = describe_rpc_error(
-                error,
-                address=self.address,
-                flag=self._flag,
-                timeout=self._options.timeout,
-                request_id=request_id,
-            )
-            typer.echo("\n".join(lines), err=True)
-            raise typer.Exit(1) from None
-
-    def pages(self, method: str, request: Any, field: str) -> tuple[list[Any], str]:
-        """Every item of a List call, following ``next_page_token``; returns the items and ``""``."""
-        items: list[Any] = []
-        seen: set[str] = set()
-        while True:
-            response = self.call(method, request)
-            items.extend(getattr(response, field))
-            token = response.next_page_token
-            if not token or token in seen:
-                return items, ""
-            seen.add(token)
-            request.page_token = token
+@contextmanager
+def _session(options: _Options, *, national: bool = False) -> Iterator[Session]:
+    """A channel to ``--node`` (or ``--national``) for one command; a failed call prints and exits 1."""
+    metadata = options.metadata()
+    if national:
+        address, flag = options.national, "--national (REGISTRY_NATIONAL)"
+    else:
+        address, flag = options.node, "--node (REGISTRY_NODE)"
+    try:
+        with Session(
+            address, flag=flag, timeout=options.timeout, metadata=metadata, national=national
+        ) as session:
+            yield session
+    except CallFailed as failure:
+        typer.echo(str(failure), err=True)
+        raise typer.Exit(1) from None
 
 
 def _options(ctx: typer.Context) -> _Options:
@@ -301,7 +207,7 @@ def _write(
     """Send one write and print what it returned."""
     options = _options(ctx)
     request_id = getattr(request, "request_id")  # noqa: B009 - every write request has one
-    with _Session(options) as session:
+    with _session(options) as session:
         response = session.call(method, request, request_id=request_id)
     _emit(options, response, lambda: view(response, title=title))
 
@@ -700,16 +606,14 @@ def show(
     """Show a registration: its content, current application, history and confirmation."""
     options = _options(ctx)
     value = name_or_code.strip()
-    with _Session(options) as session:
+    with _session(options) as session:
         if _is_code(value):
             registration = session.call("LookupRegistration", rs.LookupRegistrationRequest(code=value))
         else:
             registration = session.call("GetRegistration", rs.GetRegistrationRequest(name=value))
         entries: list[r.HistoryEntry] = []
         if history:
-            entries, _ = session.pages(
-                "ListHistory", rs.ListHistoryRequest(parent=registration.name), "entries"
-            )
+            entries = session.pages("ListHistory", rs.ListHistoryRequest(parent=registration.name), "entries")
         confirmation = None
         if registration.code:
             confirmation = session.call("GetConfirmation", rs.GetConfirmationRequest(code=registration.code))
@@ -775,7 +679,7 @@ def list_(
     collected: list[r.Registration] = []
     seen: set[str] = set()
     token = ""
-    with _Session(options) as session:
+    with _session(options) as session:
         while True:
             wanted = _MAX_REGISTRATIONS_PAGE if all_pages else limit - len(collected)
             request.page_size = min(wanted, _MAX_REGISTRATIONS_PAGE)
@@ -804,8 +708,8 @@ def due(
     """List what the registry must do by when (acceptance, review, objections, expiries); overdue first."""
     parent = _parent(region, "due")
     options = _options(ctx)
-    with _Session(options) as session:
-        items, _ = session.pages(
+    with _session(options) as session:
+        items = session.pages(
             "ListDueItems", rs.ListDueItemsRequest(parent=parent, overdue_only=overdue), "items"
         )
     _emit(options, rs.ListDueItemsResponse(items=items), lambda: render.due_table(items))
@@ -818,7 +722,7 @@ def confirmation(
 ) -> None:
     """Show the registration result confirmation (登记结果确认单) of a code."""
     options = _options(ctx)
-    with _Session(options) as session:
+    with _session(options) as session:
         response = session.call("GetConfirmation", rs.GetConfirmationRequest(code=code.strip()))
     _emit(options, response, lambda: render.confirmation_panel(response))
 
@@ -830,7 +734,7 @@ def verify(
 ) -> None:
     """Ask the national node whether a code is well formed and assigned, and to what."""
     options = _options(ctx)
-    with _Session(options, national=True) as session:
+    with _session(options, national=True) as session:
         response = session.call("VerifyCode", ns.VerifyCodeRequest(code=code))
     _emit(options, response, lambda: render.verify_panel(response, code))
 
@@ -839,11 +743,19 @@ def verify(
 def nodes(ctx: typer.Context) -> None:
     """List the node directory: which regions run their own node, and where."""
     options = _options(ctx)
-    with _Session(options, national=True) as session:
-        entries, _ = session.pages("ListNodes", ns.ListNodesRequest(page_size=100), "nodes")
+    with _session(options, national=True) as session:
+        entries = session.pages("ListNodes", ns.ListNodesRequest(page_size=100), "nodes")
     _emit(options, ns.ListNodesResponse(nodes=entries), lambda: render.nodes_table(entries))
 
 
 def main() -> None:
     """The ``registryctl`` console script."""
-    app(prog_name="registryctl")
+    try:
+        app(prog_name="registryctl")
+    except Exception as error:  # a bug in registryctl itself: say so in one line, not a traceback
+        typer.echo(f"error: registryctl failed unexpectedly: {type(error).__name__}: {error}", err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

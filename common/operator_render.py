@@ -96,11 +96,11 @@ def _fields(rows: Iterable[tuple[str, str | Text]]) -> Table:
     return grid
 
 
-def _table(title: str | None, columns: Sequence[str], *, no_wrap: Sequence[str] = ()) -> Table:
-    """A table; the columns in ``no_wrap`` (names, codes, dates) are kept on one line."""
+def _table(title: str | None, columns: Sequence[str]) -> Table:
+    # Every column may fold: a narrow terminal wraps long names rather than dropping columns.
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     for column in columns:
-        table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
+        table.add_column(column, overflow="fold")
     return table
 
 
@@ -265,25 +265,25 @@ def application_panel(application: r.Application) -> RenderableType:
 
 
 def history_table(entries: Sequence[r.HistoryEntry]) -> Table:
-    """The registration's history, oldest first."""
-    table = _table(
-        "History",
-        ["#", "time (CST)", "actor", "action", "reason", "app", "state", "version"],
-        no_wrap=("time (CST)",),
-    )
+    """The registration's history, oldest first: who did what when, and the states it left."""
+    table = _table("History", ["#", "when (CST) / who", "action", "state after", "reason"])
     for entry in entries:
-        states = enum_name(r.Registration.State, entry.registration_state)
+        state = enum_name(r.Registration.State, entry.registration_state)
+        if entry.version:
+            state += f" v{entry.version}"
         if entry.application_state:
-            states += " / " + enum_name(r.Application.State, entry.application_state)
+            application = enum_name(r.Application.State, entry.application_state)
+            state += (
+                f"\n{entry.application_id} {application}".rstrip()
+                if entry.application_id
+                else f"\n{application}"
+            )
         table.add_row(
             str(entry.sequence),
-            Text(format_time(entry.time)),
-            Text(entry.actor),
+            Text(f"{format_time(entry.time)[:16]}\n{entry.actor}"),
             Text(entry.action),
+            Text(state),
             Text(entry.reason),
-            Text(entry.application_id),
-            Text(states),
-            str(entry.version) if entry.version else "",
         )
     return table
 
@@ -307,25 +307,21 @@ def confirmation_panel(confirmation: r.Confirmation) -> Panel:
 
 def registrations_table(registrations: Sequence[r.Registration], *, caption: str | None = None) -> Table:
     """One row per registration."""
-    table = _table(
-        None,
-        ["name", "code", "type", "state", "application", "data name", "subject"],
-        no_wrap=("name", "code", "state"),
-    )
+    table = _table(None, ["registration / code", "state / type", "application", "data name", "subject"])
     table.caption = caption
     for registration in registrations:
         application = registration.current_application
         current = ""
         if registration.HasField("current_application"):
             current = (
-                f"{enum_name(r.RegistrationType, application.type)} "
+                f"{enum_name(r.RegistrationType, application.type)}\n"
                 f"{enum_name(r.Application.State, application.state)}"
             )
+        state = _state(enum_name(r.Registration.State, registration.state))
+        state.append("\n" + enum_name(r.ObjectType, registration.object_type), style="")
         table.add_row(
-            Text(registration.name),
-            Text(registration.code),
-            Text(enum_name(r.ObjectType, registration.object_type)),
-            _state(enum_name(r.Registration.State, registration.state)),
+            Text("\n".join(x for x in (registration.name, registration.code) if x)),
+            state,
             Text(current),
             Text(registration.content.data_name),
             Text(registration.content.subject.name),
@@ -333,9 +329,11 @@ def registrations_table(registrations: Sequence[r.Registration], *, caption: str
     return table
 
 
-def due_table(items: Sequence[rs.DueItem]) -> Table:
+def due_table(items: Sequence[rs.DueItem]) -> Table | Text:
     """What the registry must do by when; overdue rows in red."""
-    table = _table(None, ["due", "kind", "registration", "data name", ""], no_wrap=("due", "registration"))
+    if not items:
+        return Text("nothing due", style="dim")
+    table = _table(None, ["due", "kind", "registration", "data name", ""])
     for item in items:
         table.add_row(
             Text(format_date(item.due, provisional=item.provisional)),
@@ -373,7 +371,7 @@ def verify_panel(response: ns.VerifyCodeResponse, code: str) -> Panel:
             ("registration", assignment.registration),
             ("subject uscc", assignment.subject_uscc),
             ("requested by", assignment.requested_by),
-            ("assigned", format_time(assignment.assign_time)),
+            ("assigned at", format_time(assignment.assign_time)),
         ]
     return Panel(_fields(rows), title="Code check", title_align="left", expand=False)
 

@@ -29,10 +29,18 @@ ACTOR_HEADER = "registry-actor"
 
 
 def actor_of(context: grpc.ServicerContext) -> str:
-    """Who performs a write: the ``registry-actor`` metadata (authentication comes later)."""
-    for key, value in context.invocation_metadata() or ():
-        if key == ACTOR_HEADER:
-            value = str(value).strip()
+    """Who performs a write: the ``registry-actor`` metadata (authentication comes later).
+
+    Names outside ASCII (张三) arrive UTF-8 encoded in ``registry-actor-bin``.
+    """
+    for key, raw in context.invocation_metadata() or ():
+        if key in (ACTOR_HEADER, ACTOR_HEADER + "-bin"):
+            try:
+                value = (raw.decode() if isinstance(raw, bytes) else str(raw)).strip()
+            except UnicodeDecodeError:
+                raise InvalidArgument.for_field(
+                    key, InvalidValue("FIELD_MALFORMED", "is not UTF-8 text")
+                ) from None
             if len(value) > 100:
                 raise InvalidArgument.for_field(
                     ACTOR_HEADER, InvalidValue("FIELD_TOO_LONG", "is longer than 100 characters")

@@ -1,0 +1,156 @@
+"""The gRPC side of ``registryctl``: one channel per command, a deadline on every call, the actor in the
+request metadata, and failed calls turned into the lines an operator reads.
+
+A failure prints as ``error: CODE (REASON): message``, then one line per ``BadRequest`` field
+violation (or the ``ErrorInfo`` metadata when there are none), then a hint where one helps: a node
+that cannot be reached, a deadline that passed, and for a write whose outcome is unknown, the
+``--request-id`` that repeats it safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+
+__all__ = ["ACTOR_METADATA_KEY", "CallFailed", "Session", "describe_rpc_error"]
+
+#: The request metadata key that names who performs a write; the node records it in the history.
+ACTOR_METADATA_KEY = "registry-actor"
+
+# Codes after which a write may or may not have been done.
+_UNCERTAIN = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.CANCELLED,
+    }
+)
+
+
+class CallFailed(Exception):
+    """A call failed; ``lines`` say how, for people."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+def describe_rpc_error(
+    error: grpc.RpcError, *, address: str, flag: str, timeout: float, request_id: str | None = None
+) -> list[str]:
+    """The lines to print for a failed call: code, reason, message, each field violation, and a hint.
+
+    ``flag`` names the option that set ``address``, for the hint when it cannot be reached.
+    """
+    is_call = isinstance(error, grpc.Call)
+    code = error.code() if is_call else grpc.StatusCode.UNKNOWN
+    message = (error.details() if is_call else "") or ""
+    status = None
+    if is_call:
+        try:
+            status = rpc_status.from_call(error)
+        except ValueError:  # a status that contradicts the call's own code: show the call's
+            status = None
+    reason, metadata, violations = "", {}, []
+    if status is not None:
+        message = status.message or message
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad_request = error_details_pb2.BadRequest()
+                detail.Unpack(bad_request)
+                violations.extend(bad_request.field_violations)
+    head = f"error: {code.name}"
+    if reason:
+        head += f" ({reason})"
+    if message:
+        head += f": {message}"
+    lines = [head]
+    lines += [f"  {violation.field}: {violation.description}" for violation in violations]
+    if metadata and not violations:
+        lines.append("  " + ", ".join(f"{key}={value}" for key, value in sorted(metadata.items())))
+    # A status with details came from the node itself; without one, the failure is on the way there.
+    from_node = status is not None
+    if code == grpc.StatusCode.UNAVAILABLE and not from_node:
+        lines.append(f"hint: the node at {address} cannot be reached: is it running, and is {flag} right?")
+    elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        lines.append(f"hint: no answer from {address} within {timeout:g} s (--timeout)")
+    elif code == grpc.StatusCode.UNIMPLEMENTED and not from_node:
+        lines.append(f"hint: the server at {address} does not serve this call: is {flag} right?")
+    if request_id and code in _UNCERTAIN:
+        lines.append(
+            "hint: the write may or may not have been done; to retry it safely, repeat the command "
+            f"with --request-id {request_id}"
+        )
+    return lines
+
+
+class Session:
+    """One channel to one node for one command, closed on exit.
+
+    ``national`` selects ``NationalService``, else ``RegistrationService``. Every call carries
+    ``timeout`` as its deadline and ``metadata``; a failed call raises :class:`CallFailed`. No call is
+    retried automatically: writes print their request id on an uncertain failure instead.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        flag: str,
+        timeout: float,
+        metadata: Sequence[tuple[str, str]],
+        national: bool = False,
+    ) -> None:
+        self.address = address
+        self._flag = flag
+        self._timeout = timeout
+        self._metadata = tuple(metadata)
+        self._channel = grpc.insecure_channel(address)
+        if national:
+            self._stub: Any = ns_grpc.NationalServiceStub(self._channel)
+        else:
+            self._stub = rs_grpc.RegistrationServiceStub(self._channel)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._channel.close()
+
+    def call(self, method: str, request: Message, *, request_id: str | None = None) -> Any:
+        """Call ``method`` (e.g. ``"GetRegistration"``); ``request_id`` marks a write, for the hint."""
+        try:
+            return getattr(self._stub, method)(request, timeout=self._timeout, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise CallFailed(
+                describe_rpc_error(
+                    error, address=self.address, flag=self._flag, timeout=self._timeout, request_id=request_id
+                )
+            ) from None
+
+    def pages(self, method: str, request: Any, field: str) -> list[Any]:
+        """Every item of a List call, following ``next_page_token`` to the last page."""
+        items: list[Any] = []
+        seen: set[str] = set()
+        while True:
+            response = self.call(method, request)
+            items.extend(getattr(response, field))
+            token = response.next_page_token
+            if not token or token in seen:  # a repeated token would loop for ever
+                return items
+            seen.add(token)
+            request.page_token = token
