@@ -15,7 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 __all__ = ["main"]
 
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=None,
         metavar="N",
-        help="SIMULATION: run every node's clock N times faster than real time (43200 = a day every two"
+        help="SIMULATION: run every node's clock N times faster than real time (86400 = a day every"
         " seconds), so a walkthrough sees announcements close; never for real registrations",
     )
     options = parser.parse_args(argv)
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     processes = [("national_node", national, _start("national_node", national, env))]
     time.sleep(0.5)  # let the national node bind first; provincial nodes retry it anyway
     processes += [(f"provincial_node {c.stem}", c, _start("provincial_node", c, env)) for c in provincial]
+    _report_ready([(name, config) for name, config, _ in processes], stopping)
     status = 0
     while not stopping.wait(0.5):
         dead = [(name, p.returncode) for name, _, p in processes if p.poll() is not None]
@@ -74,6 +79,29 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
     return status
+
+
+def _report_ready(nodes: list[tuple[str, Path]], stopping: threading.Event, timeout: float = 120.0) -> None:
+    """Wait until every node answers its health check, then say where each one serves."""
+    addresses = []
+    for name, config in nodes:
+        with config.open("rb") as file:
+            addresses.append((name, tomllib.load(file).get("listen", "")))
+    deadline = time.monotonic() + timeout
+    for _name, address in addresses:
+        with grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while not stopping.is_set() and time.monotonic() < deadline:
+                try:
+                    reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        break
+                except grpc.RpcError:
+                    time.sleep(0.2)
+    if not stopping.is_set():
+        lines = "".join(f"  {name:<36} {address}\n" for name, address in addresses)
+        sys.stdout.write(f"registry-federation: all nodes serving (Ctrl-C stops them):\n{lines}")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
