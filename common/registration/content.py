@@ -41,7 +41,9 @@ def from_date(value: date_pb2.Date) -> date | None:
         return None
 
 
-def _document(check: Checker, field: str, doc: registration_pb2.Document, *, required: bool = True) -> None:
+def validate_document(
+    check: Checker, field: str, doc: registration_pb2.Document, *, required: bool = True
+) -> None:
     if not required and not (doc.title or doc.uri or doc.sha256):
         return
     check.text(f"{field}.title", doc.title, max_length=NAME)
@@ -63,7 +65,7 @@ def validate_content(
     if content.HasField("agent"):
         check.text(p + "agent.name", content.agent.name, max_length=NAME)
         check.uscc(p + "agent.uscc", content.agent.uscc)
-        _document(check, p + "agent.authorization", content.agent.authorization)
+        validate_document(check, p + "agent.authorization", content.agent.authorization)
     check.text(p + "data_name", content.data_name, max_length=NAME)
     check.text(p + "data_type", content.data_type, max_length=SHORT)
     check.text(p + "data_format", content.data_format, max_length=SHORT)
@@ -78,9 +80,9 @@ def validate_content(
         check.fail(p + "application_scenarios", "FIELD_TOO_LONG", "lists more than 50 scenarios")
     for i, scenario in enumerate(content.application_scenarios[:50]):
         check.text(f"{p}application_scenarios[{i}]", scenario, max_length=500)
-    _document(check, p + "security_assessment", content.security_assessment)
-    _document(check, p + "description", content.description)
-    _document(check, p + "commitment", content.commitment)
+    validate_document(check, p + "security_assessment", content.security_assessment)
+    validate_document(check, p + "description", content.description)
+    validate_document(check, p + "commitment", content.commitment)
     check.text(p + "summary", content.summary, max_length=TEXT)
     if object_type == ObjectType.DATA_PRODUCT_OR_SERVICE:
         start, end = from_date(content.operation_term.start), from_date(content.operation_term.end)

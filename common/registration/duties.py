@@ -160,12 +160,14 @@ class Duties:
                 RegistrationRow.valid_until < today,
             )
         )
+        expired = 0
         for reg_id in due:
             with self.registry.db.transaction() as session:
                 reg = store.load(session, self.registry.node, reg_id, for_update=True)
                 if reg.state != "ACTIVE" or reg.valid_until is None or not reg.valid_until < today:
                     continue
                 reg.state = "EXPIRED"
+                expired += 1
                 self.registry._touch(
                     session,
                     reg,
@@ -174,7 +176,7 @@ class Duties:
                     action="expire",
                     reason=f"validity ended {reg.valid_until}",
                 )
-        return len(due)
+        return expired
 
     def remind(self) -> int:
         today = self.registry.clock.today()

@@ -33,7 +33,14 @@ from common.db import Database
 from common.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, InvalidValue, NotFound
 from common.gen.registry.v1 import registration_pb2 as r
 from common.registration import store
-from common.registration.content import canonical_json, content_from_json, content_sha256, validate_content
+from common.registration.content import (
+    canonical_json,
+    content_from_json,
+    content_sha256,
+    from_date,
+    validate_content,
+    validate_document,
+)
 from common.registration.models import ApplicationRow, ObjectionRow, RegistrationRow, RequestRow, VersionRow
 from common.settings import TimeLimits
 from common.validation import Checker
@@ -201,6 +208,9 @@ class Registry:
         self, check: Checker, content: r.RegistrationContent, object_type: int, field: str
     ) -> tuple[uscc.USCC | None, r.RegistrationContent]:
         subject = validate_content(check, content, object_type, field)
+        end = from_date(content.operation_term.end)
+        if object_type == 2 and end is not None and end < self.clock.today():
+            check.fail(f"{field}.operation_term.end", "FIELD_OUT_OF_RANGE", f"the term ended on {end}")
         clean = r.RegistrationContent()
         clean.CopyFrom(content)
         if subject is not None:
@@ -310,6 +320,9 @@ class Registry:
                 check.done()
                 assert subject is not None
                 self._same_subject(reg, subject, "content.subject.uscc")
+                self.jurisdiction.check_subject(
+                    subject, central=new_content.subject.central, field="content.subject.uscc"
+                )
             app = self._new_application(session, reg, kind_name, new_content, reason.strip())
             return self._touch(
                 session, reg, app, actor=actor, action=f"submit_{kind_name.lower()}", reason=reason
@@ -346,6 +359,9 @@ class Registry:
             check.done()
             assert subject is not None
             self._same_subject(reg, subject, "content.subject.uscc")
+            self.jurisdiction.check_subject(
+                subject, central=clean.subject.central, field="content.subject.uscc"
+            )
             due, provisional = self._deadline(self.limits.acceptance_days)
             app.state, app.content = "SUBMITTED", canonical_json(clean)
             app.acceptance_due, app.review_due, app.deadlines_provisional = due, None, provisional
@@ -359,12 +375,17 @@ class Registry:
     def withdraw(
         self, name: str, reason: str, request_id: str, etag: str, actor: str, req: Message
     ) -> r.Registration:
+        check = Checker()
+        check.text("reason", reason, max_length=2000, required=False)
+        check.done()
+
         def body(session: Session) -> r.Registration:
             reg = self._locked(session, name, etag)
             app = self._application(session, reg, "withdraw", set(WITHDRAWABLE))
             app.state = "WITHDRAWN"
             if app.type == "INITIAL":
                 reg.state = "CLOSED"
+            self._close_objections(session, reg, app, "the application was withdrawn")
             return self._touch(session, reg, app, actor=actor, action="withdraw", reason=reason)
 
         return self.write("WithdrawApplication", req, request_id, body)
@@ -508,9 +529,10 @@ class Registry:
         check = Checker()
         check.text("objection.objector", objection.objector, max_length=200)
         check.text("objection.reason", objection.reason, max_length=2000)
-        for i, doc in enumerate(objection.evidence):
-            check.text(f"objection.evidence[{i}].title", doc.title, max_length=200)
-            check.text(f"objection.evidence[{i}].uri", doc.uri, max_length=2000)
+        if len(objection.evidence) > 50:
+            check.fail("objection.evidence", "FIELD_TOO_LONG", "lists more than 50 documents")
+        for i, doc in enumerate(objection.evidence[:50]):
+            validate_document(check, f"objection.evidence[{i}]", doc)
         check.done()
 
         def body(session: Session) -> r.Objection:
@@ -595,10 +617,15 @@ class Registry:
                 app.state, app.decision_reason = "TERMINATED", resolution.strip()
                 if app.type == "INITIAL":
                     reg.state = "CLOSED"
+                self._close_objections(session, reg, app, f"the application was terminated ({objection.id})")
             elif outcome_name == "UPHOLD_RETURN":
                 app.state = "CORRECTION_REQUESTED"
                 app.defects = json.dumps(
                     [{"field": "content", "description": resolution.strip()}], ensure_ascii=False
+                )
+                app.announcement_start = app.announcement_end = None
+                self._close_objections(
+                    session, reg, app, f"the application was returned for correction ({objection.id})"
                 )
             session.flush()
             message = self._touch(session, reg, app, actor=actor, action=action, reason=resolution)
@@ -612,6 +639,22 @@ class Registry:
             return message
 
         return self.write("ResolveObjection", req, request_id, body)
+
+    def _close_objections(
+        self, session: Session, reg: RegistrationRow, app: ApplicationRow, why: str
+    ) -> None:
+        """Objections still pending when their application ends or is returned have nothing to decide."""
+        pending = session.exec(
+            select(ObjectionRow).where(
+                ObjectionRow.registration_id == reg.id,
+                ObjectionRow.application_id == app.id,
+                ObjectionRow.state == "PENDING",
+            )
+        ).all()
+        for objection in pending:
+            objection.state, objection.resolution = "CLOSED", f"closed without decision: {why}"
+            objection.resolved_at = self.clock.now()
+            session.add(objection)
 
     @staticmethod
     def _pending(session: Session, reg: RegistrationRow, app: ApplicationRow) -> int:
@@ -678,18 +721,25 @@ class Registry:
             today = self.clock.today()
             assert reg.valid_until is not None
             if reg.state == "ACTIVE":
-                until = add_years(reg.valid_until, 3)
+                # Three more years after the last day (29 February stays the last day of February).
+                until = add_years(reg.valid_until + timedelta(days=1), 3) - timedelta(days=1)
             else:  # lapsed: a new three-year period from today
                 until = add_years(today, 3) - timedelta(days=1)
             content = content_from_json(reg.content)
             if content.HasField("operation_term"):
                 end = content.operation_term.end
                 until = min(until, date(end.year, end.month, end.day))
-            if until <= reg.valid_until:
+            if until <= reg.valid_until or until < today:
                 raise FailedPrecondition(
                     "OPERATION_TERM_ENDS",
-                    f"validity cannot go past the operation term's end ({reg.valid_until});"
+                    f"validity cannot go past the operation term's end ({until});"
                     " apply for a change of the operation term first",
+                )
+            if reg.state == "ACTIVE" and reg.valid_until > add_years(today, 3) - timedelta(days=1):
+                raise FailedPrecondition(
+                    "RENEWAL_TOO_EARLY",
+                    f"valid until {reg.valid_until}, more than three years ahead: renewed already",
+                    metadata={"valid_until": str(reg.valid_until)},
                 )
             reg.valid_until, reg.state = until, "ACTIVE"
             return self._touch(

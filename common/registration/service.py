@@ -301,6 +301,12 @@ class RegistrationServicer(rs_grpc.RegistrationServiceServicer):
             objections = session.exec(
                 select(RegistrationRow, ObjectionRow)
                 .join(ObjectionRow, RegistrationRow.id == ObjectionRow.registration_id)
+                .join(
+                    ApplicationRow,
+                    (ApplicationRow.registration_id == ObjectionRow.registration_id)
+                    & (ApplicationRow.id == ObjectionRow.application_id)
+                    & col(ApplicationRow.state).in_(["ANNOUNCED", "OBJECTIONS_PENDING"]),
+                )
                 .where(
                     RegistrationRow.node == self.node,
                     ObjectionRow.state == "PENDING",

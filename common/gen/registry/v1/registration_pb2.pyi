@@ -135,10 +135,12 @@ class Objection(_message.Message):
         PENDING: _ClassVar[Objection.State]
         UPHELD: _ClassVar[Objection.State]
         DISMISSED: _ClassVar[Objection.State]
+        CLOSED: _ClassVar[Objection.State]
     STATE_UNSPECIFIED: Objection.State
     PENDING: Objection.State
     UPHELD: Objection.State
     DISMISSED: Objection.State
+    CLOSED: Objection.State
     class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         OUTCOME_UNSPECIFIED: _ClassVar[Objection.Outcome]
