@@ -12,14 +12,18 @@ from common.gen.registry.v1 import (
     national_service_pb2_grpc,
     registration_service_pb2,
     registration_service_pb2_grpc,
+    sync_service_pb2,
+    sync_service_pb2_grpc,
 )
 from common.grpc_server import NodeServer
-from common.registration.node import build_registration
+from common.registration.node import build_registration, clock_from
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
+from national_node.ledger import Ledger
 from national_node.service import NationalServicer
 from national_node.settings import NationalSettings
+from national_node.sync_service import SyncServicer
 
 __all__ = ["MIGRATIONS", "create_server"]
 
@@ -29,6 +33,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SERVICE_NAMES = (
     national_service_pb2.DESCRIPTOR.services_by_name["NationalService"].full_name,
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"].full_name,
+    sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
 )
 
 
@@ -37,16 +42,21 @@ def create_server(settings: NationalSettings) -> NodeServer:
     db = Database(settings.database_url, pool_size=min(settings.max_workers, 32))
     migrate(db.engine, MIGRATIONS)
     authority = CodingAuthority(db)
+    clock = clock_from(settings)
+    ledger = Ledger(db, clock)
     registration = build_registration(
         db,
         node=regions.NATIONAL,
         settings=settings,
         jurisdiction=NationalJurisdiction(db),
         codes=NationalCodes(authority),
+        on_change=ledger.record_own,
+        clock=clock,
     )
 
     def add_services(server) -> None:  # noqa: ANN001
         national_service_pb2_grpc.add_NationalServiceServicer_to_server(NationalServicer(db), server)
+        sync_service_pb2_grpc.add_SyncServiceServicer_to_server(SyncServicer(ledger), server)
         registration_service_pb2_grpc.add_RegistrationServiceServicer_to_server(registration.servicer, server)
 
     server = NodeServer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from common import regions
 from common.settings import NodeSettings
@@ -21,6 +21,11 @@ class ProvincialSettings(NodeSettings):
     database_url: str = "sqlite:///data/provincial.db"
     #: Seconds every call to the national node may take.
     national_timeout: float = 10.0
+    #: Run the sync daemon inside the node; false when it runs as its own process
+    #: (``python -m provincial_node.sync --config ...``).
+    sync_in_process: bool = True
+    #: Changes per upward batch.
+    sync_batch_size: int = Field(500, ge=1, le=5000)
 
     @field_validator("region")
     @classmethod

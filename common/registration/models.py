@@ -53,6 +53,7 @@ class RegistrationRow(SQLModel, table=True):
     valid_until: date | None = None
     reminded_for: date | None = None  # the valid_until an expiry reminder was sent for
     revision: int = 1
+    digest: str = Field(default="", max_length=64)  # of its exported record (common.sync.records)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlmodel import Session
 
 from common.calendar import WorkingCalendar
 from common.clock import Clock, SimulatedClock, SystemClock
 from common.db import Database
 from common.registration.duties import CodeSource, Duties
+from common.registration.models import RegistrationRow
 from common.registration.procedure import Jurisdiction, Registry
 from common.registration.service import RegistrationServicer
 from common.settings import NodeSettings
@@ -43,15 +47,23 @@ class RegistrationNode:
 
 
 def build_registration(
-    db: Database, *, node: str, settings: NodeSettings, jurisdiction: Jurisdiction, codes: CodeSource
+    db: Database,
+    *,
+    node: str,
+    settings: NodeSettings,
+    jurisdiction: Jurisdiction,
+    codes: CodeSource,
+    on_change: Callable[[Session, RegistrationRow], None] | None = None,
+    clock: Clock | None = None,
 ) -> RegistrationNode:
     registry = Registry(
         db,
         node=node,
         calendar=calendar_from(settings),
         limits=settings.time_limits,
-        clock=clock_from(settings),
+        clock=clock or clock_from(settings),
         jurisdiction=jurisdiction,
+        on_change=on_change,
     )
     duties = Duties(registry, codes, interval=settings.duties_interval)
     return RegistrationNode(registry, duties, RegistrationServicer(registry))

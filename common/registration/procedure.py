@@ -112,9 +112,12 @@ class Registry:
         limits: TimeLimits,
         clock: Clock,
         jurisdiction: Jurisdiction,
+        on_change: Callable[[Session, RegistrationRow], None] | None = None,
     ) -> None:
         self.db, self.node, self.calendar, self.limits, self.clock = db, node, calendar, limits, clock
         self.jurisdiction = jurisdiction
+        #: Called in the transaction of every change, after its history entry: the change feed's hook.
+        self.on_change = on_change
 
     # -- the write envelope ---------------------------------------------------------------------
 
@@ -202,6 +205,9 @@ class Registry:
             session, reg, time=now, actor=actor, action=action, reason=reason, application=app
         )
         session.flush()
+        if self.on_change is not None:
+            self.on_change(session, reg)
+            session.flush()
         return store.registration_message(session, reg)
 
     def _checked_content(

@@ -6,7 +6,6 @@ import logging
 from datetime import date, datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlmodel import and_, col, or_, select
 
 from common import codes
@@ -226,21 +225,7 @@ class RegistrationServicer(rs_grpc.RegistrationServiceServicer):
                     .limit(size + 1)
                 )
             )
-        entries = [
-            r.HistoryEntry(
-                name=f"{request.parent}/history/{row.sequence}",
-                sequence=row.sequence,
-                time=_timestamp(row.time),
-                actor=row.actor,
-                action=row.action,
-                reason=row.reason,
-                application_id=row.application_id,
-                registration_state=r.Registration.State.Value(row.registration_state),
-                application_state=r.Application.State.Value(row.application_state),
-                version=row.version,
-            )
-            for row in rows[:size]
-        ]
+        entries = [store.history_message(request.parent, row) for row in rows[:size]]
         token = encode_token(rows[size - 1].sequence, request.parent) if len(rows) > size else ""
         return rs.ListHistoryResponse(entries=entries, next_page_token=token)
 
@@ -335,9 +320,3 @@ class RegistrationServicer(rs_grpc.RegistrationServiceServicer):
 def _sort_key(item: rs.DueItem) -> tuple:
     due = (item.due.year, item.due.month, item.due.day) if item.HasField("due") else (9999, 12, 31)
     return (not item.overdue, *due, item.registration, item.kind)
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp

@@ -27,6 +27,7 @@ __all__ = [
     "append_history",
     "confirmation_message",
     "current_application",
+    "history_message",
     "load",
     "parse_name",
     "registration_message",
@@ -106,6 +107,21 @@ def append_history(
             application_state=application.state if application else "STATE_UNSPECIFIED",
             version=reg.version,
         )
+    )
+
+
+def history_message(registration_name: str, row: HistoryRow) -> r.HistoryEntry:
+    return r.HistoryEntry(
+        name=f"{registration_name}/history/{row.sequence}",
+        sequence=row.sequence,
+        time=_ts(row.time),
+        actor=row.actor,
+        action=row.action,
+        reason=row.reason,
+        application_id=row.application_id,
+        registration_state=r.Registration.State.Value(row.registration_state),
+        application_state=r.Application.State.Value(row.application_state),
+        version=row.version,
     )
 
 

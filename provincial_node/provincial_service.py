@@ -1,0 +1,27 @@
+"""ProvincialService over gRPC: the node's link status and the proof of agreement."""
+
+from __future__ import annotations
+
+from common.gen.registry.v1 import provincial_service_pb2_grpc
+from provincial_node.agreement import check_agreement
+from provincial_node.sync import SyncDaemon
+
+__all__ = ["ProvincialServicer"]
+
+
+class ProvincialServicer(provincial_service_pb2_grpc.ProvincialServiceServicer):
+    def __init__(self, daemon: SyncDaemon) -> None:
+        self.daemon = daemon
+
+    def GetSyncStatus(self, request, context):
+        return self.daemon.status()
+
+    def CheckAgreement(self, request, context):
+        return check_agreement(
+            self.daemon.db,
+            self.daemon.region,
+            self.daemon.stub,
+            self.daemon.log,
+            repair=request.repair,
+            timeout=self.daemon.timeout * 3,
+        )

@@ -1,0 +1,314 @@
+"""The sync daemon: the province's change log up to the national ledger, its downward feed back.
+
+Runs inside the node (the default) or as its own process::
+
+    python -m provincial_node.sync --config deploy/provincial-320000.toml
+
+Upward, it asks the national node what it has acknowledged, then streams the log from there in
+batches over one bidirectional stream, with a few batches in flight; each acknowledgement moves the
+window on. A gap answer (the national node expects an earlier sequence) restarts the stream from what
+was acknowledged. Downward, it pulls the province's feed, applies each change in the transaction that
+also advances its local cursor (so a change is applied exactly once here), and acknowledges it.
+After a crash of either side, both directions resume after the last acknowledged change. Failures are
+retried with exponential backoff and jitter; the last error is kept for the status RPC.
+
+If the national node has acknowledged more than this database's log holds, the database was restored
+from an older backup: the log's counter is moved past the acknowledged sequence (so no sequence is
+used twice), and an agreement check takes back from the national ledger what the backup lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+from sqlmodel import Session, select
+
+from common.clock import Clock, SystemClock
+from common.db import Database, migrate
+from common.gen.registry.v1 import provincial_service_pb2, sync_pb2, sync_service_pb2, sync_service_pb2_grpc
+from common.registration.models import RegistrationRow
+from common.sync.changelog import ChangeLog
+from common.sync.models import CursorRow
+from common.sync.records import import_record, record_digest
+from provincial_node.agreement import check_agreement
+from provincial_node.settings import ProvincialSettings
+
+__all__ = ["SyncDaemon", "main"]
+
+logger = logging.getLogger(__name__)
+
+DOWNWARD = "downward_applied"
+
+
+class _Restart(Exception):
+    """The stream must start again from what the national node acknowledged."""
+
+
+class SyncDaemon:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        region: str,
+        national_address: str,
+        clock: Clock | None = None,
+        batch_size: int = 500,
+        window: int = 4,
+        poll_interval: float = 0.2,
+        timeout: float = 10.0,
+        in_process: bool = True,
+    ) -> None:
+        self.db, self.region = db, region
+        self.node = f"nodes/{region}"
+        self.clock = clock or SystemClock()
+        self.log = ChangeLog(self.clock)
+        self.batch_size, self.window, self.poll, self.timeout = batch_size, window, poll_interval, timeout
+        self.in_process = in_process
+        self._channel = grpc.insecure_channel(national_address)
+        self.stub = sync_service_pb2_grpc.SyncServiceStub(self._channel)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.acknowledged = 0
+        self.last_contact: datetime | None = None
+        self.last_error = ""
+
+    # -- running --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for target, name in ((self._loop_up, "sync-up"), (self._loop_down, "sync-down")):
+            thread = threading.Thread(target=self._forever, args=(target,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(15)
+        self._channel.close()
+
+    def _forever(self, step) -> None:  # noqa: ANN001
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                step()
+                failures = 0
+            except _Restart:
+                continue
+            except grpc.RpcError as error:
+                failures += 1
+                self.last_error = f"{error.code().name}: {error.details()}"  # type: ignore[attr-defined]
+                logger.warning("sync: %s (retrying)", self.last_error)
+            except Exception as error:  # noqa: BLE001 - the daemon keeps going; the error is reported
+                failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                logger.exception("sync failed; retrying")
+            if failures:
+                # Exponential backoff with full jitter, at most 5 s (the style of common.retry).
+                self._stop.wait(random.uniform(0, min(5.0, 0.1 * 2 ** min(failures, 6))))
+
+    # -- upward ---------------------------------------------------------------------------------
+
+    def _loop_up(self) -> None:
+        state = self.stub.GetSyncState(
+            sync_service_pb2.GetSyncStateRequest(node=self.node), timeout=self.timeout
+        )
+        self._heard()
+        acknowledged = state.acknowledged_sequence
+        with self.db.transaction(write=False) as session:
+            head, _ = self.log.head(session)
+        if head < acknowledged:
+            logger.warning(
+                "the national node acknowledged change %d but this database's log ends at %d: restored from"
+                " an older backup? moving the log past it and repairing from the national ledger",
+                acknowledged,
+                head,
+            )
+            with self.db.transaction() as session:
+                self.log.fast_forward(session, acknowledged)
+            report = check_agreement(
+                self.db, self.region, self.stub, self.log, repair=True, timeout=self.timeout
+            )
+            logger.warning(
+                "repair after restore: %d taken from the ledger, %d resent",
+                len(report.ledger_newer),
+                len(report.node_newer),
+            )
+        self.acknowledged = acknowledged
+        self._stream_from(acknowledged)
+
+    def _stream_from(self, acknowledged: int) -> None:
+        slots = threading.Semaphore(self.window)
+        done = threading.Event()
+        cursor = acknowledged
+
+        def batches() -> Iterator[sync_pb2.ChangeBatch]:
+            nonlocal cursor
+            idle = 0.0
+            while not self._stop.is_set() and not done.is_set():
+                if not slots.acquire(timeout=self.poll):
+                    continue
+                with self.db.transaction(write=False) as session:
+                    rows = self.log.read(session, after=cursor, limit=self.batch_size)
+                    head, head_time = self.log.head(session)
+                if not rows and idle < 2.0:
+                    slots.release()
+                    self._stop.wait(self.poll)
+                    idle += self.poll
+                    continue
+                idle = 0.0  # a batch, or an empty one every ~2 s that reports the head (lag)
+                batch = sync_pb2.ChangeBatch(node=self.node, head_sequence=head)
+                if head_time is not None:
+                    batch.head_time.FromDatetime(head_time)
+                for row in rows:
+                    change = batch.changes.add(sequence=row.sequence)
+                    change.record.ParseFromString(row.record)
+                    change.commit_time.FromDatetime(row.committed_at)
+                if rows:
+                    cursor = rows[-1].sequence
+                yield batch
+
+        responses = self.stub.PushChanges(batches())
+        try:
+            for ack in responses:
+                slots.release()
+                self._heard()
+                self.acknowledged = ack.acknowledged_sequence
+                if ack.refused:
+                    self.last_error = f"refused by the national node: {', '.join(ack.refused[:3])}"
+                if ack.expected_sequence:
+                    logger.warning(
+                        "national node expects change %d; restarting from %d",
+                        ack.expected_sequence,
+                        ack.acknowledged_sequence,
+                    )
+                    raise _Restart
+        finally:
+            done.set()
+            responses.cancel()
+
+    # -- downward -------------------------------------------------------------------------------
+
+    def _loop_down(self) -> None:
+        with self.db.transaction(write=False) as session:
+            cursor = session.get(CursorRow, DOWNWARD)
+            applied = cursor.value if cursor else 0
+        changes = list(
+            self.stub.PullChanges(
+                sync_service_pb2.PullChangesRequest(node=self.node, after_sequence=applied, max_changes=500),
+                timeout=self.timeout * 3,
+            )
+        )
+        self._heard()
+        for change in changes:
+            self._apply_down(change)
+        if changes:
+            self.stub.AcknowledgeDownward(
+                sync_service_pb2.AcknowledgeDownwardRequest(node=self.node, sequence=changes[-1].sequence),
+                timeout=self.timeout,
+            )
+        else:
+            self._stop.wait(self.poll * 5)
+
+    def _apply_down(self, change: sync_pb2.DownwardChange) -> None:
+        kind = sync_pb2.DownwardChange.Kind.Name(change.kind)
+        if kind == "TRANSFER_OFFER":
+            # Confirm before moving the cursor: confirming twice is harmless, never confirming is not.
+            self.stub.ConfirmTransfer(
+                sync_service_pb2.ConfirmTransferRequest(node=self.node, transfer_id=change.transfer_id),
+                timeout=self.timeout,
+            )
+        with self.db.transaction() as session:
+            cursor = session.get(CursorRow, DOWNWARD) or CursorRow(name=DOWNWARD, value=0)
+            if change.sequence <= cursor.value:
+                return  # applied already
+            if kind != "TRANSFER_OFFER":
+                self._import(session, change.record)
+            cursor.value = change.sequence
+            session.add(cursor)
+        logger.info(
+            "downward %d: %s %s",
+            change.sequence,
+            kind,
+            change.record.registration.code or change.record.registration.uid,
+        )
+
+    def _import(self, session: Session, record: sync_pb2.RegistrationRecord) -> None:
+        local = session.exec(
+            select(RegistrationRow).where(RegistrationRow.uid == record.registration.uid)
+        ).first()
+        if local is not None and local.revision > record.revision and local.node == self.region:
+            return  # this node holds a newer revision (its own change, on its way up)
+        managing = record.registration.managing_node.removeprefix("nodes/")
+        row = import_record(session, record, node=managing)
+        row.digest = record_digest(record)
+        session.add(row)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def _heard(self) -> None:
+        self.last_contact = datetime.now(UTC)
+        self.last_error = ""
+
+    def status(self) -> provincial_service_pb2.SyncStatus:
+        with self.db.transaction(write=False) as session:
+            head, _ = self.log.head(session)
+            cursor = session.get(CursorRow, DOWNWARD)
+            waiting = self.log.read(session, after=self.acknowledged, limit=1)
+        message = provincial_service_pb2.SyncStatus(
+            node=self.node,
+            head_sequence=head,
+            acknowledged_sequence=self.acknowledged,
+            lag_changes=max(0, head - self.acknowledged),
+            lag_seconds=(self.clock.now() - waiting[0].committed_at).total_seconds() if waiting else 0.0,
+            downward_applied=cursor.value if cursor else 0,
+            last_error=self.last_error,
+            daemon_in_process=self.in_process,
+        )
+        if self.last_contact is not None:
+            message.last_contact_time.FromDatetime(self.last_contact)
+        return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The daemon as its own process, for a node configured with ``sync_in_process = false``."""
+    parser = argparse.ArgumentParser(prog="provincial_node.sync", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, help="the provincial node's TOML settings file")
+    options = parser.parse_args(argv)
+    settings = ProvincialSettings.load(options.config)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    db = Database(settings.database_url, pool_size=4)
+    migrate(db.engine, Path(__file__).resolve().parent / "migrations")
+    daemon = SyncDaemon(
+        db,
+        region=settings.region,
+        national_address=settings.national_address,
+        batch_size=settings.sync_batch_size,
+        timeout=settings.national_timeout,
+        in_process=False,
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    daemon.start()
+    sys.stdout.write(f"provincial_node.sync running for nodes/{settings.region}\n")
+    sys.stdout.flush()
+    while not stopping.wait(0.5):
+        pass
+    daemon.stop()
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
