@@ -56,12 +56,13 @@ class Ledger:
         session.add(row)
         return row
 
-    def record_own(self, session: Session, reg: RegistrationRow) -> None:
+    def record_own(self, session: Session, reg: RegistrationRow) -> registration_pb2.Registration:
         """The hook of the national node's own registry: its registrations enter the ledger directly."""
         record = export_record(session, reg)
         reg.digest = record_digest(record)
         session.add(reg)
         self._put(session, record, reg.node)
+        return record.registration
 
     # -- upward ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from common.calendar import WorkingCalendar
 from common.clock import Clock, SimulatedClock, SystemClock
 from common.db import Database
+from common.gen.registry.v1 import registration_pb2 as r
 from common.registration.duties import CodeSource, Duties
 from common.registration.models import RegistrationRow
 from common.registration.procedure import Jurisdiction, Registry
@@ -53,7 +54,7 @@ def build_registration(
     settings: NodeSettings,
     jurisdiction: Jurisdiction,
     codes: CodeSource,
-    on_change: Callable[[Session, RegistrationRow], None] | None = None,
+    on_change: Callable[[Session, RegistrationRow], r.Registration | None] | None = None,
     clock: Clock | None = None,
 ) -> RegistrationNode:
     registry = Registry(

@@ -112,11 +112,12 @@ class Registry:
         limits: TimeLimits,
         clock: Clock,
         jurisdiction: Jurisdiction,
-        on_change: Callable[[Session, RegistrationRow], None] | None = None,
+        on_change: Callable[[Session, RegistrationRow], r.Registration | None] | None = None,
     ) -> None:
         self.db, self.node, self.calendar, self.limits, self.clock = db, node, calendar, limits, clock
         self.jurisdiction = jurisdiction
         #: Called in the transaction of every change, after its history entry: the change feed's hook.
+        #: It may return the registration's message, which the write then answers with.
         self.on_change = on_change
 
     # -- the write envelope ---------------------------------------------------------------------
@@ -206,8 +207,10 @@ class Registry:
         )
         session.flush()
         if self.on_change is not None:
-            self.on_change(session, reg)
+            message = self.on_change(session, reg)
             session.flush()
+            if message is not None:
+                return message  # the hook built the registration already
         return store.registration_message(session, reg)
 
     def _checked_content(

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from common.clock import Clock
+from common.gen.registry.v1 import registration_pb2 as r
 from common.registration.models import RegistrationRow
 from common.sync.models import ChangeRow, CounterRow
 from common.sync.records import export_record, record_digest
@@ -50,7 +51,7 @@ class ChangeLog:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    def record(self, session: Session, reg: RegistrationRow) -> None:
+    def record(self, session: Session, reg: RegistrationRow) -> r.Registration:
         record = export_record(session, reg)
         reg.digest = record_digest(record)
         session.add(reg)
@@ -63,6 +64,7 @@ class ChangeLog:
                 committed_at=self.clock.now(),
             )
         )
+        return record.registration
 
     @staticmethod
     def read(session: Session, *, after: int, limit: int) -> list[ChangeRow]:
