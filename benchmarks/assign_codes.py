@@ -2,8 +2,8 @@
 
 Three runs, one load generator::
 
-    .venv/bin/python benchmarks/assign_codes.py [--seconds N] [--clients 16] [--postgres-url URL]
-                                                [--skip-postgres] [--json]
+    .venv/bin/python benchmarks/assign_codes.py [--seconds N] [--clients 16] [--processes 2]
+                                                [--postgres-url URL] [--skip-postgres] [--json]
 
 1. ``empty``: an empty unary method on ``benchmarks/empty_server.py`` (the node's own server set-up:
    ``NodeServer``, its interceptor and a ``ThreadPoolExecutor(max_workers=32)``). The ceiling.
@@ -169,8 +169,7 @@ def _worker(conn: Connection, spec: WorkerSpec) -> None:
             return
         lock = threading.Lock()
         errors: list[str] = []
-        latencies: list[list[float]] = [[] for _ in clients]
-        calls_total = [0] * len(clients)
+        latencies: list[list[float]] = [[] for _ in clients]  # of the calls that ended in the window
 
         def client(i: int) -> None:
             call, make = clients[i]
@@ -185,11 +184,9 @@ def _worker(conn: Connection, spec: WorkerSpec) -> None:
                 except grpc.RpcError as error:
                     with lock:
                         errors.append(f"{error.code().name}: {error.details()}")
-                        if len(errors) > MAX_ERRORS:
-                            return
+                    if len(errors) > MAX_ERRORS:
+                        return
                     continue
-                finally:
-                    calls_total[i] += 1
                 done = time.monotonic()
                 if warm_end <= done < end:
                     mine.append(done - started)
@@ -208,7 +205,6 @@ def _worker(conn: Connection, spec: WorkerSpec) -> None:
                 "done",
                 {
                     "latencies": [x for per_client in latencies for x in per_client],
-                    "calls_total": sum(calls_total),
                     "errors": errors,
                 },
             )
@@ -235,19 +231,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _clock_ticks()
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time of every local process named postgres (the server, if it runs on this machine)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.find("(") + 1 : text.rfind(")")]
-        if name.startswith("postgres"):
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / _clock_ticks()
-    return total
+def postgres_pids(database_url: str) -> list[int]:
+    """Server processes working for the run: its database's backends and the background processes
+    (WAL writer, checkpointer, ...; shared with anything else on the server). Empty if the server is
+    not on this machine, where their CPU time cannot be read."""
+    import psycopg
+
+    with psycopg.connect(_libpq(database_url), autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND (datname = current_database() OR datname IS NULL)"
+        ).fetchall()
+    return [pid for (pid,) in rows if Path(f"/proc/{pid}").exists()]
 
 
 class ServerProcess:
@@ -416,7 +411,8 @@ class PgActivitySampler:
     def stop(self) -> dict[str, float]:
         """Average number of the run's backends in each state (out of the pool's connections)."""
         self._stop.set()
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
         if not self.samples:
             return {}
         return {label: round(n / self.samples, 2) for label, n in self.counts.most_common()}
@@ -434,13 +430,16 @@ class RunResult:
     calls_per_second: float
     p50_ms: float
     p99_ms: float
+    max_ms: float
     errors: int
     error_samples: list[str]
     server_cpu_percent: float  # of one core, during the measured window
     server_cpu_ms_per_call: float
     clients_cpu_percent: float  # all load-generator processes together, of one core
     machine_cpu_percent: float  # all cores together, so up to nproc x 100
+    interrupts_cpu_percent: float  # mostly the loopback network stack, charged to no process
     other_cpu_percent: float  # busy CPU used by none of the run's processes
+    top_other_processes: list[tuple[str, float]]  # (name, % of one core) of the busiest of those
     postgres_cpu_percent: float | None = None
     postgres_backends: dict[str, float] = field(default_factory=dict)
     server_log_problems: int = 0
@@ -461,13 +460,14 @@ def run_load(
     processes: int,
     seconds: float,
     sampler: PgActivitySampler | None = None,
-    count_postgres_cpu: bool = False,
+    postgres_url: str | None = None,
 ) -> RunResult:
     """Drives ``server`` with ``clients`` client threads spread over ``processes`` worker processes."""
     context = multiprocessing.get_context("spawn")
     tag = uuid.uuid4().hex[:8]
     per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     workers: list[tuple[Any, Connection]] = []
+    finished = False
     try:
         first = 0
         for threads in per_process:
@@ -492,14 +492,20 @@ def run_load(
         for _process, conn in workers:
             conn.send(("go", warm_end, end))
 
+        time.sleep(max(0.0, warm_end - 0.2 - time.monotonic()))
+        pg_pids = postgres_pids(postgres_url) if postgres_url else []  # once the warm-up filled the pool
         time.sleep(max(0.0, warm_end - time.monotonic()))
-        cpu_before = _cpu_snapshot(server, workers, count_postgres_cpu)
+        cpu_before = _cpu_snapshot(server, workers, pg_pids)
         time.sleep(max(0.0, end - time.monotonic()))
-        cpu_after = _cpu_snapshot(server, workers, count_postgres_cpu)
+        cpu_after = _cpu_snapshot(server, workers, pg_pids)
         window = cpu_after["elapsed"] - cpu_before["elapsed"]
+        procs_before, procs_after = cpu_before.pop("processes"), cpu_after.pop("processes")
+        ours = {os.getpid(), server.pid, *pg_pids, *(process.pid for process, _ in workers)}
+        others = _top_others(procs_before, procs_after, ours, window)
         cpu = {k: (cpu_after[k] - cpu_before[k]) / window * 100 for k in cpu_before}
         # Busy CPU that none of this run's processes used: another workload skews the numbers.
-        cpu["other"] = cpu["machine"] - cpu["server"] - cpu["clients"] - cpu.get("postgres", 0.0)
+        accounted = cpu["server"] + cpu["clients"] + cpu.get("postgres", 0.0) + cpu["interrupts"]
+        cpu["other"] = cpu["machine"] - accounted
 
         latencies: list[float] = []
         errors: list[str] = []
@@ -510,13 +516,17 @@ def run_load(
             latencies.extend(payload["latencies"])
             errors.extend(payload["errors"])
         backends = sampler.stop() if sampler else {}
+        finished = True
     finally:
+        if sampler:
+            sampler.stop()
         for _process, conn in workers:
             with contextlib.suppress(OSError):
                 conn.send(("stop", 0.0, 0.0))
             conn.close()
         for process, _conn in workers:
-            process.join(5)
+            # Done workers exit at once; on an error or Ctrl-C they may be mid-run: no need to wait.
+            process.join(5 if finished else 0.2)
             if process.is_alive():
                 process.kill()
                 process.join(5)
@@ -530,13 +540,16 @@ def run_load(
         calls_per_second=calls / seconds,
         p50_ms=_percentile(latencies, 0.50) * 1000,
         p99_ms=_percentile(latencies, 0.99) * 1000,
+        max_ms=(latencies[-1] if latencies else math.nan) * 1000,
         errors=len(errors),
         error_samples=sorted(set(errors))[:5],
         server_cpu_percent=cpu["server"],
         server_cpu_ms_per_call=(cpu["server"] / 100 * seconds) / calls * 1000 if calls else math.nan,
         clients_cpu_percent=cpu["clients"],
         machine_cpu_percent=cpu["machine"],
+        interrupts_cpu_percent=cpu["interrupts"],
         other_cpu_percent=cpu["other"],
+        top_other_processes=others,
         postgres_cpu_percent=cpu.get("postgres"),
         postgres_backends=backends,
         server_log_problems=len(server.log_problems()),
@@ -555,26 +568,62 @@ def _receive(conn: Connection, process: Any, timeout: float, doing: str) -> tupl
     try:
         return conn.recv()
     except EOFError:
+        process.join(2)
         raise Aborted(f"a load-generator process died while {doing} (exit code {process.exitcode})") from None
 
 
-def machine_busy_seconds() -> float:
-    """CPU time all cores spent on anything but idling, since boot (from /proc/stat)."""
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU time of all cores since boot (from /proc/stat): (busy, of which in interrupts).
+
+    Interrupt time (mostly softirq: here, the loopback TCP stack) is charged to no process.
+    """
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / _clock_ticks()  # guest time is already counted in user
+    idle = fields[3] + fields[4]  # idle + iowait
+    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal; guest is in user
+    return busy / _clock_ticks(), (fields[5] + fields[6]) / _clock_ticks()
 
 
-def _cpu_snapshot(server: ServerProcess, workers: list[tuple[Any, Connection]], pg: bool) -> dict[str, float]:
-    snapshot = {
+def all_processes_cpu() -> dict[int, tuple[str, float]]:
+    """(name, CPU seconds so far) of every process on the machine, by pid."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        found[int(stat.parent.name)] = (name, (int(fields[11]) + int(fields[12])) / _clock_ticks())
+    return found
+
+
+def _cpu_snapshot(
+    server: ServerProcess, workers: list[tuple[Any, Connection]], pg_pids: list[int]
+) -> dict[str, Any]:
+    busy, interrupts = machine_cpu_seconds()
+    snapshot: dict[str, Any] = {
         "elapsed": time.monotonic(),
-        "machine": machine_busy_seconds(),
+        "machine": busy,
+        "interrupts": interrupts,
         "server": cpu_seconds(server.pid),
         "clients": sum(cpu_seconds(process.pid) for process, _ in workers),
+        "processes": all_processes_cpu(),
     }
-    if pg:
-        snapshot["postgres"] = postgres_cpu_seconds()
+    if pg_pids:
+        snapshot["postgres"] = sum(cpu_seconds(pid) for pid in pg_pids)
     return snapshot
+
+
+def _top_others(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], ours: set[int], window: float
+) -> list[tuple[str, float]]:
+    """The processes outside the run that used the most CPU in the window (% of one core)."""
+    used: collections.Counter[str] = collections.Counter()
+    for pid, (name, seconds) in after.items():
+        if pid not in ours:
+            name = name.split("-", 1)[0] if name.startswith("kworker") else name  # kworker/1:2-events
+            used[name] += (seconds - before.get(pid, (name, 0.0))[1]) / window * 100
+    return [(name, round(percent)) for name, percent in used.most_common(3) if percent >= 2]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -628,46 +677,51 @@ def _ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
 
+INDENT = " " * 14
+
+
 def print_run(console: Console, result: RunResult) -> None:
+    """A few lines of at most 80 columns."""
     console.print(
-        f"  [bold]{result.name:<10}[/] [bold]{result.calls_per_second:>7,.0f} calls/s[/]"
-        f"  ({result.calls:,} in {result.seconds:g} s)  p50 {_ms(result.p50_ms)} ms"
-        f"  p99 {_ms(result.p99_ms)} ms  {result.errors} errors"
+        f"  [bold]{result.name:<11}{result.calls_per_second:>6,.0f} calls/s[/]"
+        f"  p50 {_ms(result.p50_ms)} ms  p99 {_ms(result.p99_ms)} ms  max {_ms(result.max_ms)} ms"
     )
+    console.print(f"{INDENT}{result.calls:,} calls in {result.seconds:g} s, {result.errors} errors")
     cpu = (
-        f"server {result.server_cpu_percent:.0f}% ({_ms(result.server_cpu_ms_per_call)} ms/call),"
-        f" clients {result.clients_cpu_percent:.0f}%"
+        f"server {result.server_cpu_percent:.0f} = {_ms(result.server_cpu_ms_per_call)} ms/call,"
+        f" clients {result.clients_cpu_percent:.0f}"
     )
     if result.postgres_cpu_percent is not None:
-        cpu += f", postgres {result.postgres_cpu_percent:.0f}%"
-    console.print(f"  {'':<10} CPU in % of one core: {cpu}")
+        cpu += f", pg {result.postgres_cpu_percent:.0f}"
+    console.print(f"{INDENT}CPU (% of 1 core): {cpu}")
     console.print(
-        f"  {'':<10} machine busy {result.machine_cpu_percent:.0f}% of {100 * len(os.sched_getaffinity(0))}%,"
-        f" of which other processes {max(0.0, result.other_cpu_percent):.0f}%"
+        f"{INDENT}machine busy {result.machine_cpu_percent:.0f} of {100 * len(os.sched_getaffinity(0))}:"
+        f" interrupts {result.interrupts_cpu_percent:.0f}, other processes"
+        f" {max(0.0, result.other_cpu_percent):.0f}"
     )
+    if result.top_other_processes:
+        names = ", ".join(f"{name} {percent:g}" for name, percent in result.top_other_processes)
+        console.print(f"{INDENT}busiest other processes: {names}")
     if result.other_cpu_percent > OTHER_LOAD_WARNING:
-        console.print(
-            f"  {'':<10} [yellow]warning: something else was using the CPU during this run;"
-            " its numbers are low and not comparable[/]"
-        )
+        console.print(f"{INDENT}[yellow]warning: other processes used the CPU: numbers not comparable[/]")
     if result.error_samples:
-        console.print(f"  {'':<10} errors, for example: {'; '.join(result.error_samples)}")
+        console.print(f"{INDENT}errors, for example: {'; '.join(result.error_samples)}")
     if result.server_log_problems:
-        console.print(f"  {'':<10} the server logged {result.server_log_problems} warning/error lines")
+        console.print(f"{INDENT}the server logged {result.server_log_problems} warning/error lines")
     if result.postgres_backends:
-        console.print(f"  {'':<10} the run's PostgreSQL backends, on average:")
+        console.print(f"{INDENT}the run's PostgreSQL backends, on average:")
         for label, n in result.postgres_backends.items():
-            console.print(f"  {'':<12}{n:5.2f}  {label}")
+            console.print(f"{INDENT}{n:5.2f} {label}")
 
 
-LABELS = {"empty": "empty", "sqlite": "AssignCode SQLite", "postgresql": "AssignCode PostgreSQL"}
+LABELS = {"empty": "empty method", "sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def print_summary(console: Console, report: dict[str, Any]) -> None:
     runs: dict[str, dict[str, Any] | None] = report["runs"]
-    table = Table(title="AssignCode vs. an empty unary call", title_justify="left")
+    table = Table(title="  AssignCode vs. an empty unary call", title_justify="left")
     table.add_column("run")
-    for column in ("calls/s", "p50 ms", "p99 ms", "errors", "server CPU\nms/call", "ratio to\nempty"):
+    for column in ("calls/s", "p50 ms", "p99 ms", "errors", "server CPU\nms/call", "calls/s ÷\nempty's"):
         table.add_column(column, justify="right")
     for key, label in LABELS.items():
         run = runs.get(key)
@@ -690,25 +744,31 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
         ratio = report["ratios"].get(key)
         if ratio:
             console.print(
-                f"  {LABELS[key]}: {ratio:.1%} of the empty-call rate"
-                f" (one code = the throughput of {1 / ratio:.1f} empty calls)"
+                f"  codes/s on {LABELS[key]}: {ratio:.1%} of the empty calls/s"
+                f" (a code = {1 / ratio:.1f} empty calls)"
             )
         elif key in report["skipped"]:
             console.print(f"  {LABELS[key]}: skipped ({report['skipped'][key]})")
     facts, config = report["machine"], report["config"]
     pg = facts.get("postgresql", {})
+    load = ", ".join(f"{x:g}" for x in facts["load_average_at_start"])
+    console.print()
+    console.print(f"  machine: {facts['host']}, nproc {facts['nproc']}, {facts['cpu']}, load average {load}")
     console.print(
-        f"\n  machine: {facts['host']}, nproc {facts['nproc']} ({facts['cpu']}), Python {facts['python']},"
-        f" grpcio {facts['grpcio']}, SQLite {facts['sqlite']} (database on {facts['sqlite_temp_fs']}),"
-        f" PostgreSQL {pg.get('server_version', '-')}"
-        f" (synchronous_commit={pg.get('synchronous_commit', '-')}),"
-        f" commit {facts['git_commit']}, {facts['date']}"
+        f"  Python {facts['python']}, grpcio {facts['grpcio']},"
+        f" SQLite {facts['sqlite']} (database on {facts['sqlite_temp_fs']})"
     )
+    if pg:
+        console.print(
+            f"  PostgreSQL {pg['server_version']}, synchronous_commit={pg['synchronous_commit']},"
+            f" fsync={pg['fsync']}"
+        )
     console.print(
-        f"  load: {config['clients']} clients = {config['processes']} processes x"
-        f" {config['threads_per_process']} threads, a channel each, blocking unary calls,"
-        f" {config['warmup_seconds']:g} s warm-up + {config['seconds']:g} s measured per run"
+        f"  {config['clients']} clients = {config['processes']} processes x"
+        f" {config['threads_per_process']} threads, a channel each;"
+        f" {config['warmup_seconds']:g} s warm-up + {config['seconds']:g} s a run"
     )
+    console.print(f"  commit {facts['git_commit']}, {facts['date']}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -849,7 +909,7 @@ def _run_all(
                 server.start()
                 sampler = PgActivitySampler(database_url)
                 result = run_load(
-                    "postgresql", "assign", server, **load, sampler=sampler, count_postgres_cpu=True
+                    "postgresql", "assign", server, **load, sampler=sampler, postgres_url=database_url
                 )
             finally:
                 server.stop()

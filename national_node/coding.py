@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -200,19 +199,17 @@ class CodingAuthority:
         return row
 
     def _next_serial(self, session: Session, issuer: str, object_type: int, year: int) -> int:
-        key = {"issuer": issuer, "object_type": object_type, "year": year}
         insert = postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(CodeCounterRow).values(**key, last_serial=0).on_conflict_do_nothing())
-        serial = session.execute(
-            update(CodeCounterRow)
-            .where(
-                CodeCounterRow.issuer == issuer,
-                CodeCounterRow.object_type == object_type,
-                CodeCounterRow.year == year,
-            )
-            .values(last_serial=CodeCounterRow.last_serial + 1)
-            .returning(CodeCounterRow.last_serial)
-        ).scalar_one()
+        # One statement: create the namespace's counter at 1, or add one to it; either way the row
+        # stays locked until this transaction ends.
+        statement = insert(CodeCounterRow).values(
+            issuer=issuer, object_type=object_type, year=year, last_serial=1
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["issuer", "object_type", "year"],
+            set_={"last_serial": CodeCounterRow.last_serial + 1},
+        ).returning(CodeCounterRow.last_serial)
+        serial = session.execute(statement).scalar_one()
         if serial > codes.MAX_SERIAL:
             raise RuntimeError(f"namespace {issuer}/{object_type}/{year} is exhausted")
         return serial

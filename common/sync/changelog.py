@@ -2,7 +2,7 @@
 
 The trap: ids taken at insert become visible at commit, so with concurrent writers a reader polling
 ``id > last`` can pass over an id whose transaction commits later, and never see it. Here a number is
-taken with ``UPDATE sequence_counters SET last = last + 1 ... RETURNING last`` in the same transaction
+taken with ``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` in the transaction
 that writes the entry. The counter row stays locked until that transaction ends, so the next writer
 waits for it: numbers are handed out in commit order, a rolled-back transaction gives its number back,
 and every number a reader can see has all smaller numbers visible before it. A reader polling
@@ -35,13 +35,9 @@ def take_number(session: Session, name: str) -> int:
     """The next number of sequence ``name``; the caller's transaction holds the counter until it ends."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(CounterRow).values(name=name, last=0).on_conflict_do_nothing())
-    return session.execute(
-        update(CounterRow)
-        .where(CounterRow.name == name)
-        .values(last=CounterRow.last + 1)
-        .returning(CounterRow.last)
-    ).scalar_one()
+    statement = insert(CounterRow).values(name=name, last=1)
+    statement = statement.on_conflict_do_update(index_elements=["name"], set_={"last": CounterRow.last + 1})
+    return session.execute(statement.returning(CounterRow.last)).scalar_one()
 
 
 class ChangeLog:
