@@ -38,21 +38,30 @@ def seed(database_url: str, region: str, *, registrations: int, division: str = 
     clock = SystemClock()
     log = ChangeLog(clock)
     registry = Registry(
-        db, node=region, calendar=WorkingCalendar(), limits=TimeLimits(), clock=clock,
-        jurisdiction=ProvincialJurisdiction(region), on_change=log.record,
+        db,
+        node=region,
+        calendar=WorkingCalendar(),
+        limits=TimeLimits(),
+        clock=clock,
+        jurisdiction=ProvincialJurisdiction(region),
+        on_change=log.record,
     )
     subject = make_uscc(division or region[:2] + "0106")
     for i in range(registrations):
         request = rs.CreateRegistrationRequest(
             parent=f"nodes/{region}",
-            registration=r.Registration(object_type=1 + i % 3 if i % 3 != 1 else 1,
-                                        content=make_content(subject, data_name=f"数据资源 {i}")),
+            registration=r.Registration(
+                object_type=1 + i % 3 if i % 3 != 1 else 1,
+                content=make_content(subject, data_name=f"数据资源 {i}"),
+            ),
             request_id=str(uuid.uuid4()),
         )
         name = registry.create(request.registration, request.request_id, "seed", request).name
         for step in (registry.accept, registry.approve, registry.announce):
             step(name, str(uuid.uuid4()), "", "seed", rs.AcceptApplicationRequest(name=name))
-        registry.withdraw(name, "seeded", str(uuid.uuid4()), "", "seed", rs.WithdrawApplicationRequest(name=name))
+        registry.withdraw(
+            name, "seeded", str(uuid.uuid4()), "", "seed", rs.WithdrawApplicationRequest(name=name)
+        )
     with db.transaction(write=False) as session:
         total = ChangeLog.count(session)
     db.dispose()
