@@ -259,6 +259,16 @@ class SyncDaemon:
         self.last_error = ""
 
     def status(self) -> provincial_service_pb2.SyncStatus:
+        if not self.in_process or not self._threads:
+            # The daemon runs elsewhere (or not at all): ask the national node what it acknowledged.
+            try:
+                state = self.stub.GetSyncState(
+                    sync_service_pb2.GetSyncStateRequest(node=self.node), timeout=2
+                )
+                self.acknowledged = state.acknowledged_sequence
+                self._heard()
+            except grpc.RpcError as error:
+                self.last_error = f"{error.code().name}: {error.details()}"  # type: ignore[attr-defined]
         with self.db.transaction(write=False) as session:
             head, _ = self.log.head(session)
             cursor = session.get(CursorRow, DOWNWARD)
