@@ -413,21 +413,48 @@ class Registry:
 
         return self.write("AcceptApplication", req, request_id, body)
 
-    def return_(
-        self, name: str, defects: list[r.Defect], request_id: str, etag: str, actor: str, req: Message
+    def _send_back(
+        self,
+        method: str,
+        verb: str,
+        allowed: str,
+        new_state: str,
+        name: str,
+        defects: list[r.Defect],
+        request_id: str,
+        etag: str,
+        actor: str,
+        req: Message,
     ) -> r.Registration:
+        """Back to the subject with every defect listed at once (the one-time notice, 一次性告知)."""
         check = Checker()
         listed = _defects(check, "defects", defects)
         check.done()
 
         def body(session: Session) -> r.Registration:
             reg = self._locked(session, name, etag)
-            app = self._application(session, reg, "return", {"SUBMITTED"})
-            app.state, app.defects = "RETURNED", json.dumps(listed, ensure_ascii=False)
+            app = self._application(session, reg, verb.replace("_", " "), {allowed})
+            app.state, app.defects = new_state, json.dumps(listed, ensure_ascii=False)
             summary = "; ".join(f"{d['field']}: {d['description']}" for d in listed)
-            return self._touch(session, reg, app, actor=actor, action="return", reason=summary)
+            return self._touch(session, reg, app, actor=actor, action=verb, reason=summary)
 
-        return self.write("ReturnApplication", req, request_id, body)
+        return self.write(method, req, request_id, body)
+
+    def return_(
+        self, name: str, defects: list[r.Defect], request_id: str, etag: str, actor: str, req: Message
+    ) -> r.Registration:
+        return self._send_back(
+            "ReturnApplication",
+            "return",
+            "SUBMITTED",
+            "RETURNED",
+            name,
+            defects,
+            request_id,
+            etag,
+            actor,
+            req,
+        )
 
     def _decide(
         self,
@@ -490,18 +517,18 @@ class Registry:
     def request_correction(
         self, name: str, defects: list[r.Defect], request_id: str, etag: str, actor: str, req: Message
     ) -> r.Registration:
-        check = Checker()
-        listed = _defects(check, "defects", defects)
-        check.done()
-
-        def body(session: Session) -> r.Registration:
-            reg = self._locked(session, name, etag)
-            app = self._application(session, reg, "request correction", {"UNDER_REVIEW"})
-            app.state, app.defects = "CORRECTION_REQUESTED", json.dumps(listed, ensure_ascii=False)
-            summary = "; ".join(f"{d['field']}: {d['description']}" for d in listed)
-            return self._touch(session, reg, app, actor=actor, action="request_correction", reason=summary)
-
-        return self.write("RequestCorrection", req, request_id, body)
+        return self._send_back(
+            "RequestCorrection",
+            "request_correction",
+            "UNDER_REVIEW",
+            "CORRECTION_REQUESTED",
+            name,
+            defects,
+            request_id,
+            etag,
+            actor,
+            req,
+        )
 
     def reject(
         self, name: str, reason: str, request_id: str, etag: str, actor: str, req: Message
