@@ -2,15 +2,20 @@
 
 Provincial operators and national coordinators take a registration through every step of the
 procedure from a shell: apply, accept or return, review, announce, object and resolve, then change,
-correct, renew and deregister; and look registrations, deadlines, confirmations and codes up.
+correct, renew and deregister; and look registrations, deadlines, confirmations and codes up. The
+``sync`` commands watch and repair interconnection with the national node (sync health, proof of
+agreement, onboarding, transfers); ``ledger`` shows the national ledger's record of a code.
 
-Every command is one or a few calls of the contract (``registry.v1.RegistrationService`` on ``--node``,
-``registry.v1.NationalService`` on ``--national``), each with a deadline (``--timeout``) and the
-operator's name in the ``registry-actor`` request metadata. Every write sends a fresh ``request_id``;
-``--request-id`` repeats one, so a write whose answer was lost can be retried by hand without doing it
-twice. The registry checks the content; errors print its reason and every field at fault.
+Every command is one or a few calls of the contract (``registry.v1.RegistrationService`` and, for
+``sync status --node-status`` and ``sync check``, ``registry.v1.ProvincialService`` on ``--node``;
+``registry.v1.NationalService`` and ``registry.v1.SyncService`` on ``--national``), each with a
+deadline (``--timeout``) and the operator's name in the ``registry-actor`` request metadata. Every
+write sends a fresh ``request_id``; ``--request-id`` repeats one, so a write whose answer was lost can
+be retried by hand without doing it twice. The registry checks the content; errors print its reason and
+every field at fault.
 
-Exit status: 0 done, 1 the registry (or the network) said no, 2 a usage or application-file error.
+Exit status: 0 done, 1 the registry (or the network) said no, 2 a usage or application-file error,
+3 ``sync check`` found that the node and the national ledger differ (and did not repair it).
 """
 
 from __future__ import annotations
@@ -33,16 +38,20 @@ from rich.console import Console, RenderableType
 from common import operator_render as render
 from common import regions
 from common.gen.registry.v1 import national_service_pb2 as ns
+from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.operator_client import ACTOR_METADATA_KEY, CallFailed, Session
 from common.operator_files import ApplicationFileError, load_application
 
-__all__ = ["app", "main"]
+__all__ = ["EXIT_DIFFERS", "app", "main", "sync_app"]
 
 DEFAULT_NODE = "127.0.0.1:50061"
 DEFAULT_NATIONAL = "127.0.0.1:50051"
 CODE_LENGTH = 19
+#: The exit status of ``sync check`` when the node and the national ledger differ.
+EXIT_DIFFERS = 3
 # The largest page each List method accepts.
 _MAX_REGISTRATIONS_PAGE = 500
 
@@ -57,6 +66,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+sync_app = typer.Typer(
+    name="sync",
+    help=(
+        "Interconnection (互联互通) with the national node: sync health, proof of agreement, "
+        "onboarding and transfers.\n\n"
+        "status, onboard and transfer talk to --national; status --node-status and check to --node."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sync_app, name="sync")
 
 
 class ObjectTypeChoice(enum.StrEnum):
@@ -117,8 +139,12 @@ def _usage(message: str) -> NoReturn:
 
 
 @contextmanager
-def _session(options: _Options, *, national: bool = False) -> Iterator[Session]:
-    """A channel to ``--node`` (or ``--national``) for one command; a failed call prints and exits 1."""
+def _session(options: _Options, *, national: bool = False, service: str | None = None) -> Iterator[Session]:
+    """A channel to ``--node`` (or ``--national``) for one command; a failed call prints and exits 1.
+
+    ``service`` names the service called (see :data:`common.operator_client.SERVICES`); by default
+    RegistrationService on ``--node`` and NationalService on ``--national``.
+    """
     metadata = options.metadata()
     if national:
         address, flag = options.national, "--national (REGISTRY_NATIONAL)"
@@ -126,7 +152,7 @@ def _session(options: _Options, *, national: bool = False) -> Iterator[Session]:
         address, flag = options.node, "--node (REGISTRY_NODE)"
     try:
         with Session(
-            address, flag=flag, timeout=options.timeout, metadata=metadata, national=national
+            address, flag=flag, timeout=options.timeout, metadata=metadata, national=national, service=service
         ) as session:
             yield session
     except CallFailed as failure:
@@ -163,6 +189,14 @@ def _parent(region: str | None, command: str) -> str:
         _usage(f"{command} needs the node's region: --region 320000 (or set REGISTRY_REGION)")
     if not regions.is_region(region):
         _usage(f"--region {region!r}: not a GB/T 2260 province-level code (such as 320000) or 100000")
+    return f"nodes/{region}"
+
+
+def _node_name(region: str, what: str) -> str:
+    """``nodes/{region}`` for a region given on the command line, checked before any call."""
+    region = region.strip()
+    if not regions.is_region(region):
+        _usage(f"{what} {region!r}: not a GB/T 2260 province-level code (such as 320000) or 100000")
     return f"nodes/{region}"
 
 
@@ -278,7 +312,7 @@ def _global_options(
             "--national",
             envvar="REGISTRY_NATIONAL",
             metavar="HOST:PORT",
-            help="The national node, for verify and nodes.",
+            help="The national node, for verify, nodes, ledger and sync.",
         ),
     ] = DEFAULT_NATIONAL,
     actor: Annotated[
@@ -746,6 +780,164 @@ def nodes(ctx: typer.Context) -> None:
     with _session(options, national=True) as session:
         entries = session.pages("ListNodes", ns.ListNodesRequest(page_size=100), "nodes")
     _emit(options, ns.ListNodesResponse(nodes=entries), lambda: render.nodes_table(entries))
+
+
+CodeArg = Annotated[
+    str,
+    typer.Argument(metavar="CODE", help="The 19-character unified registration code.", show_default=False),
+]
+
+
+@app.command()
+def ledger(
+    ctx: typer.Context,
+    code: CodeArg,
+    history: Annotated[
+        bool, typer.Option("--history/--no-history", help="Also list the ledger's history entries.")
+    ] = False,
+) -> None:
+    """Show the national ledger's record of a code (--national).
+
+    The registration as the country knows it: its managing node, revision and history.
+    """
+    options = _options(ctx)
+    with _session(options, national=True, service="sync") as session:
+        record = session.call("LookupLedger", ss.LookupLedgerRequest(code=code.strip()))
+    if options.json:
+        typer.echo(_to_json(record))
+        return
+    console = options.console
+    console.print(render.ledger_panel(record))
+    console.print(render.content_panel(record.registration.content))
+    if history:
+        console.print(render.history_table(record.history))
+    if record.HasField("confirmation"):
+        console.print(render.confirmation_panel(record.confirmation))
+
+
+# --- interconnection: registryctl sync ... ------------------------------------------------------------
+
+
+@sync_app.command("status")
+def sync_status(
+    ctx: typer.Context,
+    region: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="REGION",
+            help="Only this provincial node, e.g. 320000 (default: every one).",
+            show_default=False,
+        ),
+    ] = None,
+    node_status: Annotated[
+        bool,
+        typer.Option(
+            "--node-status",
+            help="Ask the provincial node at --node for its own view of its link instead.",
+        ),
+    ] = False,
+) -> None:
+    """Sync health of the provincial nodes, as the national node sees it (--national).
+
+    For each node: what the national node has acknowledged, the lag, the downward feed, the last
+    contact and the last error. With --node-status, the node at --node's own view instead.
+    """
+    options = _options(ctx)
+    if node_status:
+        if region is not None:
+            _usage("--node-status asks the node at --node about itself: give no REGION")
+        with _session(options, service="provincial") as session:
+            status = session.call("GetSyncStatus", ps.GetSyncStatusRequest())
+        _emit(options, status, lambda: render.node_sync_panel(status))
+        return
+    node = _node_name(region, "REGION") if region is not None else None
+    with _session(options, national=True, service="sync") as session:
+        if node is None:
+            response = session.call("ListSyncStates", ss.ListSyncStatesRequest())
+        else:
+            state = session.call("GetSyncState", ss.GetSyncStateRequest(node=node))
+            response = ss.ListSyncStatesResponse(states=[state])
+    _emit(options, response, lambda: render.sync_states_table(response.states))
+
+
+@sync_app.command("check")
+def sync_check(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help=(
+                "Also repair: take back what the ledger holds newer, queue what it lacks to be sent up. "
+                "The report shows what was found before the repair."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Prove that the node at --node agrees with the national ledger; exit 3 if not.
+
+    Compares range digests of the node's registrations with the ledger's and lists the differing ranges
+    and registrations (uids). Exits 0 in agreement (or after --repair), 3 when they differ. A large node
+    may need a longer --timeout.
+    """
+    options = _options(ctx)
+    with _session(options, service="provincial") as session:
+        report = session.call("CheckAgreement", ps.CheckAgreementRequest(repair=repair))
+    _emit(options, report, lambda: render.agreement_report(report))
+    if not report.in_agreement and not report.repaired:
+        raise typer.Exit(EXIT_DIFFERS)
+
+
+@sync_app.command("onboard")
+def sync_onboard(
+    ctx: typer.Context,
+    region: Annotated[
+        str, typer.Argument(metavar="REGION", help="The region starting its own node, e.g. 440000.")
+    ],
+    address: Annotated[
+        str,
+        typer.Option("--address", metavar="HOST:PORT", help="Where the new node serves.", show_default=False),
+    ],
+) -> None:
+    """Onboard a region that starts its own node (--national).
+
+    The national node records it in the directory and hands over every registration it made for the
+    region by proxy, codes unchanged. Safe to repeat.
+    """
+    node = _node_name(region, "REGION")
+    address = address.strip()
+    if not address:
+        _usage("--address: give where the new node serves, as HOST:PORT")
+    options = _options(ctx)
+    with _session(options, national=True, service="sync") as session:
+        response = session.call("OnboardNode", ss.OnboardNodeRequest(node=node, address=address))
+    _emit(options, response, lambda: render.onboard_text(response, node=node, address=address))
+
+
+@sync_app.command("transfer")
+def sync_transfer(
+    ctx: typer.Context,
+    code: CodeArg,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", metavar="REGION", help="The receiving node's region, e.g. 440000.", show_default=False
+        ),
+    ],
+    request_id: RequestIdOption = None,
+) -> None:
+    """Transfer a registration's management to another node, code unchanged (--national).
+
+    For a subject that moved. The transfer is pending until the receiving node confirms it.
+    """
+    to_node = _node_name(to, "--to")
+    options = _options(ctx)
+    request = ss.TransferRegistrationRequest(
+        code=code.strip(), to_node=to_node, request_id=_request_id(request_id)
+    )
+    with _session(options, national=True, service="sync") as session:
+        transfer = session.call("TransferRegistration", request, request_id=request.request_id)
+    _emit(options, transfer, lambda: render.transfer_panel(transfer))
 
 
 def main() -> None:

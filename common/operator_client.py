@@ -9,7 +9,7 @@ that cannot be reached, a deadline that passed, and for a write whose outcome is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -18,12 +18,24 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 
-__all__ = ["ACTOR_METADATA_KEY", "CallFailed", "Session", "describe_rpc_error"]
+__all__ = ["ACTOR_METADATA_KEY", "SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 
 #: The request metadata key that names who performs a write; the node records it in the history.
 ACTOR_METADATA_KEY = "registry-actor"
+
+#: The services a session can call, by name: ``registration`` (RegistrationService, every node),
+#: ``national`` (NationalService) and ``sync`` (SyncService) on the national node, ``provincial``
+#: (ProvincialService) on a provincial node.
+SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
+    "registration": rs_grpc.RegistrationServiceStub,
+    "national": ns_grpc.NationalServiceStub,
+    "sync": ss_grpc.SyncServiceStub,
+    "provincial": ps_grpc.ProvincialServiceStub,
+}
 
 # Codes after which a write may or may not have been done.
 _UNCERTAIN = frozenset(
@@ -101,7 +113,8 @@ def describe_rpc_error(
 class Session:
     """One channel to one node for one command, closed on exit.
 
-    ``national`` selects ``NationalService``, else ``RegistrationService``. Every call carries
+    ``service`` names the service called (a key of :data:`SERVICES`); without it, ``national`` selects
+    ``NationalService``, else ``RegistrationService``. Every call carries
     ``timeout`` as its deadline and ``metadata``; a failed call raises :class:`CallFailed`. No call is
     retried automatically: writes print their request id on an uncertain failure instead.
     """
@@ -114,16 +127,18 @@ class Session:
         timeout: float,
         metadata: Sequence[tuple[str, str]],
         national: bool = False,
+        service: str | None = None,
     ) -> None:
+        if service is None:
+            service = "national" if national else "registration"
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
         self.address = address
         self._flag = flag
         self._timeout = timeout
         self._metadata = tuple(metadata)
         self._channel = grpc.insecure_channel(address)
-        if national:
-            self._stub: Any = ns_grpc.NationalServiceStub(self._channel)
-        else:
-            self._stub = rs_grpc.RegistrationServiceStub(self._channel)
+        self._stub: Any = SERVICES[service](self._channel)
 
     def __enter__(self) -> Session:
         return self

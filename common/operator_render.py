@@ -19,25 +19,34 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from common.gen.registry.v1 import code_pb2, node_pb2
+from common.gen.registry.v1 import code_pb2, node_pb2, sync_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
+from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.gen.registry.v1 import sync_service_pb2 as ss
 
 __all__ = [
     "CHINA_STANDARD_TIME",
+    "agreement_report",
     "application_panel",
     "confirmation_panel",
     "content_panel",
     "due_table",
     "enum_name",
     "format_date",
+    "format_duration",
     "format_time",
     "history_table",
+    "ledger_panel",
+    "node_sync_panel",
     "nodes_table",
     "objection_panel",
+    "onboard_text",
     "registration_panel",
     "registrations_table",
+    "sync_states_table",
+    "transfer_panel",
     "verify_panel",
 ]
 
@@ -388,3 +397,204 @@ def nodes_table(nodes: Sequence[node_pb2.Node]) -> Table:
             Text(format_time(node.update_time)),
         )
     return table
+
+
+# --- interconnection: sync health, agreement, onboarding, transfers, the national ledger -------------
+
+
+def format_duration(seconds: float) -> str:
+    """A lag as people read it: ``0 s``, ``4.2 s``, ``3 min 5 s``, ``2 h 10 min``, ``3 d 4 h``."""
+    if seconds <= 0:
+        return "0 s"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    for unit, size, smaller, smaller_size in (
+        ("d", 86400, "h", 3600),
+        ("h", 3600, "min", 60),
+        ("min", 60, "s", 1),
+    ):
+        if whole >= size:
+            big, rest = divmod(whole, size)
+            rest //= smaller_size
+            return f"{big} {unit} {rest} {smaller}" if rest else f"{big} {unit}"
+    return f"{whole} s"
+
+
+def _never(timestamp: timestamp_pb2.Timestamp) -> Text:
+    text = format_time(timestamp)
+    return Text(text) if text else Text("never", style="dim")
+
+
+def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
+    """Sync health of each provincial node as the national node sees it: lag in yellow, errors in red."""
+    if not states:
+        return Text("no provincial node runs its own node", style="dim")
+    table = _table(
+        None,
+        [
+            "node",
+            "acknowledged",
+            "head",
+            "lag",
+            "lag time",
+            "downward\nhead / ack",
+            "last contact (CST)",
+            "refused",
+            "last error",
+        ],
+    )
+    lagging = failing = silent = 0
+    for state in states:
+        lag = state.lag_changes > 0
+        down_lag = state.downward_head > state.downward_acknowledged
+        never = not state.last_contact_time.seconds and not state.last_contact_time.nanos
+        lagging += lag or down_lag
+        failing += bool(state.last_error)
+        silent += never
+        lag_style = "bold yellow" if lag else "green"
+        if state.last_error:
+            node_style = "bold red"
+        elif lag or down_lag or state.refused_changes or never:
+            node_style = "yellow"
+        else:
+            node_style = "green"
+        table.add_row(
+            Text(state.node, style=node_style),
+            Text(str(state.acknowledged_sequence)),
+            Text(str(state.head_sequence)),
+            Text(str(state.lag_changes), style=lag_style),
+            Text(format_duration(state.lag_seconds), style=lag_style),
+            Text(
+                f"{state.downward_head} / {state.downward_acknowledged}",
+                style="bold yellow" if down_lag else "",
+            ),
+            _never(state.last_contact_time),
+            Text(str(state.refused_changes), style="bold red" if state.refused_changes else ""),
+            Text(state.last_error, style="bold red"),
+        )
+    summary = _plural(len(states), "node")
+    problems = [
+        f"{n} {what}"
+        for n, what in ((lagging, "lagging"), (failing, "with an error"), (silent, "never heard from"))
+        if n
+    ]
+    table.caption = f"{summary}: {', '.join(problems) if problems else 'all caught up'}"
+    return table
+
+
+def node_sync_panel(status: ps.SyncStatus) -> Panel:
+    """A provincial node's own view of its link with the national node."""
+    lag = status.lag_changes > 0
+    lag_style = "bold yellow" if lag else "green"
+    rows: list[tuple[str, str | Text]] = [
+        ("node", status.node),
+        ("head", str(status.head_sequence)),
+        ("acknowledged", str(status.acknowledged_sequence)),
+        ("lag", Text(f"{status.lag_changes} ({format_duration(status.lag_seconds)})", style=lag_style)),
+        ("downward applied", str(status.downward_applied)),
+        ("last contact (CST)", _never(status.last_contact_time)),
+        ("last error", Text(status.last_error, style="bold red")),
+        (
+            "sync daemon",
+            "in the node's process" if status.daemon_in_process else "its own process (provincial_node.sync)",
+        ),
+    ]
+    return Panel(_fields(rows), title="Sync status (this node)", title_align="left", expand=False)
+
+
+def _short(digest: str) -> Text:
+    return Text(digest[:16], style="dim") if digest else Text("(none)", style="dim")
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _uids(heading: str, uids: Sequence[str]) -> Text:
+    text = Text(f"{heading}: {_plural(len(uids), 'registration')} (uid)", style="bold")
+    for uid in uids:
+        text.append(f"\n  {uid}", style="")
+    return text
+
+
+def agreement_report(report: ps.AgreementReport) -> RenderableType:
+    """What a proof of agreement found: agreement, or the differing ranges and registrations (uids)."""
+    compared = f"{_plural(report.ranges_compared, 'range')} compared"
+    if report.in_agreement:
+        return Text(f"in agreement ({compared})", style="green")
+    ranges = len(report.differing_ranges)
+    parts: list[RenderableType] = [
+        Text(
+            f"differs from the national ledger in {_plural(ranges, 'range')} "
+            f"(of {report.ranges_compared} compared)",
+            style="bold red",
+        )
+    ]
+    table = _table(None, ["range (uid prefix)", "ledger count", "ledger digest"])
+    for differing in report.differing_ranges:
+        table.add_row(Text(differing.prefix), Text(str(differing.count)), _short(differing.digest))
+    parts.append(table)
+    if report.ledger_newer:
+        parts.append(_uids("the national ledger holds newer (or this node lacks)", report.ledger_newer))
+    if report.node_newer:
+        parts.append(_uids("this node holds newer (or the ledger lacks)", report.node_newer))
+    if report.repaired:
+        parts.append(
+            Text(
+                f"repaired: {len(report.ledger_newer)} taken from the national ledger, "
+                f"{len(report.node_newer)} queued to be sent up by the sync daemon",
+                style="green",
+            )
+        )
+        parts.append(Text("run `registryctl sync check` again to confirm agreement"))
+    else:
+        parts.append(Text("to repair: registryctl sync check --repair"))
+    return Group(*parts)
+
+
+def onboard_text(response: ss.OnboardNodeResponse, *, node: str, address: str) -> Text:
+    """What onboarding did."""
+    return Text(
+        f"{node} onboarded at {address}: {_plural(response.handed_over, 'registration')} handed over "
+        f"(downward head {response.downward_head})"
+    )
+
+
+def transfer_panel(transfer: ss.Transfer) -> Panel:
+    """A transfer of management between nodes."""
+    state = enum_name(ss.Transfer.State, transfer.state)
+    rows: list[tuple[str, str | Text]] = [
+        ("id", transfer.id),
+        ("code", transfer.code),
+        ("uid", transfer.uid),
+        ("from", transfer.from_node),
+        ("to", transfer.to_node),
+        ("state", _state(state)),
+    ]
+    if transfer.state == ss.Transfer.PENDING:
+        rows.append(("", Text(f"until {transfer.to_node or 'the receiving node'} confirms it", style="dim")))
+    return Panel(_fields(rows), title="Transfer", title_align="left", expand=False)
+
+
+def ledger_panel(record: sync_pb2.RegistrationRecord) -> Panel:
+    """The national ledger's record of a registration: summary, managing node, revision, history."""
+    registration = record.registration
+    last = record.history[-1] if record.history else None
+    rows: list[tuple[str, str | Text]] = [
+        ("name", registration.name),
+        ("code", registration.code or "(none yet)"),
+        ("uid", registration.uid),
+        ("object type", enum_name(r.ObjectType, registration.object_type)),
+        ("state", _state(enum_name(r.Registration.State, registration.state))),
+        ("version", str(registration.version) if registration.version else ""),
+        ("data name", registration.content.data_name),
+        ("subject", _subject(registration.content.subject)),
+        ("valid", _span(format_date(registration.valid_from), format_date(registration.valid_until))),
+        ("managing node", Text(registration.managing_node, style="bold")),
+        ("revision", str(record.revision)),
+        ("history", _plural(len(record.history), "entry", "entries")),
+        ("last change", f"{format_time(last.time)} {last.action} ({last.actor})" if last else ""),
+        ("confirmation", "issued" if record.HasField("confirmation") else ""),
+    ]
+    return Panel(_fields(rows), title="National ledger", title_align="left", expand=False)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import grpc
+
+from common.errors import Unavailable
 from common.gen.registry.v1 import provincial_service_pb2_grpc
 from provincial_node.agreement import check_agreement
 from provincial_node.sync import SyncDaemon
@@ -17,11 +20,18 @@ class ProvincialServicer(provincial_service_pb2_grpc.ProvincialServiceServicer):
         return self.daemon.status()
 
     def CheckAgreement(self, request, context):
-        return check_agreement(
-            self.daemon.db,
-            self.daemon.region,
-            self.daemon.stub,
-            self.daemon.log,
-            repair=request.repair,
-            timeout=self.daemon.timeout * 3,
-        )
+        try:
+            return check_agreement(
+                self.daemon.db,
+                self.daemon.region,
+                self.daemon.stub,
+                self.daemon.log,
+                repair=request.repair,
+                timeout=self.daemon.timeout * 3,
+            )
+        except grpc.RpcError as error:
+            raise Unavailable(
+                "NATIONAL_NODE_UNREACHABLE",
+                f"the national node did not answer the comparison: {error.code().name}",  # type: ignore[attr-defined]
+                metadata={"national_status": error.code().name},  # type: ignore[attr-defined]
+            ) from None

@@ -23,15 +23,19 @@ from google.type import date_pb2
 from grpc_status import rpc_status
 from typer.testing import CliRunner
 
-from common.errors import FieldViolation, InvalidArgument, NotFound
-from common.gen.registry.v1 import code_pb2, node_pb2
+from common.errors import FieldViolation, InvalidArgument, NotFound, Unavailable
+from common.gen.registry.v1 import code_pb2, node_pb2, sync_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+from common.gen.registry.v1 import provincial_service_pb2 as ps
+from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+from common.gen.registry.v1 import sync_service_pb2 as ss
+from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 from common.grpc_server import status_for
-from common.operator_cli import app
+from common.operator_cli import EXIT_DIFFERS, app
 from common.operator_files import load_application
 
 pytestmark = pytest.mark.integration
@@ -135,26 +139,66 @@ class FakeNationalService(ns_grpc.NationalServiceServicer):
 
 
 @dataclass
+class FakeSyncService(ss_grpc.SyncServiceServicer):
+    """The national node's SyncService, as FakeRegistrationService: canned answers, recorded calls."""
+
+    calls: list[Recorded] = field(default_factory=list)
+    responses: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, Exception] = field(default_factory=dict)
+
+    _answer = FakeRegistrationService._answer
+
+    def ListSyncStates(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self._answer("ListSyncStates", request, context)
+
+    def GetSyncState(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self._answer("GetSyncState", request, context)
+
+    def TransferRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self._answer("TransferRegistration", request, context)
+
+    def OnboardNode(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self._answer("OnboardNode", request, context)
+
+
+@dataclass
+class FakeProvincialService(ps_grpc.ProvincialServiceServicer):
+    calls: list[Recorded] = field(default_factory=list)
+    responses: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, Exception] = field(default_factory=dict)
+
+    _answer = FakeRegistrationService._answer
+
+    def CheckAgreement(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self._answer("CheckAgreement", request, context)
+
+
+@dataclass
 class Fakes:
     address: str
     registration: FakeRegistrationService
     national: FakeNationalService
+    sync: FakeSyncService
+    provincial: FakeProvincialService
 
 
 @pytest.fixture
 def fakes() -> Iterator[Fakes]:
     registration, national = FakeRegistrationService(), FakeNationalService()
+    sync, provincial = FakeSyncService(), FakeProvincialService()
     executor = futures.ThreadPoolExecutor(max_workers=4)
     server = grpc.server(executor)
     rs_grpc.add_RegistrationServiceServicer_to_server(registration, server)
     ns_grpc.add_NationalServiceServicer_to_server(national, server)
+    ss_grpc.add_SyncServiceServicer_to_server(sync, server)
+    ps_grpc.add_ProvincialServiceServicer_to_server(provincial, server)
     port = server.add_insecure_port("127.0.0.1:0")
     assert port != 0
     server.start()
     try:
-        yield Fakes(f"127.0.0.1:{port}", registration, national)
+        yield Fakes(f"127.0.0.1:{port}", registration, national, sync, provincial)
     finally:
-        server.stop(None).wait(TIMEOUT)
+        server.stop(TIMEOUT).wait(TIMEOUT)
         executor.shutdown(wait=True)
 
 
@@ -435,3 +479,120 @@ def test_verify_and_nodes_talk_to_the_national_node(runner: CliRunner, fakes: Fa
     assert listed.exit_code == 0, listed.output
     assert [n["region"] for n in json.loads(listed.stdout)["nodes"]] == ["100000", "320000"]
     assert [c.method for c in fakes.national.calls] == ["VerifyCode", "ListNodes", "ListNodes"]
+
+
+# --- registryctl sync ... -------------------------------------------------------------------------------
+
+
+def test_sync_transfer_sends_the_receiving_node_and_a_fresh_request_id_unless_one_is_given(
+    runner: CliRunner, fakes: Fakes
+) -> None:
+    fakes.sync.responses["TransferRegistration"] = ss.Transfer(
+        id="t-1", code=CODE, from_node="nodes/320000", to_node="nodes/440000", state=ss.Transfer.PENDING
+    )
+    for args in (["--to", "440000"], ["--to", "440000"], ["--to", "440000", "--request-id", "move-7"]):
+        result = _run(runner, fakes, "sync", "transfer", CODE, *args)
+        assert result.exit_code == 0, result.output
+    first, second, third = fakes.sync.calls
+    assert first.request.to_node == "nodes/440000" and first.request.code == CODE
+    assert uuid.UUID(first.request.request_id) and first.request.request_id != second.request.request_id
+    assert third.request.request_id == "move-7"
+    assert first.metadata["registry-actor"] == "li.ming"
+    for text in ("t-1", "nodes/320000", "nodes/440000", "PENDING", "until nodes/440000 confirms it"):
+        assert text in result.stdout
+
+
+def test_a_transfer_whose_outcome_is_unknown_says_how_to_retry_it(runner: CliRunner, fakes: Fakes) -> None:
+    fakes.sync.errors["TransferRegistration"] = Unavailable("LEDGER_BUSY", "the ledger is busy")
+
+    result = _run(runner, fakes, "sync", "transfer", CODE, "--to", "440000", "--request-id", "move-8")
+
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: UNAVAILABLE (LEDGER_BUSY): the ledger is busy",
+        "hint: the write may or may not have been done; to retry it safely, repeat the command "
+        "with --request-id move-8",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("repair", "report", "exit_code", "expected"),
+    [
+        (
+            False,
+            ps.AgreementReport(in_agreement=True, ranges_compared=3),
+            0,
+            "in agreement (3 ranges compared)",
+        ),
+        (
+            False,
+            ps.AgreementReport(
+                ranges_compared=3, differing_ranges=[sync_pb2.RangeDigest(prefix="3f")], node_newer=["3f-1"]
+            ),
+            EXIT_DIFFERS,
+            "this node holds newer (or the ledger lacks): 1 registration (uid)\n  3f-1",
+        ),
+        (
+            True,
+            ps.AgreementReport(
+                ranges_compared=3,
+                differing_ranges=[sync_pb2.RangeDigest(prefix="3f")],
+                node_newer=["3f-1"],
+                repaired=True,
+            ),
+            0,
+            "repaired: 0 taken from the national ledger, 1 queued to be sent up",
+        ),
+    ],
+)
+def test_sync_check_exits_3_only_when_the_node_differs_and_was_not_repaired(
+    runner: CliRunner,
+    fakes: Fakes,
+    repair: bool,
+    report: ps.AgreementReport,
+    exit_code: int,
+    expected: str,
+) -> None:
+    fakes.provincial.responses["CheckAgreement"] = report
+    args = ["sync", "check", *(["--repair"] if repair else [])]
+
+    text = _run(runner, fakes, *args)
+    as_json = _run(runner, fakes, "--json", *args)
+
+    assert (text.exit_code, as_json.exit_code) == (exit_code, exit_code), text.output
+    assert expected in text.stdout
+    assert json_format.ParseDict(json.loads(as_json.stdout), ps.AgreementReport()) == report
+    assert [c.request.repair for c in fakes.provincial.calls] == [repair, repair]
+
+
+def test_sync_status_of_one_node_asks_for_it_and_lists_it_like_every_node(
+    runner: CliRunner, fakes: Fakes
+) -> None:
+    state = sync_pb2.SyncState(node="nodes/440000", acknowledged_sequence=3, head_sequence=5, lag_changes=2)
+    fakes.sync.responses.update(
+        GetSyncState=state, ListSyncStates=ss.ListSyncStatesResponse(states=[state, state])
+    )
+
+    one = _run(runner, fakes, "--json", "sync", "status", "440000")
+    every = _run(runner, fakes, "sync", "status")
+
+    assert one.exit_code == 0 and every.exit_code == 0, one.output + every.output
+    assert json_format.ParseDict(json.loads(one.stdout), ss.ListSyncStatesResponse()).states == [state]
+    assert "2 nodes: 2 lagging, 2 never heard from" in every.stdout
+    assert [(c.method, getattr(c.request, "node", "")) for c in fakes.sync.calls] == [
+        ("GetSyncState", "nodes/440000"),
+        ("ListSyncStates", ""),
+    ]
+
+
+def test_sync_onboard_sends_the_node_and_its_address(runner: CliRunner, fakes: Fakes) -> None:
+    fakes.sync.responses["OnboardNode"] = ss.OnboardNodeResponse(handed_over=2, downward_head=9)
+
+    result = _run(runner, fakes, "sync", "onboard", "440000", "--address", " 10.0.0.8:50061 ")
+
+    assert result.exit_code == 0, result.output
+    [call] = fakes.sync.calls
+    assert (call.request.node, call.request.address) == ("nodes/440000", "10.0.0.8:50061")
+    assert result.stdout == (
+        "nodes/440000 onboarded at 10.0.0.8:50061: 2 registrations handed over (downward head 9)\n"
+    )

@@ -20,12 +20,21 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from common.errors import FieldViolation, InvalidArgument, PermissionDenied, Unavailable
-from common.gen.registry.v1 import code_pb2
+from common.gen.registry.v1 import code_pb2, sync_pb2
+from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
 from common.grpc_server import status_for
 from common.operator_cli import app
-from common.operator_client import describe_rpc_error
-from common.operator_render import enum_name, format_date, format_time, registration_panel
+from common.operator_client import Session, describe_rpc_error
+from common.operator_render import (
+    agreement_report,
+    enum_name,
+    format_date,
+    format_duration,
+    format_time,
+    registration_panel,
+    sync_states_table,
+)
 
 NAME = "nodes/320000/registrations/r-1"
 # An address nothing is asked at: every test here fails before a call.
@@ -192,8 +201,18 @@ def test_help_lists_every_command(runner: CliRunner) -> None:
         "confirmation",
         "verify",
         "nodes",
+        "ledger",
+        "sync",
     ):
         assert re.search(rf"\b{re.escape(command)}\b", result.stdout), command
+
+
+def test_sync_help_lists_its_commands(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["sync", "--help"])
+
+    assert result.exit_code == 0
+    for command in ("status", "check", "onboard", "transfer"):
+        assert re.search(rf"\b{command}\b", result.stdout), command
 
 
 def _invoke(runner: CliRunner, *args: str, actor: str = "li.ming") -> object:
@@ -242,6 +261,34 @@ def test_usage_errors_exit_2_with_a_plain_message(runner: CliRunner, args: list[
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ")
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sync", "transfer", "132000026000000001D", "--to", "44"], "--to '44': not a GB/T 2260"),
+        (["sync", "onboard", "4400", "--address", "10.0.0.8:50061"], "REGION '4400': not a GB/T 2260"),
+        (["sync", "onboard", "440000", "--address", " "], "--address: give where the new node serves"),
+        (["sync", "status", "999999"], "REGION '999999': not a GB/T 2260"),
+        (["sync", "status", "320000", "--node-status"], "--node-status asks the node at --node about itself"),
+    ],
+)
+def test_sync_usage_errors_exit_2_before_any_call(runner: CliRunner, args: list[str], message: str) -> None:
+    result = _invoke(runner, *args)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert message in result.stderr
+
+
+def test_sync_commands_need_their_arguments(runner: CliRunner) -> None:
+    for args in (
+        ["sync", "onboard", "440000"],
+        ["sync", "transfer", "132000026000000001D"],
+        ["sync", "transfer", "--to", "440000"],
+        ["ledger"],
+    ):
+        assert _invoke(runner, *args).exit_code == 2, args
 
 
 def test_missing_required_options_are_usage_errors(runner: CliRunner) -> None:
@@ -304,3 +351,92 @@ def test_registry_text_is_printed_literally_not_as_markup() -> None:
     console.print(registration_panel(registration))
 
     assert "[bold]数据[/bold] [red]" in console.export_text()
+
+
+def test_a_session_refuses_an_unknown_service_before_opening_a_channel() -> None:
+    with pytest.raises(ValueError, match="unknown service 'ledger'"):
+        Session(NOWHERE, flag="--node", timeout=1, metadata=(), service="ledger")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (-1, "0 s"),
+        (4.25, "4.2 s"),
+        (42, "42 s"),
+        (185, "3 min 5 s"),
+        (3600, "1 h"),
+        (7920, "2 h 12 min"),
+    ],
+)
+def test_lags_read_as_durations(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def _rendered(renderable: object, *, styles: bool = False) -> str:
+    console = Console(
+        file=io.StringIO(), width=200, record=True, force_terminal=styles, color_system="standard"
+    )
+    console.print(renderable)
+    return console.export_text(styles=styles)
+
+
+def test_sync_states_highlight_lag_and_errors_and_sum_them_up() -> None:
+    states = [
+        sync_pb2.SyncState(node="nodes/320000", acknowledged_sequence=7, head_sequence=7),
+        sync_pb2.SyncState(
+            node="nodes/440000",
+            acknowledged_sequence=3,
+            head_sequence=10,
+            lag_changes=7,
+            lag_seconds=185,
+            downward_head=2,
+            downward_acknowledged=1,
+            last_contact_time=timestamp_pb2.Timestamp(seconds=1767198600),
+            last_error="UNAVAILABLE: [bold]connection refused",
+            refused_changes=2,
+        ),
+    ]
+
+    plain = _rendered(sync_states_table(states))
+    coloured = _rendered(sync_states_table(states), styles=True)
+
+    [caught_up] = [line for line in plain.splitlines() if "nodes/320000" in line]
+    assert re.search(r"nodes/320000\s+7\s+7\s+0\s+0 s\s+0 / 0\s+never\s+0", caught_up)
+    [lagging] = [line for line in plain.splitlines() if "nodes/440000" in line]
+    assert re.search(r"nodes/440000\s+3\s+10\s+7\s+3 min 5 s\s+2 / 1\s+2026-01-01 00:30:00\s+2", lagging)
+    assert "UNAVAILABLE: [bold]connection refused" in lagging  # literally, not as markup
+    assert "2 nodes: 1 lagging, 1 with an error, 1 never heard from" in plain
+    assert "\x1b[1;31mUNAVAILABLE: [bold]connection refused" in coloured  # the error in bold red
+    assert "\x1b[1;33m3 min 5 s" in coloured  # the lag in bold yellow
+    assert _rendered(sync_states_table([])).strip() == "no provincial node runs its own node"
+
+
+def test_an_agreement_report_lists_what_differs_and_how_to_repair_it() -> None:
+    assert _rendered(agreement_report(ps.AgreementReport(in_agreement=True, ranges_compared=12))) == (
+        "in agreement (12 ranges compared)\n"
+    )
+    differs = ps.AgreementReport(
+        ranges_compared=12,
+        differing_ranges=[sync_pb2.RangeDigest(prefix="3f", digest="ab" * 32, count=2)],
+        ledger_newer=["3f000000-0000-0000-0000-000000000001", "3f000000-0000-0000-0000-000000000002"],
+        node_newer=["3f000000-0000-0000-0000-000000000003"],
+    )
+
+    found = _rendered(agreement_report(differs))
+
+    assert found.startswith("differs from the national ledger in 1 range (of 12 compared)\n")
+    assert re.search(r"3f\s+2\s+abababababababab\s", found)
+    assert (
+        "the national ledger holds newer (or this node lacks): 2 registrations (uid)\n"
+        "  3f000000-0000-0000-0000-000000000001\n"
+        "  3f000000-0000-0000-0000-000000000002\n"
+        "this node holds newer (or the ledger lacks): 1 registration (uid)\n"
+        "  3f000000-0000-0000-0000-000000000003\n"
+    ) in found
+    assert found.endswith("to repair: registryctl sync check --repair\n")
+    differs.repaired = True
+    repaired = _rendered(agreement_report(differs))
+    assert "repaired: 2 taken from the national ledger, 1 queued to be sent up by the sync daemon" in repaired
+    assert repaired.endswith("run `registryctl sync check` again to confirm agreement\n")
