@@ -45,9 +45,12 @@ class Ledger:
 
     # -- writing entries ------------------------------------------------------------------------
 
-    def _put(self, session: Session, record: sync_pb2.RegistrationRecord, node: str) -> LedgerRow:
+    def _put(
+        self, session: Session, record: sync_pb2.RegistrationRecord, node: str, row: LedgerRow | None = None
+    ) -> LedgerRow:
         reg = record.registration
-        row = session.get(LedgerRow, reg.uid) or LedgerRow(uid=reg.uid)
+        if row is None:
+            row = session.get(LedgerRow, reg.uid) or LedgerRow(uid=reg.uid)
         row.node, row.name, row.code = node, reg.name, reg.code or None
         row.state = sync_state_name(reg.state)
         row.revision, row.digest, row.bucket = record.revision, record_digest(record), reg.uid[:2]
@@ -80,23 +83,33 @@ class Ledger:
             expected = state.acknowledged + 1
             refused: list[str] = []
             gap = 0
-            for change in sorted(batch.changes, key=lambda c: c.sequence):
-                if change.sequence < expected:
-                    continue  # a replay of what is applied already
-                if change.sequence > expected:
-                    gap = expected
-                    break
-                if not self._apply_change(session, node, change.record):
-                    refused.append(change.record.registration.name)
-                state.acknowledged = change.sequence
-                state.acknowledged_commit = change.commit_time.ToDatetime(tzinfo=UTC)
-                expected += 1
+            changes = sorted(batch.changes, key=lambda c: c.sequence)
+            # The batch's ledger entries in one query; the session writes them all at commit.
+            uids = {c.record.registration.uid for c in changes if c.sequence >= expected}
+            rows = (
+                {row.uid: row for row in session.exec(select(LedgerRow).where(col(LedgerRow.uid).in_(uids)))}
+                if uids
+                else {}
+            )
+            with session.no_autoflush:
+                for change in changes:
+                    if change.sequence < expected:
+                        continue  # a replay of what is applied already
+                    if change.sequence > expected:
+                        gap = expected
+                        break
+                    if not self._apply_change(session, node, change.record, rows):
+                        refused.append(change.record.registration.name)
+                    state.acknowledged = change.sequence
+                    state.acknowledged_commit = change.commit_time.ToDatetime(tzinfo=UTC)
+                    expected += 1
             if batch.head_sequence:
                 state.head = max(state.head, batch.head_sequence)
                 state.head_time = batch.head_time.ToDatetime(tzinfo=UTC)
             state.head = max(state.head, state.acknowledged)
             state.last_contact = self.clock.now()
             state.refused += len(refused)
+            state.last_error = ""
             if gap:
                 state.last_error = f"gap: expected sequence {gap}, got {batch.changes[0].sequence}"
             elif refused:
@@ -108,18 +121,21 @@ class Ledger:
                 acknowledged_sequence=state.acknowledged, expected_sequence=gap, refused=refused
             )
 
-    def _apply_change(self, session: Session, node: str, record: sync_pb2.RegistrationRecord) -> bool:
+    def _apply_change(
+        self, session: Session, node: str, record: sync_pb2.RegistrationRecord, rows: dict[str, LedgerRow]
+    ) -> bool:
+        """Apply one change; ``rows`` holds the batch's ledger entries (new ones are added to it)."""
         reg = record.registration
         if not reg.name.startswith(f"nodes/{node}/registrations/"):
             logger.warning("nodes/%s sent a change of %s, which it does not manage", node, reg.name)
             return False
-        row = session.get(LedgerRow, reg.uid)
+        row = rows.get(reg.uid)
         if row is not None and row.node != node:
             logger.warning("nodes/%s sent a change of %s, managed by nodes/%s", node, reg.uid, row.node)
             return False
         if row is not None and row.revision >= record.revision:
             return True  # already has this revision or a newer one
-        self._put(session, record, node)
+        rows[reg.uid] = self._put(session, record, node, row)
         return True
 
     # -- sync health ----------------------------------------------------------------------------
