@@ -12,7 +12,9 @@ SQLite (a file, the embedded default) and PostgreSQL (production) behave the sam
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,11 +81,15 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # SQLite takes one writer at a time; writers of this process wait their turn here rather than
+        # in SQLite's busy handler, whose growing sleeps give some waiters second-long delays.
+        self._write_turn = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
         """A session in one transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self._write_engine if write else self.engine, expire_on_commit=False) as session:
+        turn = self._write_turn if write else contextlib.nullcontext()
+        with turn, Session(self._write_engine if write else self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
 
