@@ -16,10 +16,10 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from common import regions, uscc
+from common import codes, regions, uscc
 from common.errors import FieldViolation, InvalidArgument, InvalidValue
 
-__all__ = ["Checker", "NODE_NAME", "REQUEST_ID"]
+__all__ = ["Checker", "NODE_NAME", "REQUEST_ID", "parse_code"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,14 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 NODE_NAME = re.compile(r"nodes/(\d{6})")
 #: ``nodes/{region}/registrations/{id}``.
 REGISTRATION_NAME = re.compile(r"nodes/(\d{6})/registrations/([a-z0-9][a-z0-9-]{0,62})")
+
+
+def parse_code(value: str, *, field: str = "code") -> str:
+    """A unified registration code from a request field, or INVALID_ARGUMENT saying what is wrong."""
+    try:
+        return str(codes.parse(value))
+    except InvalidValue as error:
+        raise InvalidArgument.for_field(field, error) from None
 
 
 class Checker:

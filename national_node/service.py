@@ -17,7 +17,7 @@ from common.gen.registry.v1 import (
     node_pb2,
 )
 from common.paging import decode_token, encode_token, page_size
-from common.validation import REGISTRATION_NAME, Checker
+from common.validation import REGISTRATION_NAME, Checker, parse_code
 from national_node.coding import CodeRequest, CodingAuthority
 from national_node.directory import get_node, list_nodes
 from national_node.models import CodeAssignmentRow, NodeRow
@@ -65,10 +65,7 @@ def node_message(row: NodeRow) -> node_pb2.Node:
 def _code_from_name(name: str, field: str = "name") -> str:
     if not name.startswith("codes/"):
         raise InvalidArgument.for_field(field, InvalidValue("FIELD_MALFORMED", "must look like codes/{code}"))
-    try:
-        return str(codes.parse(name.removeprefix("codes/")))
-    except InvalidValue as error:
-        raise InvalidArgument.for_field(field, error) from None
+    return parse_code(name.removeprefix("codes/"), field=field)
 
 
 class NationalServicer(national_service_pb2_grpc.NationalServiceServicer):

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 import grpc
 
-from common import codes
 from common.errors import InvalidArgument, InvalidValue
 from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
-from common.validation import Checker
+from common.validation import Checker, parse_code
 from national_node.ledger import Ledger
 
 __all__ = ["SyncServicer"]
@@ -24,13 +23,6 @@ def _region(field: str, name: str) -> str:
     check.done()
     assert region is not None
     return region
-
-
-def _code(value: str) -> str:
-    try:
-        return str(codes.parse(value))
-    except InvalidValue as error:
-        raise InvalidArgument.for_field("code", error) from None
 
 
 class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
@@ -73,7 +65,7 @@ class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
         return sync_service_pb2.GetLedgerRecordsResponse(records=self.ledger.records(request.uids))
 
     def LookupLedger(self, request, context):
-        return self.ledger.lookup(_code(request.code))
+        return self.ledger.lookup(parse_code(request.code))
 
     def OnboardNode(self, request, context):
         node = _region("node", request.node)
@@ -86,7 +78,7 @@ class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
         check.request_id("request_id", request.request_id)
         check.done()
         assert to_node is not None
-        return self.ledger.transfer(_code(request.code), to_node, request.request_id)
+        return self.ledger.transfer(parse_code(request.code), to_node, request.request_id)
 
     def ConfirmTransfer(self, request, context):
         return self.ledger.confirm(_region("node", request.node), request.transfer_id)

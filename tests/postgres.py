@@ -24,6 +24,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from common.settings import normalise_database_url
+from tests.nodes import free_port
 
 
 def _docker_answers() -> bool:
@@ -53,12 +54,6 @@ def _local_bin() -> Path | None:
     return Path(found).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str | None]:
     """Yields an admin URL (psycopg form) of a server, or None with the reason in ``skip_reason``."""
@@ -77,7 +72,7 @@ def postgres_server() -> Iterator[str | None]:
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="registry-pg-") as tmp:
-        port = _free_port()
+        port = free_port()
         data = Path(tmp) / "data"
         as_user: list[str] = []
         if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user

@@ -51,14 +51,15 @@ def seed(database_url: str, region: str, *, registrations: int, division: str = 
         request = rs.CreateRegistrationRequest(
             parent=f"nodes/{region}",
             registration=r.Registration(
-                object_type=1 + i % 3 if i % 3 != 1 else 1,
+                object_type=3 if i % 3 == 2 else 1,  # resources and open data (no operation term)
                 content=make_content(subject, data_name=f"数据资源 {i}"),
             ),
             request_id=str(uuid.uuid4()),
         )
         name = registry.create(request.registration, request.request_id, "seed", request).name
-        for step in (registry.accept, registry.approve, registry.announce):
-            step(name, str(uuid.uuid4()), "", "seed", rs.AcceptApplicationRequest(name=name))
+        registry.accept(name, str(uuid.uuid4()), "", "seed", rs.AcceptApplicationRequest(name=name))
+        registry.approve(name, str(uuid.uuid4()), "", "seed", rs.ApproveApplicationRequest(name=name))
+        registry.announce(name, str(uuid.uuid4()), "", "seed", rs.AnnounceApplicationRequest(name=name))
         registry.withdraw(
             name, "seeded", str(uuid.uuid4()), "", "seed", rs.WithdrawApplicationRequest(name=name)
         )

@@ -8,7 +8,6 @@ from datetime import date, datetime
 import grpc
 from sqlmodel import and_, col, or_, select
 
-from common import codes
 from common.errors import InvalidArgument, InvalidValue, NotFound, PermissionDenied
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
@@ -18,7 +17,7 @@ from common.registration import store
 from common.registration.content import to_date
 from common.registration.models import ApplicationRow, HistoryRow, ObjectionRow, RegistrationRow
 from common.registration.procedure import Registry
-from common.validation import Checker
+from common.validation import Checker, parse_code
 
 __all__ = ["RegistrationServicer", "actor_of"]
 
@@ -46,13 +45,6 @@ def actor_of(context: grpc.ServicerContext) -> str:
                 )
             return value or "anonymous"
     return "anonymous"
-
-
-def _code(value: str, field: str = "code") -> str:
-    try:
-        return str(codes.parse(value))
-    except InvalidValue as error:
-        raise InvalidArgument.for_field(field, error) from None
 
 
 class RegistrationServicer(rs_grpc.RegistrationServiceServicer):
@@ -163,12 +155,12 @@ class RegistrationServicer(rs_grpc.RegistrationServiceServicer):
         return row
 
     def LookupRegistration(self, request, context):
-        code = _code(request.code)
+        code = parse_code(request.code)
         with self.registry.db.transaction(write=False) as session:
             return store.registration_message(session, self._by_code(session, code))
 
     def GetConfirmation(self, request, context):
-        code = _code(request.code)
+        code = parse_code(request.code)
         with self.registry.db.transaction(write=False) as session:
             return store.confirmation_message(session, self._by_code(session, code))
 

@@ -31,11 +31,13 @@ logger = logging.getLogger(__name__)
 LOG = "changes"
 
 
+def _insert(session: Session):  # noqa: ANN202 - the dialect's INSERT, which has ON CONFLICT
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def take_number(session: Session, name: str) -> int:
     """The next number of sequence ``name``; the caller's transaction holds the counter until it ends."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CounterRow).values(name=name, last=1)
+    statement = _insert(session)(CounterRow).values(name=name, last=1)
     statement = statement.on_conflict_do_update(index_elements=["name"], set_={"last": CounterRow.last + 1})
     return session.execute(statement.returning(CounterRow.last)).scalar_one()
 
@@ -79,9 +81,7 @@ class ChangeLog:
     def fast_forward(session: Session, to: int) -> None:
         """Never hand out a number at or below ``to`` again (after a restore from an old backup, the
         national node has acknowledged numbers this database no longer has)."""
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(CounterRow).values(name=LOG, last=0).on_conflict_do_nothing())
+        session.execute(_insert(session)(CounterRow).values(name=LOG, last=0).on_conflict_do_nothing())
         session.execute(
             update(CounterRow).where(CounterRow.name == LOG, CounterRow.last < to).values(last=to)
         )

@@ -35,8 +35,15 @@ def _provoke(url: str, writers: int, per_writer: int) -> list[int]:
         for _ in range(per_writer):
             with db.transaction() as session:
                 number = take_number(session, "changes")
-                session.add(ChangeRow(sequence=number, uid=f"u-{number}", revision=1, record=b"",
-                                      committed_at=datetime.now(UTC)))
+                session.add(
+                    ChangeRow(
+                        sequence=number,
+                        uid=f"u-{number}",
+                        revision=1,
+                        record=b"",
+                        committed_at=datetime.now(UTC),
+                    )
+                )
                 session.flush()
                 time.sleep(rng.uniform(0, 0.01))  # commit late, while others want numbers too
 

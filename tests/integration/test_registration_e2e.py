@@ -6,7 +6,6 @@ close within seconds; every other part is what an operator runs.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -27,18 +26,12 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.registration.content import canonical_json, content_sha256
 from tests.factories import make_content, make_uscc
-from tests.nodes import NodeProcess, wait_until
+from tests.nodes import NodeProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FAST_CLOCK = {"REGISTRY_CLOCK_SPEED": "172800", "REGISTRY_DUTIES_INTERVAL": "0.2"}
 ACTOR = (("registry-actor", "operator-zhang"),)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -59,7 +52,7 @@ def federation(tmp_path: Path) -> Iterator[Federation]:
     national_dir, province_dir = tmp_path / "national", tmp_path / "jiangsu"
     national_dir.mkdir()
     province_dir.mkdir()
-    port = _free_port()  # fixed, so that a restarted national node is found where it was
+    port = free_port()  # fixed, so that a restarted national node is found where it was
     national = NodeProcess(
         "national_node",
         env={

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -12,13 +11,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
 from sqlmodel import select
 
+from common.clock import SystemClock
 from common.db import Database, migrate
 from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
@@ -33,18 +32,12 @@ from common.sync.models import ChangeRow
 from provincial_node.agreement import check_agreement
 from provincial_node.server import MIGRATIONS
 from tests.factories import make_content, make_uscc
-from tests.nodes import ROOT, NodeProcess, wait_until
+from tests.nodes import ROOT, NodeProcess, free_port, wait_until
 from tests.sync_support import seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ACTOR = (("registry-actor", "operator-li"),)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -53,7 +46,7 @@ class Cluster:
 
     root: Path
     own_nodes: tuple[str, ...] = ("320000",)
-    national_port: int = field(default_factory=_free_port)
+    national_port: int = field(default_factory=free_port)
     processes: list[NodeProcess] = field(default_factory=list)
 
     @property
@@ -145,14 +138,9 @@ def _revisions(db_file: Path, query: str) -> dict[str, int]:
 def _in_agreement(cluster: Cluster, region: str, *, repair: bool = False) -> ps.AgreementReport:
     db = Database(cluster.db_url(region))
     try:
-        return check_agreement(db, region, cluster.sync(), ChangeLog(_Clock()), repair=repair)
+        return check_agreement(db, region, cluster.sync(), ChangeLog(SystemClock()), repair=repair)
     finally:
         db.dispose()
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def _apply(stub: rs_grpc.RegistrationServiceStub, region: str, **content) -> r.Registration:  # noqa: ANN003
@@ -260,9 +248,6 @@ def test_provinces_keep_registering_while_the_national_node_is_away(cluster: Clu
         ps.CheckAgreementRequest(), timeout=30
     )
     assert report.in_agreement
-    status = ps_grpc.ProvincialServiceStub(province.channel()).GetSyncStatus(
-        ps.GetSyncStatusRequest(), timeout=5
-    )
     wait_until(
         lambda: (
             ps_grpc.ProvincialServiceStub(province.channel())
