@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import grpc
-from google.protobuf import empty_pb2
-
 from common.cli import run_node
 from common.grpc_server import NodeServer
+from google.protobuf import empty_pb2
+
 from common.settings import NodeSettings
 
 SERVICE = "bench.v1.EmptyService"

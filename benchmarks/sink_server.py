@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-
 from common.cli import run_node
-from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
 from common.grpc_server import NodeServer
+
+from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
 from common.settings import NodeSettings
 
 SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name

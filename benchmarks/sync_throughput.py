@@ -221,11 +221,11 @@ class ChangeFactory:
 
 def build_backlog(path: Path, changes: Iterable[Change], count: int) -> dict[str, Any]:
     """A migrated province database whose log holds ``count`` changes, sequences 1..count."""
+    from common.sync.changelog import LOG
+    from common.sync.models import ChangeRow, CounterRow
     from sqlalchemy import insert
 
     from common.db import Database, migrate
-    from common.sync.changelog import LOG
-    from common.sync.models import ChangeRow, CounterRow
     from provincial_node.server import MIGRATIONS
 
     db = Database(f"sqlite:///{path}", pool_size=1)
@@ -472,11 +472,11 @@ def _writer_main(conn: Connection, spec: WriterSpec) -> None:
 
 
 def _writer(conn: Connection, spec: WriterSpec) -> None:
+    from common.sync.changelog import LOG, take_number
+    from common.sync.models import ChangeRow
     from sqlalchemy import insert
 
     from common.db import Database
-    from common.sync.changelog import LOG, take_number
-    from common.sync.models import ChangeRow
 
     db = Database(spec.province_url, pool_size=1)
     changes = ChangeFactory(spec.templates, spec.interleave).changes(None)
@@ -685,10 +685,10 @@ def bulk_insert(database_url: str, rows: list[dict[str, Any]]) -> dict[str, Any]
     """Inserts ``rows`` into the ledger table of a freshly migrated national database, in transactions
     of BATCH rows, one Core executemany each, on the node's own engine set-up (WAL + synchronous=FULL on
     SQLite; psycopg, whose executemany SQLAlchemy sends as multi-row INSERTs, on PostgreSQL)."""
+    from common.sync.models import LedgerRow
     from sqlalchemy import func, insert, select
 
     from common.db import Database, migrate
-    from common.sync.models import LedgerRow
     from national_node.server import MIGRATIONS
 
     db = Database(database_url, pool_size=1)
@@ -923,9 +923,9 @@ def prefetching_ledger() -> Iterator[None]:
     autoflush off, so the session writes everything once, at commit, batched; instead of one
     ``session.get`` (a SELECT, preceded by an autoflush of the previous change's INSERT or UPDATE) per
     change. The checks and their order are unchanged."""
+    from common.sync.models import LedgerRow
     from sqlmodel import col, select
 
-    from common.sync.models import LedgerRow
     from national_node import ledger as module
 
     ledger_class = module.Ledger
@@ -997,11 +997,11 @@ def _batches(changes: list[Change]) -> list[Any]:
 
 
 def apply_in_process(database_url: str, batches: list[Any]) -> dict[str, Any]:
+    from common.sync.models import LedgerRow
     from sqlmodel import select
 
     from common.clock import SystemClock
     from common.db import Database, migrate
-    from common.sync.models import LedgerRow
     from national_node.directory import sync_directory
     from national_node.ledger import Ledger
     from national_node.server import MIGRATIONS

@@ -8,13 +8,18 @@ seconds); nodes log a warning when one is configured.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-__all__ = ["CHINA", "Clock", "SimulatedClock", "SystemClock", "china_date"]
+__all__ = ["CHINA", "Clock", "SimulatedClock", "SystemClock", "china_date", "make_clock"]
 
+logger = logging.getLogger(__name__)
+
+#: China Standard Time: the zone of every calendar day the registry counts (deadlines, validity, the
+#: year in a code).
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
@@ -58,3 +63,15 @@ class SimulatedClock:
 
     def today(self) -> date:
         return china_date(self.now())
+
+
+def make_clock(start: datetime | None = None, speed: float = 1.0) -> Clock:
+    """The real clock, or (for demonstrations and tests only) a simulated one, with a warning."""
+    if start is None and speed == 1.0:
+        return SystemClock()
+    logger.warning(
+        "SIMULATED CLOCK: starting at %s, running %.0fx real time; deadlines are not real",
+        start or "now",
+        speed,
+    )
+    return SimulatedClock(start, speed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import zlib
 from collections.abc import Iterator
@@ -22,16 +23,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
+import sqlalchemy as sa
+from alembic import command, op
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, event, text
+from sqlalchemy import Column, DateTime, Engine, LargeBinary, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 from common.settings import normalise_database_url
 
-__all__ = ["Database", "UTCDateTime", "migrate", "utcnow"]
+__all__ = [
+    "Database",
+    "SecretRow",
+    "UTCDateTime",
+    "create_node_secrets_table",
+    "insert_for",
+    "migrate",
+    "utcnow",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +69,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SecretRow(SQLModel, table=True):
+    """A key of the node (random bytes, made on first use), shared by every process on the database."""
+
+    __tablename__ = "node_secrets"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+def create_node_secrets_table() -> None:
+    """The ``node_secrets`` table as first created (called by each node's migration; frozen)."""
+    op.create_table(
+        "node_secrets",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+    )
+
+
+def insert_for(session: Session) -> Any:
+    """The dialect's INSERT construct, which has ``on_conflict_do_update`` / ``on_conflict_do_nothing``."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class Database:
@@ -92,6 +126,15 @@ class Database:
         with turn, Session(self._write_engine if write else self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    def secret(self, name: str, *, size: int = 32) -> bytes:
+        """The node's key ``name``: made at random the first time, the same for every process after."""
+        with self.transaction() as session:
+            statement = insert_for(session)(SecretRow).values(name=name, value=os.urandom(size))
+            session.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+            row = session.get(SecretRow, name)
+            assert row is not None
+            return bytes(row.value)
 
     def dispose(self) -> None:
         self.engine.dispose()

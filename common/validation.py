@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from common import codes, regions, uscc
+from common import codes, names, regions, uscc
 from common.errors import FieldViolation, InvalidArgument, InvalidValue
 
-__all__ = ["Checker", "NODE_NAME", "REQUEST_ID", "parse_code"]
+__all__ = ["REQUEST_ID", "Checker", "parse_code"]
 
 T = TypeVar("T")
 
 #: A request id: 1-64 characters of letters, digits and ``-_.:`` (a UUID fits).
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-#: ``nodes/{region}``.
-NODE_NAME = re.compile(r"nodes/(\d{6})")
-#: ``nodes/{region}/registrations/{id}``.
-REGISTRATION_NAME = re.compile(r"nodes/(\d{6})/registrations/([a-z0-9][a-z0-9-]{0,62})")
+
+
+class _EnumType(Protocol):
+    """A generated proto enum's wrapper (``registry.v1.Registration.State``, ...)."""
+
+    def Name(self, number: int) -> str: ...  # protobuf spells it so
+    def values(self) -> list[int]: ...
 
 
 def parse_code(value: str, *, field: str = "code") -> str:
@@ -93,7 +96,7 @@ class Checker:
 
     def node_name(self, field: str, value: str) -> str | None:
         """``nodes/{region}``: returns the region code if well formed (existence is checked later)."""
-        match = self.pattern(field, value, NODE_NAME, "nodes/{six-digit region code}")
+        match = self.pattern(field, value, names.NODE, names.SHAPES["node"])
         return match.group(1) if match else None
 
     def uscc(self, field: str, value: str) -> uscc.USCC | None:
@@ -101,6 +104,24 @@ class Checker:
             self.fail(field, "FIELD_REQUIRED", "is required")
             return None
         return self.value(field, value, uscc.parse)
+
+    def enum_name(self, field: str, number: int, enum: _EnumType, *, required: bool = True) -> str | None:
+        """The name of an enum value; an unknown number (proto3 enums are open) is refused."""
+        if number == 0:
+            if required:
+                self.fail(field, "FIELD_REQUIRED", "is required")
+            return None
+        if number not in enum.values():
+            self.fail(field, "FIELD_OUT_OF_RANGE", f"{number} is not a value of this enum")
+            return None
+        return enum.Name(number)
+
+    def page_size(self, field: str, requested: int, *, default: int, maximum: int) -> int:
+        """0 means the default; more than the maximum is cut to it; negative is refused."""
+        if requested < 0:
+            self.fail(field, "FIELD_OUT_OF_RANGE", "must not be negative")
+            return default
+        return default if requested == 0 else min(requested, maximum)
 
     def done(self) -> None:
         """Raise one INVALID_ARGUMENT listing every violation, if there are any."""

@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from common import codes
-from common.db import Database, utcnow
+from common.clock import CHINA, Clock
+from common.db import Database, insert_for
 from common.errors import AlreadyExists, NotFound, PermissionDenied
 from national_node.directory import NATIONAL, OWN_NODE, get_node
 from national_node.models import CodeAssignmentRow, CodeCounterRow, NodeRow
@@ -30,9 +29,6 @@ from national_node.models import CodeAssignmentRow, CodeCounterRow, NodeRow
 __all__ = ["CodeRequest", "CodingAuthority"]
 
 logger = logging.getLogger(__name__)
-
-#: Codes carry the year of assignment in China Standard Time.
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +53,13 @@ class CodeRequest:
 
 
 class CodingAuthority:
-    """Assigns and looks up codes in the national node's database."""
+    """Assigns and looks up codes in the national node's database, on the node's clock (a code
+    carries the year of assignment in China Standard Time)."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db, self._clock = db, clock
 
-    def assign(self, request: CodeRequest, *, now: datetime | None = None) -> tuple[CodeAssignmentRow, bool]:
+    def assign(self, request: CodeRequest) -> tuple[CodeAssignmentRow, bool]:
         """Assign a code, or return the one this request got before. Returns (assignment, replayed).
 
         Checks, in order: the calling node is in the directory (NOT_FOUND), the issuer is its own
@@ -81,7 +78,7 @@ class CodingAuthority:
                         return replay, True
                     self._check_allowed(node, request)
                     self._check_not_coded(request, existing)
-                    return self._insert(session, request, now or utcnow()), False
+                    return self._insert(session, request, self._clock.now()), False
             except IntegrityError:
                 # A concurrent call with the same request id (or registration) committed first;
                 # this transaction, counter increment included, was rolled back. Read its answer.
@@ -199,10 +196,9 @@ class CodingAuthority:
         return row
 
     def _next_serial(self, session: Session, issuer: str, object_type: int, year: int) -> int:
-        insert = postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert
         # One statement: create the namespace's counter at 1, or add one to it; either way the row
         # stays locked until this transaction ends.
-        statement = insert(CodeCounterRow).values(
+        statement = insert_for(session)(CodeCounterRow).values(
             issuer=issuer, object_type=object_type, year=year, last_serial=1
         )
         statement = statement.on_conflict_do_update(

@@ -9,7 +9,7 @@ acknowledgement is never ahead of what is durable.
 
 Downward, everything the national node holds that concerns a province (handovers at onboarding,
 transfers, restored records) goes into that province's feed, numbered without gaps
-(:func:`common.sync.changelog.take_number`), pulled and acknowledged by the province.
+(:func:`common.sync.sequences.take_number`), pulled and acknowledged by the province.
 """
 
 from __future__ import annotations
@@ -22,19 +22,18 @@ from datetime import UTC
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from common import regions
+from common import names, regions
 from common.clock import Clock
 from common.db import Database
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, InvalidValue, NotFound
 from common.gen.registry.v1 import registration_pb2, sync_pb2, sync_service_pb2
 from common.registration.models import RegistrationRow
-from common.sync.changelog import take_number
-from common.sync.models import DownwardRow, LedgerRow, SyncStateRow, TransferRow
 from common.sync.records import bucket_digests, export_record, import_record, record_digest, rename
+from common.sync.sequences import take_number
 from national_node.directory import OWN_NODE, PROXY, get_node
-from national_node.models import NodeRow
+from national_node.models import DownwardRow, LedgerRow, NodeRow, SyncStateRow, TransferRow
 
-__all__ = ["Ledger", "bucket_digests"]
+__all__ = ["Ledger"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +58,17 @@ class Ledger:
         session.add(row)
         return row
 
-    def record_own(self, session: Session, reg: RegistrationRow) -> registration_pb2.Registration:
+    def record_own(self, session: Session, reg: RegistrationRow) -> None:
         """The hook of the national node's own registry: its registrations enter the ledger directly."""
         record = export_record(session, reg)
         reg.digest = record_digest(record)
         session.add(reg)
         self._put(session, record, reg.node)
-        return record.registration
 
     # -- upward ---------------------------------------------------------------------------------
 
     def apply_batch(self, batch: sync_pb2.ChangeBatch) -> sync_pb2.ChangeAck:
-        node = _node_region(batch.node)
+        node = names.parse_node(batch.node, field="node")
         with self.db.transaction() as session:
             directory = get_node(session, node)
             if directory.mode != OWN_NODE:
@@ -145,9 +143,15 @@ class Ledger:
             get_node(session, node)
             return self._state_message(session, _state(session, node))
 
-    def states(self) -> list[sync_pb2.SyncState]:
+    def states(self, *, after: str = "", limit: int = 100) -> list[sync_pb2.SyncState]:
+        """The links of the nodes running their own node, in region order, after region ``after``."""
         with self.db.transaction(write=False) as session:
-            nodes = session.exec(select(NodeRow).where(NodeRow.mode == OWN_NODE).order_by(NodeRow.region))
+            nodes = session.exec(
+                select(NodeRow)
+                .where(NodeRow.mode == OWN_NODE, col(NodeRow.region) > after)
+                .order_by(col(NodeRow.region))
+                .limit(limit)
+            )
             return [self._state_message(session, _state(session, n.region)) for n in nodes]
 
     def _state_message(self, session: Session, state: SyncStateRow) -> sync_pb2.SyncState:
@@ -397,14 +401,6 @@ class Ledger:
     ) -> None:
         """The national node's own rows follow a transfer into or out of its management."""
         import_record(session, record, node=to_node)
-
-
-def _node_region(name: str) -> str:
-    if not name.startswith("nodes/") or not regions.is_region(name.removeprefix("nodes/")):
-        raise InvalidArgument.for_field(
-            "node", InvalidValue("FIELD_MALFORMED", "must look like nodes/{region}")
-        )
-    return name.removeprefix("nodes/")
 
 
 def _state(session: Session, node: str, *, lock: bool = False) -> SyncStateRow:

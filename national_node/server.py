@@ -1,4 +1,4 @@
-"""Builds the national node: database, directory, coding authority, registration, gRPC server."""
+"""Builds the national node: database, directory, coding authority, registration, ledger, gRPC server."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ import logging
 from pathlib import Path
 
 from common import regions
+from common.clock import make_clock
 from common.db import Database, migrate
-from common.gen.registry.v1 import (
-    national_service_pb2,
-    national_service_pb2_grpc,
-    registration_service_pb2,
-    registration_service_pb2_grpc,
-    sync_service_pb2,
-    sync_service_pb2_grpc,
-)
-from common.grpc_server import NodeServer
-from common.registration.node import build_registration, clock_from
+from common.gen.registry.v1 import national_service_pb2, registration_service_pb2, sync_service_pb2
+from common.paging import PageTokens
+from common.registration import build_registration
+from common.rpc import NodeServer
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
@@ -30,40 +25,36 @@ __all__ = ["MIGRATIONS", "create_server"]
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SERVICE_NAMES = (
-    national_service_pb2.DESCRIPTOR.services_by_name["NationalService"].full_name,
-    registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"].full_name,
-    sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
-)
+NATIONAL_SERVICE = national_service_pb2.DESCRIPTOR.services_by_name["NationalService"]
+REGISTRATION_SERVICE = registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"]
+SYNC_SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"]
 
 
 def create_server(settings: NationalSettings) -> NodeServer:
     """A ready-to-start national node server; its database is migrated and its directory synced."""
     db = Database(settings.database_url, pool_size=min(settings.max_workers, 32))
     migrate(db.engine, MIGRATIONS)
-    authority = CodingAuthority(db)
-    clock = clock_from(settings)
+    clock = make_clock(settings.clock_start, settings.clock_speed)
+    authority = CodingAuthority(db, clock)
     ledger = Ledger(db, clock)
     registration = build_registration(
         db,
         node=regions.NATIONAL,
         settings=settings,
+        clock=clock,
         jurisdiction=NationalJurisdiction(db),
         codes=NationalCodes(authority),
         on_change=ledger.record_own,
-        clock=clock,
     )
-
-    def add_services(server) -> None:  # noqa: ANN001
-        national_service_pb2_grpc.add_NationalServiceServicer_to_server(NationalServicer(db), server)
-        sync_service_pb2_grpc.add_SyncServiceServicer_to_server(SyncServicer(ledger), server)
-        registration_service_pb2_grpc.add_RegistrationServiceServicer_to_server(registration.servicer, server)
-
+    tokens = PageTokens(db.secret("page_tokens"))
     server = NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
-        add_services=add_services,
-        service_names=SERVICE_NAMES,
+        services=[
+            (NATIONAL_SERVICE, NationalServicer(db, authority, tokens)),
+            (REGISTRATION_SERVICE, registration.servicer),
+            (SYNC_SERVICE, SyncServicer(ledger, tokens)),
+        ],
         shutdown_grace=settings.shutdown_grace,
         on_start=[registration.duties.start],
         on_stop=[registration.duties.stop, db.dispose],

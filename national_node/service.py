@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import logging
 
-import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from common import codes, regions
+from common import codes, names, regions
 from common.db import Database
 from common.errors import InvalidArgument, InvalidValue
-from common.gen.registry.v1 import (
-    code_pb2,
-    national_service_pb2,
-    national_service_pb2_grpc,
-    node_pb2,
-)
-from common.paging import decode_token, encode_token, page_size
-from common.validation import REGISTRATION_NAME, Checker, parse_code
+from common.gen.registry.v1 import code_pb2, node_pb2
+from common.gen.registry.v1 import national_service_pb2 as ns
+from common.paging import PageTokens
+from common.registration.views import timestamp
+from common.rpc.call import Call
+from common.validation import Checker, parse_code
 from national_node.coding import CodeRequest, CodingAuthority
 from national_node.directory import get_node, list_nodes
 from national_node.models import CodeAssignmentRow, NodeRow
@@ -27,12 +22,6 @@ __all__ = ["NationalServicer"]
 logger = logging.getLogger(__name__)
 
 _DEFECTS = {str(d): code_pb2.CodeDefect.Value(f"CODE_DEFECT_{d.name}") for d in codes.CodeDefect}
-
-
-def _timestamp(value) -> Timestamp:  # noqa: ANN001 - datetime
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def assignment_message(row: CodeAssignmentRow) -> code_pb2.CodeAssignment:
@@ -45,37 +34,38 @@ def assignment_message(row: CodeAssignmentRow) -> code_pb2.CodeAssignment:
         serial=row.serial,
         registration=row.registration,
         subject_uscc=row.subject_uscc,
-        requested_by=f"nodes/{row.requested_by}",
+        requested_by=names.node_name(row.requested_by),
         request_id=row.request_id,
-        assign_time=_timestamp(row.assigned_at),
+        assign_time=timestamp(row.assigned_at),
     )
 
 
 def node_message(row: NodeRow) -> node_pb2.Node:
     return node_pb2.Node(
-        name=f"nodes/{row.region}",
+        name=names.node_name(row.region),
         region=row.region,
         display_name=regions.get(row.region).name,
         mode=node_pb2.Node.Mode.Value(row.mode),
         address=row.address,
-        update_time=_timestamp(row.updated_at),
+        update_time=timestamp(row.updated_at),
     )
 
 
 def _code_from_name(name: str, field: str = "name") -> str:
     if not name.startswith("codes/"):
-        raise InvalidArgument.for_field(field, InvalidValue("FIELD_MALFORMED", "must look like codes/{code}"))
+        raise InvalidArgument.for_field(
+            field, InvalidValue("FIELD_MALFORMED", f"must look like {names.SHAPES['code']}")
+        )
     return parse_code(name.removeprefix("codes/"), field=field)
 
 
-class NationalServicer(national_service_pb2_grpc.NationalServiceServicer):
-    """The coding authority and the node directory."""
+class NationalServicer:
+    """``registry.v1.NationalService``: the coding authority and the node directory."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._authority = CodingAuthority(db)
+    def __init__(self, db: Database, authority: CodingAuthority, tokens: PageTokens) -> None:
+        self._db, self._authority, self._tokens = db, authority, tokens
 
-    def AssignCode(self, request: national_service_pb2.AssignCodeRequest, context: grpc.ServicerContext):
+    def AssignCode(self, request: ns.AssignCodeRequest, call: Call) -> code_pb2.CodeAssignment:
         check = Checker()
         node = check.node_name("node", request.node)
         issuer = check.region("issuer", request.issuer)
@@ -87,8 +77,8 @@ class NationalServicer(national_service_pb2_grpc.NationalServiceServicer):
             match = check.pattern(
                 "registration",
                 request.registration,
-                REGISTRATION_NAME,
-                "nodes/{region}/registrations/{id} (id: 1-63 of a-z, 0-9, '-')",
+                names.REGISTRATION,
+                names.SHAPES["registration"] + " (id: 1-63 of a-z, 0-9, '-')",
             )
             if match and node is not None and match.group(1) != node:
                 check.fail(
@@ -115,40 +105,43 @@ class NationalServicer(national_service_pb2_grpc.NationalServiceServicer):
             logger.info("replayed %s for request %s", row.code, row.request_id)
         return assignment_message(row)
 
-    def GetCodeAssignment(self, request, context):
+    def GetCodeAssignment(self, request: ns.GetCodeAssignmentRequest, call: Call) -> code_pb2.CodeAssignment:
         return assignment_message(self._authority.get(_code_from_name(request.name)))
 
-    def VerifyCode(self, request, context):
+    def VerifyCode(self, request: ns.VerifyCodeRequest, call: Call) -> ns.VerifyCodeResponse:
         try:
             code = str(codes.parse(request.code))
         except InvalidValue as error:
-            return national_service_pb2.VerifyCodeResponse(
+            return ns.VerifyCodeResponse(
                 well_formed=False, defect=_DEFECTS[error.reason], message=error.message
             )
         row = self._authority.find(code)
         if row is None:
-            return national_service_pb2.VerifyCodeResponse(
+            return ns.VerifyCodeResponse(
                 well_formed=True, assigned=False, message="well formed, but not assigned"
             )
-        return national_service_pb2.VerifyCodeResponse(
+        return ns.VerifyCodeResponse(
             well_formed=True, assigned=True, message="assigned", assignment=assignment_message(row)
         )
 
-    def GetNode(self, request, context):
+    def GetNode(self, request: ns.GetNodeRequest, call: Call) -> node_pb2.Node:
         check = Checker()
         region = check.node_name("name", request.name)
         check.done()
+        assert region is not None
         with self._db.transaction(write=False) as session:
             return node_message(get_node(session, region))
 
-    def ListNodes(self, request, context):
-        size = page_size(request.page_size, default=50, maximum=100)
-        after = decode_token(request.page_token) or ""
+    def ListNodes(self, request: ns.ListNodesRequest, call: Call) -> ns.ListNodesResponse:
+        check = Checker()
+        size = check.page_size("page_size", request.page_size, default=50, maximum=100)
+        check.done()
+        after = self._tokens.decode("ListNodes", request.page_token) or ""
         with self._db.transaction(write=False) as session:
             rows = list_nodes(session, after=str(after), limit=size + 1)
         more = len(rows) > size
         rows = rows[:size]
-        return national_service_pb2.ListNodesResponse(
+        return ns.ListNodesResponse(
             nodes=[node_message(r) for r in rows],
-            next_page_token=encode_token(rows[-1].region) if more else "",
+            next_page_token=self._tokens.encode("ListNodes", rows[-1].region) if more else "",
         )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import grpc
-
+from common import names
 from common.errors import InvalidArgument, InvalidValue
-from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
+from common.gen.registry.v1 import sync_pb2
+from common.gen.registry.v1 import sync_service_pb2 as ss
+from common.paging import PageTokens
+from common.rpc.call import Call
 from common.validation import Checker, parse_code
 from national_node.ledger import Ledger
 
@@ -17,27 +19,21 @@ __all__ = ["SyncServicer"]
 logger = logging.getLogger(__name__)
 
 
-def _region(field: str, name: str) -> str:
-    check = Checker()
-    region = check.node_name(field, name)
-    check.done()
-    assert region is not None
-    return region
+class SyncServicer:
+    """``registry.v1.SyncService``: the national ledger's side of interconnection."""
 
-
-class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, ledger: Ledger, tokens: PageTokens) -> None:
+        self.ledger, self.tokens = ledger, tokens
 
     def PushChanges(
-        self, request_iterator: Iterator[sync_pb2.ChangeBatch], context: grpc.ServicerContext
+        self, batches: Iterator[sync_pb2.ChangeBatch], call: Call
     ) -> Iterator[sync_pb2.ChangeAck]:
-        for batch in request_iterator:
-            _region("node", batch.node)
+        for batch in batches:
+            names.parse_node(batch.node, field="node")
             yield self.ledger.apply_batch(batch)
 
-    def PullChanges(self, request, context):
-        node = _region("node", request.node)
+    def PullChanges(self, request: ss.PullChangesRequest, call: Call) -> Iterator[sync_pb2.DownwardChange]:
+        node = names.parse_node(request.node, field="node")
         limit = request.max_changes or 500
         if not 0 < limit <= 5000:
             raise InvalidArgument.for_field(
@@ -45,34 +41,50 @@ class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
             )
         yield from self.ledger.pull(node, after=request.after_sequence, limit=limit)
 
-    def AcknowledgeDownward(self, request, context):
-        return self.ledger.acknowledge_downward(_region("node", request.node), request.sequence)
+    def AcknowledgeDownward(self, request: ss.AcknowledgeDownwardRequest, call: Call) -> sync_pb2.SyncState:
+        return self.ledger.acknowledge_downward(
+            names.parse_node(request.node, field="node"), request.sequence
+        )
 
-    def GetSyncState(self, request, context):
-        return self.ledger.state(_region("node", request.node))
+    def GetSyncState(self, request: ss.GetSyncStateRequest, call: Call) -> sync_pb2.SyncState:
+        return self.ledger.state(names.parse_node(request.node, field="node"))
 
-    def ListSyncStates(self, request, context):
-        return sync_service_pb2.ListSyncStatesResponse(states=self.ledger.states())
+    def ListSyncStates(self, request: ss.ListSyncStatesRequest, call: Call) -> ss.ListSyncStatesResponse:
+        check = Checker()
+        size = check.page_size("page_size", request.page_size, default=50, maximum=100)
+        check.done()
+        after = self.tokens.decode("ListSyncStates", request.page_token) or ""
+        states = self.ledger.states(after=str(after), limit=size + 1)
+        token = ""
+        if len(states) > size:
+            states = states[:size]
+            token = self.tokens.encode("ListSyncStates", names.parse_node(states[-1].node))
+        return ss.ListSyncStatesResponse(states=states, next_page_token=token)
 
-    def CompareDigests(self, request, context):
-        return self.ledger.compare(_region("node", request.node), request.ranges)
+    def CompareDigests(self, request: ss.CompareDigestsRequest, call: Call) -> ss.CompareDigestsResponse:
+        return self.ledger.compare(names.parse_node(request.node, field="node"), request.ranges)
 
-    def GetLedgerRecords(self, request, context):
+    def GetLedgerRecords(
+        self, request: ss.GetLedgerRecordsRequest, call: Call
+    ) -> ss.GetLedgerRecordsResponse:
         if len(request.uids) > 500:
             raise InvalidArgument.for_field(
                 "uids", InvalidValue("FIELD_TOO_LONG", "lists more than 500 uids")
             )
-        return sync_service_pb2.GetLedgerRecordsResponse(records=self.ledger.records(request.uids))
+        return ss.GetLedgerRecordsResponse(records=self.ledger.records(request.uids))
 
-    def LookupLedger(self, request, context):
+    def LookupLedger(self, request: ss.LookupLedgerRequest, call: Call) -> sync_pb2.RegistrationRecord:
         return self.ledger.lookup(parse_code(request.code))
 
-    def OnboardNode(self, request, context):
-        node = _region("node", request.node)
-        Checker().text("address", request.address, max_length=255, required=False)
+    def OnboardNode(self, request: ss.OnboardNodeRequest, call: Call) -> ss.OnboardNodeResponse:
+        check = Checker()
+        node = check.node_name("node", request.node)
+        check.text("address", request.address, max_length=255, required=False)
+        check.done()
+        assert node is not None
         return self.ledger.onboard(node, request.address.strip())
 
-    def TransferRegistration(self, request, context):
+    def TransferRegistration(self, request: ss.TransferRegistrationRequest, call: Call) -> ss.Transfer:
         check = Checker()
         to_node = check.node_name("to_node", request.to_node)
         check.request_id("request_id", request.request_id)
@@ -80,5 +92,5 @@ class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
         assert to_node is not None
         return self.ledger.transfer(parse_code(request.code), to_node, request.request_id)
 
-    def ConfirmTransfer(self, request, context):
-        return self.ledger.confirm(_region("node", request.node), request.transfer_id)
+    def ConfirmTransfer(self, request: ss.ConfirmTransferRequest, call: Call) -> ss.Transfer:
+        return self.ledger.confirm(names.parse_node(request.node, field="node"), request.transfer_id)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from common.cli import run_node
+from common.process import run_process
 from provincial_node.server import create_server
 from provincial_node.settings import ProvincialSettings
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_node(
+    return run_process(
         "provincial_node",
         "A provincial registration node.",
         lambda path: ProvincialSettings.load(path),

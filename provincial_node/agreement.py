@@ -16,8 +16,8 @@ from sqlmodel import select
 from common.db import Database
 from common.gen.registry.v1 import provincial_service_pb2, sync_pb2, sync_service_pb2, sync_service_pb2_grpc
 from common.registration.models import RegistrationRow
-from common.sync.changelog import ChangeLog
 from common.sync.records import bucket_digests, import_record, record_digest
+from provincial_node.changelog import ChangeLog
 
 __all__ = ["check_agreement"]
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 import grpc
 
 from common.errors import Unavailable
-from common.gen.registry.v1 import provincial_service_pb2_grpc
+from common.gen.registry.v1 import provincial_service_pb2 as ps
+from common.rpc.call import Call
 from provincial_node.agreement import check_agreement
 from provincial_node.sync import SyncDaemon
 
 __all__ = ["ProvincialServicer"]
 
 
-class ProvincialServicer(provincial_service_pb2_grpc.ProvincialServiceServicer):
+class ProvincialServicer:
+    """``registry.v1.ProvincialService``: the node's view of its link, and the proof of agreement."""
+
     def __init__(self, daemon: SyncDaemon) -> None:
         self.daemon = daemon
 
-    def GetSyncStatus(self, request, context):
+    def GetSyncStatus(self, request: ps.GetSyncStatusRequest, call: Call) -> ps.SyncStatus:
         return self.daemon.status()
 
-    def CheckAgreement(self, request, context):
+    def CheckAgreement(self, request: ps.CheckAgreementRequest, call: Call) -> ps.AgreementReport:
         try:
             return check_agreement(
                 self.daemon.db,
@@ -30,8 +33,9 @@ class ProvincialServicer(provincial_service_pb2_grpc.ProvincialServiceServicer):
                 timeout=self.daemon.timeout * 3,
             )
         except grpc.RpcError as error:
+            status = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
             raise Unavailable(
                 "NATIONAL_NODE_UNREACHABLE",
-                f"the national node did not answer the comparison: {error.code().name}",  # type: ignore[attr-defined]
-                metadata={"national_status": error.code().name},  # type: ignore[attr-defined]
+                f"the national node did not answer the comparison: {status}",
+                metadata={"national_status": status},
             ) from None

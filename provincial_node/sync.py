@@ -19,30 +19,30 @@ used twice), and an agreement check takes back from the national ledger what the
 
 from __future__ import annotations
 
-import argparse
 import logging
-import random
-import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 from sqlmodel import Session, select
 
-from common.clock import Clock, SystemClock
+from common import names
+from common.clock import Clock, SystemClock, make_clock
 from common.db import Database, migrate
 from common.gen.registry.v1 import provincial_service_pb2, sync_pb2, sync_service_pb2, sync_service_pb2_grpc
+from common.process import run_process
+from common.registration.duties import describe_error
 from common.registration.models import RegistrationRow
-from common.sync.changelog import ChangeLog
-from common.sync.models import CursorRow
+from common.retry import DEFAULT_BACKOFF
 from common.sync.records import import_record, record_digest
 from provincial_node.agreement import check_agreement
+from provincial_node.changelog import ChangeLog, CursorRow
 from provincial_node.settings import ProvincialSettings
 
-__all__ = ["SyncDaemon", "main"]
+__all__ = ["SyncDaemon", "SyncProcess", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class SyncDaemon:
         in_process: bool = True,
     ) -> None:
         self.db, self.region = db, region
-        self.node = f"nodes/{region}"
+        self.node = names.node_name(region)
         self.clock = clock or SystemClock()
         self.log = ChangeLog(self.clock)
         self.batch_size, self.window, self.poll, self.timeout = batch_size, window, poll_interval, timeout
@@ -80,6 +80,20 @@ class SyncDaemon:
         self.acknowledged = 0
         self.last_contact: datetime | None = None
         self.last_error = ""
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, settings: ProvincialSettings, *, clock: Clock, in_process: bool
+    ) -> SyncDaemon:
+        return cls(
+            db,
+            region=settings.region,
+            national_address=settings.national_address,
+            clock=clock,
+            batch_size=settings.sync_batch_size,
+            timeout=settings.national_timeout,
+            in_process=in_process,
+        )
 
     # -- running --------------------------------------------------------------------------------
 
@@ -95,7 +109,7 @@ class SyncDaemon:
             thread.join(15)
         self._channel.close()
 
-    def _forever(self, step) -> None:  # noqa: ANN001
+    def _forever(self, step: Callable[[], None]) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
@@ -105,15 +119,14 @@ class SyncDaemon:
                 continue
             except grpc.RpcError as error:
                 failures += 1
-                self.last_error = f"{error.code().name}: {error.details()}"  # type: ignore[attr-defined]
+                self.last_error = describe_error(error)
                 logger.warning("sync: %s (retrying)", self.last_error)
-            except Exception as error:  # noqa: BLE001 - the daemon keeps going; the error is reported
+            except Exception as error:  # the daemon keeps going; the error is reported
                 failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
                 logger.exception("sync failed; retrying")
             if failures:
-                # Exponential backoff with full jitter, at most 5 s (the style of common.retry).
-                self._stop.wait(random.uniform(0, min(5.0, 0.1 * 2 ** min(failures, 6))))
+                self._stop.wait(DEFAULT_BACKOFF.delay(failures))
 
     # -- upward ---------------------------------------------------------------------------------
 
@@ -268,7 +281,7 @@ class SyncDaemon:
                 self.acknowledged = state.acknowledged_sequence
                 self._heard()
             except grpc.RpcError as error:
-                self.last_error = f"{error.code().name}: {error.details()}"  # type: ignore[attr-defined]
+                self.last_error = describe_error(error)
         with self.db.transaction(write=False) as session:
             head, _ = self.log.head(session)
             cursor = session.get(CursorRow, DOWNWARD)
@@ -288,36 +301,33 @@ class SyncDaemon:
         return message
 
 
+class SyncProcess:
+    """The daemon as its own process (``sync_in_process = false``), on the node's database."""
+
+    def __init__(self, settings: ProvincialSettings) -> None:
+        self.db = Database(settings.database_url, pool_size=4)
+        migrate(self.db.engine, Path(__file__).resolve().parent / "migrations")
+        clock = make_clock(settings.clock_start, settings.clock_speed)
+        self.daemon = SyncDaemon.from_settings(self.db, settings, clock=clock, in_process=False)
+        self.announcement = f"running for nodes/{settings.region}"
+
+    def start(self) -> None:
+        self.daemon.start()
+
+    def stop(self) -> None:
+        self.daemon.stop()
+        self.db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The daemon as its own process, for a node configured with ``sync_in_process = false``."""
-    parser = argparse.ArgumentParser(prog="provincial_node.sync", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, help="the provincial node's TOML settings file")
-    options = parser.parse_args(argv)
-    settings = ProvincialSettings.load(options.config)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    """``python -m provincial_node.sync --config deploy/provincial-320000.toml``."""
+    return run_process(
+        "provincial_node.sync",
+        "The sync daemon of a provincial node, as its own process.",
+        lambda path: ProvincialSettings.load(path),
+        SyncProcess,
+        argv,
     )
-    db = Database(settings.database_url, pool_size=4)
-    migrate(db.engine, Path(__file__).resolve().parent / "migrations")
-    daemon = SyncDaemon(
-        db,
-        region=settings.region,
-        national_address=settings.national_address,
-        batch_size=settings.sync_batch_size,
-        timeout=settings.national_timeout,
-        in_process=False,
-    )
-    stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    daemon.start()
-    sys.stdout.write(f"provincial_node.sync running for nodes/{settings.region}\n")
-    sys.stdout.flush()
-    while not stopping.wait(0.5):
-        pass
-    daemon.stop()
-    db.dispose()
-    return 0
 
 
 if __name__ == "__main__":

@@ -4,9 +4,14 @@
     python scripts/gen_protos.py          # regenerate in place
     python scripts/gen_protos.py --check  # exit 1 if the committed stubs are stale
 
+Generated: the messages (``*_pb2.py``), their type stubs (``*_pb2.pyi``), the service stubs
+(``*_pb2_grpc.py``) and their type stubs (``*_pb2_grpc.pyi``, by mypy-protobuf), and
+``common/gen/registry_v1.binpb``, a FileDescriptorSet with the .proto files' comments (source info)
+that the nodes' reflection service serves, so that ``grpcurl describe`` shows the documentation.
+
 The generated modules import each other as ``registry.v1.x_pb2``; that is rewritten to
-``common.gen.registry.v1.x_pb2`` so the stubs live inside the ``common`` package. The grpcio-tools
-version is pinned in pyproject.toml so that regeneration is byte-for-byte reproducible.
+``common.gen.registry.v1.x_pb2`` so the stubs live inside the ``common`` package. grpcio-tools and
+mypy-protobuf are pinned in pyproject.toml so that regeneration is byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 PACKAGE_DIR = Path("registry") / "v1"
 OUT_ROOT = ROOT / "common" / "gen"
-IMPORT_RE = re.compile(r"^from registry\.v1 import", re.MULTILINE)
+IMPORT_RE = re.compile(r"^(from|import) registry\.v1(\.| import)", re.MULTILINE)
+DESCRIPTORS = "registry_v1.binpb"
 
 
 def _include_dirs() -> list[Path]:
@@ -44,11 +50,14 @@ def generate(out_root: Path) -> None:
     sources = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
     args = ["grpc_tools.protoc", *(f"-I{d}" for d in _include_dirs())]
     args += [f"--python_out={out_root}", f"--pyi_out={out_root}", f"--grpc_python_out={out_root}"]
+    plugin = Path(sys.executable).parent / "protoc-gen-mypy_grpc"
+    args += [f"--plugin=protoc-gen-mypy_grpc={plugin}", f"--mypy_grpc_out={out_root}"]
+    args += ["--include_imports", "--include_source_info", f"--descriptor_set_out={out_root / DESCRIPTORS}"]
     if protoc.main([*args, *sources]) != 0:
         raise SystemExit("protoc failed")
     for path in out.glob("*.py*"):
         text = path.read_text()
-        path.write_text(IMPORT_RE.sub("from common.gen.registry.v1 import", text))
+        path.write_text(IMPORT_RE.sub(lambda m: f"{m.group(1)} common.gen.registry.v1{m.group(2)}", text))
     for package in (out_root, out_root / "registry", out):
         (package / "__init__.py").touch()
 

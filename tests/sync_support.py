@@ -13,9 +13,12 @@ from common.clock import SystemClock
 from common.db import Database, migrate
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
-from common.registration.procedure import Registry
+from common.paging import PageTokens
+from common.registration.procedure import Procedure
+from common.registration.service import RegistrationServicer
+from common.rpc.call import Call
 from common.settings import TimeLimits
-from common.sync.changelog import ChangeLog
+from provincial_node.changelog import ChangeLog
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.server import MIGRATIONS
 from tests.factories import make_content, make_uscc
@@ -37,8 +40,7 @@ def seed(database_url: str, region: str, *, registrations: int, division: str = 
     migrate(db.engine, MIGRATIONS)
     clock = SystemClock()
     log = ChangeLog(clock)
-    registry = Registry(
-        db,
+    procedure = Procedure(
         node=region,
         calendar=WorkingCalendar(),
         limits=TimeLimits(),
@@ -46,6 +48,8 @@ def seed(database_url: str, region: str, *, registrations: int, division: str = 
         jurisdiction=ProvincialJurisdiction(region),
         on_change=log.record,
     )
+    service = RegistrationServicer(db, procedure, clock, PageTokens(db.secret("page_tokens")))
+    seeder = Call(actor="seed")
     subject = make_uscc(division or region[:2] + "0106")
     for i in range(registrations):
         request = rs.CreateRegistrationRequest(
@@ -56,12 +60,18 @@ def seed(database_url: str, region: str, *, registrations: int, division: str = 
             ),
             request_id=str(uuid.uuid4()),
         )
-        name = registry.create(request.registration, request.request_id, "seed", request).name
-        registry.accept(name, str(uuid.uuid4()), "", "seed", rs.AcceptApplicationRequest(name=name))
-        registry.approve(name, str(uuid.uuid4()), "", "seed", rs.ApproveApplicationRequest(name=name))
-        registry.announce(name, str(uuid.uuid4()), "", "seed", rs.AnnounceApplicationRequest(name=name))
-        registry.withdraw(
-            name, "seeded", str(uuid.uuid4()), "", "seed", rs.WithdrawApplicationRequest(name=name)
+        name = service.CreateRegistration(request, seeder).name
+        service.AcceptApplication(
+            rs.AcceptApplicationRequest(name=name, request_id=str(uuid.uuid4())), seeder
+        )
+        service.ApproveApplication(
+            rs.ApproveApplicationRequest(name=name, request_id=str(uuid.uuid4())), seeder
+        )
+        service.AnnounceApplication(
+            rs.AnnounceApplicationRequest(name=name, request_id=str(uuid.uuid4())), seeder
+        )
+        service.WithdrawApplication(
+            rs.WithdrawApplicationRequest(name=name, reason="seeded", request_id=str(uuid.uuid4())), seeder
         )
     with db.transaction(write=False) as session:
         total = ChangeLog.count(session)

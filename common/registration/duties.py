@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import grpc
-from sqlmodel import or_, select
+from sqlmodel import Session
 
+from common import names
+from common.db import Database
 from common.errors import RegistryError
-from common.registration import store
+from common.registration import queries
 from common.registration.models import ApplicationRow, RegistrationRow
-from common.registration.procedure import Registry
+from common.registration.procedure import Procedure
+from common.registration.states import ApplicationState, RegistrationState
 
-__all__ = ["CodeSource", "Duties"]
+__all__ = ["CodeSource", "Duties", "describe_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +36,21 @@ class CodeSource(Protocol):
     def assign(self, *, registration: str, object_type: int, subject_uscc: str, request_id: str) -> str: ...
 
 
+def describe_error(error: BaseException) -> str:
+    """``CODE: details`` of a failed gRPC call, or the error's message."""
+    if isinstance(error, grpc.RpcError) and isinstance(error, grpc.Call):
+        return f"{error.code().name}: {error.details()}"
+    return str(error)
+
+
 class Duties:
     """The node's own work on its registrations."""
 
-    def __init__(self, registry: Registry, codes: CodeSource, *, interval: float = 5.0) -> None:
-        self.registry, self.codes, self.interval = registry, codes, interval
+    def __init__(
+        self, db: Database, procedure: Procedure, codes: CodeSource, *, interval: float = 5.0
+    ) -> None:
+        self.db, self.procedure, self.codes, self.interval = db, procedure, codes, interval
+        self.node = procedure.node
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error = ""
@@ -57,7 +70,7 @@ class Duties:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # noqa: BLE001 - keep the node's own work going; the next round retries
+            except Exception:
                 logger.exception("scheduled work failed; retrying in %.0fs", self.interval)
             self._stop.wait(self.interval)
 
@@ -72,63 +85,41 @@ class Duties:
 
     # -- the duties -----------------------------------------------------------------------------
 
-    def _ids(self, statement) -> list[str]:  # noqa: ANN001 - a select of registration ids
-        with self.registry.db.transaction(write=False) as session:
-            return list(session.exec(statement))
+    def _each(self, ids: Sequence[str], step: Callable[[Session, RegistrationRow], bool]) -> int:
+        """Run ``step`` on each registration in a transaction of its own, under its lock."""
+        done = 0
+        for reg_id in ids:
+            with self.db.transaction() as session:
+                reg = queries.load(session, self.node, reg_id, for_update=True)
+                done += bool(step(session, reg))
+        return done
+
+    def _current(
+        self, session: Session, reg: RegistrationRow, state: ApplicationState
+    ) -> ApplicationRow | None:
+        app = queries.current_application(session, reg)
+        return app if app is not None and app.state == state else None
 
     def close_announcements(self) -> int:
-        today = self.registry.clock.today()
-        due = self._ids(
-            select(ApplicationRow.registration_id)
-            .join(
-                RegistrationRow,
-                (RegistrationRow.id == ApplicationRow.registration_id)
-                & (RegistrationRow.current_application == ApplicationRow.id),
-            )
-            .where(
-                RegistrationRow.node == self.registry.node,
-                ApplicationRow.state == "ANNOUNCED",
-                ApplicationRow.announcement_end < today,
-            )
-        )
-        closed = 0
-        for reg_id in due:
-            with self.registry.db.transaction() as session:
-                reg = store.load(session, self.registry.node, reg_id, for_update=True)
-                app = store.current_application(session, reg)
-                if app is None or app.state != "ANNOUNCED" or not app.announcement_end < today:
-                    continue
-                if self.registry._pending(session, reg, app):
-                    app.state = "OBJECTIONS_PENDING"
-                    self.registry._touch(
-                        session,
-                        reg,
-                        app,
-                        actor="system",
-                        action="close_announcement",
-                        reason="objections to resolve",
-                    )
-                else:
-                    self.registry._touch(session, reg, app, actor="system", action="close_announcement")
-                    self.registry.finish_announcement(session, reg, app)
-                closed += 1
-        return closed
+        today = self.procedure.clock.today()
+        with self.db.transaction(write=False) as session:
+            due = queries.announcements_to_close(session, self.node, today)
+
+        def close(session: Session, reg: RegistrationRow) -> bool:
+            app = self._current(session, reg, ApplicationState.ANNOUNCED)
+            if app is None or app.announcement_end is None or not app.announcement_end < today:
+                return False
+            self.procedure.close_announcement(session, reg, app)
+            return True
+
+        return self._each(due, close)
 
     def assign_codes(self) -> int:
-        waiting = self._ids(
-            select(RegistrationRow.id)
-            .join(
-                ApplicationRow,
-                (RegistrationRow.id == ApplicationRow.registration_id)
-                & (RegistrationRow.current_application == ApplicationRow.id),
-            )
-            .where(RegistrationRow.node == self.registry.node, ApplicationRow.state == "AWAITING_CODE")
-        )
+        with self.db.transaction(write=False) as session:
+            waiting = queries.awaiting_code(session, self.node)
         assigned = 0
-        for reg_id in waiting:
-            with self.registry.db.transaction(write=False) as session:
-                reg = store.load(session, self.registry.node, reg_id)
-            name = f"nodes/{reg.node}/registrations/{reg.id}"
+        for reg in waiting:
+            name = names.registration_name(reg.node, reg.id)
             try:
                 code = self.codes.assign(
                     registration=name,
@@ -137,88 +128,56 @@ class Duties:
                     request_id=f"code-{reg.uid}",
                 )
             except (grpc.RpcError, RegistryError) as error:
-                self.last_error = f"{name}: {_describe(error)}"
-                logger.warning("no code yet for %s: %s; will retry", name, _describe(error))
+                self.last_error = f"{name}: {describe_error(error)}"
+                logger.warning("no code yet for %s: %s; will retry", name, describe_error(error))
                 continue
-            with self.registry.db.transaction() as session:
-                reg = store.load(session, self.registry.node, reg_id, for_update=True)
-                app = store.current_application(session, reg)
-                if app is None or app.state != "AWAITING_CODE":
-                    continue
-                self.registry.activate(session, reg, app, code)
-            logger.info("%s is active with code %s", name, code)
-            assigned += 1
+
+            def activate(session: Session, locked: RegistrationRow, code: str = code) -> bool:
+                app = self._current(session, locked, ApplicationState.AWAITING_CODE)
+                if app is None:
+                    return False
+                self.procedure.activate(session, locked, app, code)
+                return True
+
+            if self._each([reg.id], activate):
+                logger.info("%s is active with code %s", name, code)
+                assigned += 1
         self.last_error = "" if assigned == len(waiting) else self.last_error
         return assigned
 
     def expire(self) -> int:
-        today = self.registry.clock.today()
-        due = self._ids(
-            select(RegistrationRow.id).where(
-                RegistrationRow.node == self.registry.node,
-                RegistrationRow.state == "ACTIVE",
-                RegistrationRow.valid_until < today,
-            )
-        )
-        expired = 0
-        for reg_id in due:
-            with self.registry.db.transaction() as session:
-                reg = store.load(session, self.registry.node, reg_id, for_update=True)
-                if reg.state != "ACTIVE" or reg.valid_until is None or not reg.valid_until < today:
-                    continue
-                reg.state = "EXPIRED"
-                expired += 1
-                self.registry._touch(
-                    session,
-                    reg,
-                    store.current_application(session, reg),
-                    actor="system",
-                    action="expire",
-                    reason=f"validity ended {reg.valid_until}",
-                )
-        return expired
+        today = self.procedure.clock.today()
+        with self.db.transaction(write=False) as session:
+            due = queries.expiry_due(session, self.node, today)
+
+        def expire(session: Session, reg: RegistrationRow) -> bool:
+            if (
+                reg.state != RegistrationState.ACTIVE
+                or reg.valid_until is None
+                or not reg.valid_until < today
+            ):
+                return False
+            self.procedure.expire(session, reg)
+            return True
+
+        return self._each(due, expire)
 
     def remind(self) -> int:
-        today = self.registry.clock.today()
-        window = self.registry.limits.expiry_reminder_days
-        candidates = self._ids(
-            select(RegistrationRow.id).where(
-                RegistrationRow.node == self.registry.node,
-                RegistrationRow.state == "ACTIVE",
-                RegistrationRow.valid_until >= today,
-                # N working days never span more than 2N + 30 calendar days (the longest holiday runs
-                # are eight days), so this bounds the scan to the registrations that may be due.
-                RegistrationRow.valid_until <= today + timedelta(days=2 * window + 30),
-                or_(
-                    RegistrationRow.reminded_for.is_(None),
-                    RegistrationRow.reminded_for != RegistrationRow.valid_until,
-                ),
-            )
-        )
-        reminded = 0
-        for reg_id in candidates:
-            with self.registry.db.transaction() as session:
-                reg = store.load(session, self.registry.node, reg_id, for_update=True)
-                if reg.state != "ACTIVE" or reg.valid_until is None or reg.reminded_for == reg.valid_until:
-                    continue
-                left = self.registry.calendar.working_days_between(today, reg.valid_until)
-                if left.days > window:
-                    continue
-                reg.reminded_for = reg.valid_until
-                self.registry._touch(
-                    session,
-                    reg,
-                    store.current_application(session, reg),
-                    actor="system",
-                    action="remind",
-                    reason=f"validity ends {reg.valid_until} ({left.days} working days left); renew before",
-                )
-                logger.info("reminder: %s expires on %s", reg.code, reg.valid_until)
-                reminded += 1
-        return reminded
+        today = self.procedure.clock.today()
+        window = self.procedure.limits.expiry_reminder_days
+        with self.db.transaction(write=False) as session:
+            candidates = queries.reminder_candidates(session, self.node, today, window)
 
+        def remind(session: Session, reg: RegistrationRow) -> bool:
+            if reg.state != RegistrationState.ACTIVE or reg.valid_until is None:
+                return False
+            if reg.reminded_for == reg.valid_until:
+                return False
+            left = self.procedure.calendar.working_days_between(today, reg.valid_until)
+            if left.days > window:
+                return False
+            self.procedure.remind(session, reg, left.days)
+            logger.info("reminder: %s expires on %s", reg.code, reg.valid_until)
+            return True
 
-def _describe(error: BaseException) -> str:
-    if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
-        return f"{error.code().name}: {error.details()}"
-    return str(error)
+        return self._each(candidates, remind)

@@ -1,314 +1,415 @@
-"""RegistrationService over gRPC: the procedure (writes) and its views (reads), for any node."""
+"""RegistrationService: the procedure at the edge, for any node.
+
+Each method checks its request's fields all at once (one INVALID_ARGUMENT listing every bad field,
+``request_id`` included), converts them to domain values, runs the procedure in one transaction through
+:class:`~common.registration.idempotency.IdempotentWrites` (so a retried write returns its first answer)
+and converts the result back to the contract's messages.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-import grpc
-from sqlmodel import and_, col, or_, select
+from google.protobuf.message import Message
+from sqlmodel import Session
 
-from common.errors import InvalidArgument, InvalidValue, NotFound, PermissionDenied
+from common import names, uscc
+from common.clock import Clock
+from common.codes import ObjectType
+from common.db import Database
+from common.errors import PermissionDenied
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
-from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
-from common.paging import decode_token, encode_token, page_size
-from common.registration import store
-from common.registration.content import to_date
-from common.registration.models import ApplicationRow, HistoryRow, ObjectionRow, RegistrationRow
-from common.registration.procedure import Registry
+from common.paging import PageTokens
+from common.registration import queries, views
+from common.registration.content import (
+    materials,
+    validate_content,
+    validate_document,
+    validate_operation_term,
+)
+from common.registration.domain import Defect, DocumentRef, Materials, ObjectionFiling, Target
+from common.registration.idempotency import IdempotentWrites
+from common.registration.models import RegistrationRow
+from common.registration.procedure import Procedure
+from common.registration.states import ApplicationType, ObjectionOutcome
+from common.rpc.call import Call
 from common.validation import Checker, parse_code
 
-__all__ = ["RegistrationServicer", "actor_of"]
+__all__ = ["RegistrationServicer"]
 
 logger = logging.getLogger(__name__)
 
-ACTOR_HEADER = "registry-actor"
+_MAX_DEFECTS = 100
+_MAX_EVIDENCE = 50
+_REASON = 2000
+_SUBMITTABLE = {
+    r.CHANGE: ApplicationType.CHANGE,
+    r.CORRECTION: ApplicationType.CORRECTION,
+    r.DEREGISTRATION: ApplicationType.DEREGISTRATION,
+}
+_OUTCOMES = {
+    r.Objection.DISMISS: ObjectionOutcome.DISMISS,
+    r.Objection.UPHOLD_TERMINATE: ObjectionOutcome.UPHOLD_TERMINATE,
+    r.Objection.UPHOLD_RETURN: ObjectionOutcome.UPHOLD_RETURN,
+}
 
 
-def actor_of(context: grpc.ServicerContext) -> str:
-    """Who performs a write: the ``registry-actor`` metadata (authentication comes later).
+class RegistrationServicer:
+    """``registry.v1.RegistrationService`` on one node."""
 
-    Names outside ASCII (张三) arrive UTF-8 encoded in ``registry-actor-bin``.
-    """
-    for key, raw in context.invocation_metadata() or ():
-        if key in (ACTOR_HEADER, ACTOR_HEADER + "-bin"):
-            try:
-                value = (raw.decode() if isinstance(raw, bytes) else str(raw)).strip()
-            except UnicodeDecodeError:
-                raise InvalidArgument.for_field(
-                    key, InvalidValue("FIELD_MALFORMED", "is not UTF-8 text")
-                ) from None
-            if len(value) > 100:
-                raise InvalidArgument.for_field(
-                    ACTOR_HEADER, InvalidValue("FIELD_TOO_LONG", "is longer than 100 characters")
-                )
-            return value or "anonymous"
-    return "anonymous"
+    def __init__(self, db: Database, procedure: Procedure, clock: Clock, tokens: PageTokens) -> None:
+        self.db, self.procedure, self.clock, self.tokens = db, procedure, clock, tokens
+        self.node = procedure.node
+        self.writes = IdempotentWrites(db, clock)
 
+    # -- the edge -------------------------------------------------------------------------------
 
-class RegistrationServicer(rs_grpc.RegistrationServiceServicer):
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.node = registry.node
-
-    def _parent(self, parent: str) -> None:
-        if parent != f"nodes/{self.node}":
-            check = Checker()
-            region = check.node_name("parent", parent)
-            check.done()
+    def _parent(self, check: Checker, parent: str) -> None:
+        region = check.node_name("parent", parent)
+        if region is not None and region != self.node:
             raise PermissionDenied(
                 "NOT_MANAGED_HERE",
                 f"this is nodes/{self.node}; ask nodes/{region} for its registrations",
                 metadata={"field": "parent"},
             )
 
-    # -- writes ---------------------------------------------------------------------------------
+    def _target(self, check: Checker, name: str, etag: str = "") -> Target:
+        """The registration (or application) a transition names; checked with the other fields."""
+        if not check.pattern("name", name, names.ANY_REGISTRATION, names.SHAPES["registration"]):
+            return Target("")
+        local_id, application = names.application_target(name, self.node)
+        return Target(local_id, application, etag)
 
-    def CreateRegistration(self, request: rs.CreateRegistrationRequest, context):
-        self._parent(request.parent)
-        return self.registry.create(request.registration, request.request_id, actor_of(context), request)
+    def _materials(
+        self, check: Checker, content: r.RegistrationContent, object_type: int, field: str
+    ) -> Materials | None:
+        subject = validate_content(check, content, object_type, field, today=self.clock.today())
+        return None if subject is None else materials(content, subject, field)
 
-    def SubmitApplication(self, request: rs.SubmitApplicationRequest, context):
-        return self.registry.submit(
-            request.name,
-            request.type,
-            request.content,
-            request.reason,
-            request.request_id,
-            request.etag,
-            actor_of(context),
+    @staticmethod
+    def _defects(check: Checker, defects: Sequence[r.Defect]) -> list[Defect]:
+        if not defects:
+            check.fail("defects", "FIELD_REQUIRED", "list at least one defect")
+        if len(defects) > _MAX_DEFECTS:
+            check.fail("defects", "FIELD_TOO_LONG", f"lists more than {_MAX_DEFECTS} defects")
+        listed = []
+        for i, defect in enumerate(defects[:_MAX_DEFECTS]):
+            field = check.text(f"defects[{i}].field", defect.field, max_length=200)
+            text = check.text(f"defects[{i}].description", defect.description, max_length=1000)
+            listed.append(Defect(field, text))
+        return listed
+
+    def _write(
+        self,
+        method: str,
+        request: Message,
+        request_id: str,
+        transition: Callable[[Session], RegistrationRow],
+    ) -> r.Registration:
+        def body(session: Session) -> r.Registration:
+            return views.registration_message(session, transition(session))
+
+        return self.writes.run(method, request, request_id, r.Registration, body)
+
+    # -- applying -------------------------------------------------------------------------------
+
+    def CreateRegistration(self, request: rs.CreateRegistrationRequest, call: Call) -> r.Registration:
+        check = Checker()
+        self._parent(check, request.parent)
+        object_type = request.registration.object_type
+        if object_type not in set(ObjectType):
+            check.fail("registration.object_type", "FIELD_REQUIRED", "must be 1, 2 or 3")
+        content = self._materials(check, request.registration.content, object_type, "registration.content")
+        check.request_id("request_id", request.request_id)
+        check.done()
+        assert content is not None
+        return self._write(
+            "CreateRegistration",
             request,
+            request.request_id,
+            lambda s: self.procedure.create(s, ObjectType(object_type), content, actor=call.actor),
         )
 
-    def ResubmitApplication(self, request, context):
-        return self.registry.resubmit(
-            request.name, request.content, request.request_id, request.etag, actor_of(context), request
+    def _term_checked(
+        self, session: Session, target: Target, content: r.RegistrationContent, subject: uscc.USCC
+    ) -> Materials:
+        """The operation-term rule depends on the registration's object type: checked in the write."""
+        reg = queries.load(session, self.node, target.registration)
+        check = Checker()
+        validate_operation_term(check, content, reg.object_type, "content", today=self.clock.today())
+        check.done()
+        return materials(content, subject, "content")
+
+    def SubmitApplication(self, request: rs.SubmitApplicationRequest, call: Call) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        kind = _SUBMITTABLE.get(request.type)
+        if kind is None:
+            check.fail("type", "FIELD_OUT_OF_RANGE", "must be CHANGE, CORRECTION or DEREGISTRATION")
+        check.text("reason", request.reason, max_length=_REASON)
+        new_content = kind in (ApplicationType.CHANGE, ApplicationType.CORRECTION)
+        subject = validate_content(check, request.content, None, "content") if new_content else None
+        check.request_id("request_id", request.request_id)
+        check.done()
+        assert kind is not None
+
+        def transition(session: Session) -> RegistrationRow:
+            new = self._term_checked(session, target, request.content, subject) if subject else None
+            return self.procedure.submit(session, target, kind, new, request.reason, actor=call.actor)
+
+        return self._write("SubmitApplication", request, request.request_id, transition)
+
+    def ResubmitApplication(self, request: rs.ResubmitApplicationRequest, call: Call) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        subject = validate_content(check, request.content, None, "content")
+        check.request_id("request_id", request.request_id)
+        check.done()
+        assert subject is not None
+
+        def transition(session: Session) -> RegistrationRow:
+            content = self._term_checked(session, target, request.content, subject)
+            return self.procedure.resubmit(session, target, content, actor=call.actor)
+
+        return self._write("ResubmitApplication", request, request.request_id, transition)
+
+    def WithdrawApplication(self, request: rs.WithdrawApplicationRequest, call: Call) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        check.text("reason", request.reason, max_length=_REASON, required=False)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        return self._write(
+            "WithdrawApplication",
+            request,
+            request.request_id,
+            lambda s: self.procedure.withdraw(s, target, request.reason, actor=call.actor),
         )
 
-    def WithdrawApplication(self, request, context):
-        return self.registry.withdraw(
-            request.name, request.reason, request.request_id, request.etag, actor_of(context), request
+    # -- acceptance and review ------------------------------------------------------------------
+
+    def _simple(
+        self,
+        method: str,
+        request: rs.AcceptApplicationRequest | rs.ApproveApplicationRequest | rs.AnnounceApplicationRequest,
+        transition: Callable[[Session, Target], RegistrationRow],
+    ) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        return self._write(method, request, request.request_id, lambda s: transition(s, target))
+
+    def _reasoned(
+        self,
+        method: str,
+        request: rs.RefuseApplicationRequest | rs.RejectApplicationRequest,
+        transition: Callable[[Session, Target, str], RegistrationRow],
+    ) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        check.text("reason", request.reason, max_length=_REASON)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        return self._write(
+            method, request, request.request_id, lambda s: transition(s, target, request.reason)
         )
 
-    def AcceptApplication(self, request, context):
-        return self.registry.accept(
-            request.name, request.request_id, request.etag, actor_of(context), request
+    def _with_defects(
+        self,
+        method: str,
+        request: rs.ReturnApplicationRequest | rs.RequestCorrectionRequest,
+        transition: Callable[[Session, Target, list[Defect]], RegistrationRow],
+    ) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        defects = self._defects(check, request.defects)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        return self._write(method, request, request.request_id, lambda s: transition(s, target, defects))
+
+    def AcceptApplication(self, request: rs.AcceptApplicationRequest, call: Call) -> r.Registration:
+        return self._simple(
+            "AcceptApplication", request, lambda s, t: self.procedure.accept(s, t, actor=call.actor)
         )
 
-    def ReturnApplication(self, request, context):
-        return self.registry.return_(
-            request.name, list(request.defects), request.request_id, request.etag, actor_of(context), request
+    def ReturnApplication(self, request: rs.ReturnApplicationRequest, call: Call) -> r.Registration:
+        return self._with_defects(
+            "ReturnApplication", request, lambda s, t, d: self.procedure.return_(s, t, d, actor=call.actor)
         )
 
-    def RefuseApplication(self, request, context):
-        return self.registry.refuse(
-            request.name, request.reason, request.request_id, request.etag, actor_of(context), request
+    def RefuseApplication(self, request: rs.RefuseApplicationRequest, call: Call) -> r.Registration:
+        return self._reasoned(
+            "RefuseApplication", request, lambda s, t, why: self.procedure.refuse(s, t, why, actor=call.actor)
         )
 
-    def ApproveApplication(self, request, context):
-        return self.registry.approve(
-            request.name, request.request_id, request.etag, actor_of(context), request
+    def ApproveApplication(self, request: rs.ApproveApplicationRequest, call: Call) -> r.Registration:
+        return self._simple(
+            "ApproveApplication", request, lambda s, t: self.procedure.approve(s, t, actor=call.actor)
         )
 
-    def RequestCorrection(self, request, context):
-        return self.registry.request_correction(
-            request.name, list(request.defects), request.request_id, request.etag, actor_of(context), request
+    def RequestCorrection(self, request: rs.RequestCorrectionRequest, call: Call) -> r.Registration:
+        return self._with_defects(
+            "RequestCorrection",
+            request,
+            lambda s, t, d: self.procedure.request_correction(s, t, d, actor=call.actor),
         )
 
-    def RejectApplication(self, request, context):
-        return self.registry.reject(
-            request.name, request.reason, request.request_id, request.etag, actor_of(context), request
+    def RejectApplication(self, request: rs.RejectApplicationRequest, call: Call) -> r.Registration:
+        return self._reasoned(
+            "RejectApplication", request, lambda s, t, why: self.procedure.reject(s, t, why, actor=call.actor)
         )
 
-    def AnnounceApplication(self, request, context):
-        return self.registry.announce(
-            request.name, request.request_id, request.etag, actor_of(context), request
+    # -- announcement and objections ------------------------------------------------------------
+
+    def AnnounceApplication(self, request: rs.AnnounceApplicationRequest, call: Call) -> r.Registration:
+        return self._simple(
+            "AnnounceApplication", request, lambda s, t: self.procedure.announce(s, t, actor=call.actor)
         )
 
-    def CreateObjection(self, request, context):
-        return self.registry.object(
-            request.parent, request.objection, request.request_id, actor_of(context), request
+    def CreateObjection(self, request: rs.CreateObjectionRequest, call: Call) -> r.Objection:
+        check = Checker()
+        local_id = ""
+        if check.pattern("parent", request.parent, names.REGISTRATION, names.SHAPES["registration"]):
+            local_id = names.local_registration(request.parent, self.node, field="parent")
+        objector = check.text("objection.objector", request.objection.objector, max_length=200)
+        reason = check.text("objection.reason", request.objection.reason, max_length=_REASON)
+        evidence = request.objection.evidence
+        if len(evidence) > _MAX_EVIDENCE:
+            check.fail("objection.evidence", "FIELD_TOO_LONG", f"lists more than {_MAX_EVIDENCE} documents")
+        documents: list[DocumentRef] = []
+        for i, doc in enumerate(evidence[:_MAX_EVIDENCE]):
+            ref = validate_document(check, f"objection.evidence[{i}]", doc)
+            if ref is not None:
+                documents.append(ref)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        filing = ObjectionFiling(objector=objector, reason=reason, evidence=tuple(documents))
+
+        def body(session: Session) -> r.Objection:
+            reg, row = self.procedure.object(session, Target(local_id), filing, actor=call.actor)
+            return views.objection_message(reg, row)
+
+        return self.writes.run("CreateObjection", request, request.request_id, r.Objection, body)
+
+    def ResolveObjection(self, request: rs.ResolveObjectionRequest, call: Call) -> r.Registration:
+        check = Checker()
+        match = check.pattern("name", request.name, names.OBJECTION, names.SHAPES["objection"])
+        outcome = _OUTCOMES.get(request.outcome)
+        if outcome is None:
+            check.fail("outcome", "FIELD_REQUIRED", "must be DISMISS, UPHOLD_TERMINATE or UPHOLD_RETURN")
+        check.text("resolution", request.resolution, max_length=_REASON)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        assert match is not None and outcome is not None
+        local_id = names.local_registration(match.group(1), self.node)
+        return self._write(
+            "ResolveObjection",
+            request,
+            request.request_id,
+            lambda s: self.procedure.resolve(
+                s, local_id, match.group(2), outcome, request.resolution, actor=call.actor
+            ),
         )
 
-    def ResolveObjection(self, request, context):
-        return self.registry.resolve(
-            request.name, request.outcome, request.resolution, request.request_id, actor_of(context), request
+    def RenewRegistration(self, request: rs.RenewRegistrationRequest, call: Call) -> r.Registration:
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        return self._write(
+            "RenewRegistration",
+            request,
+            request.request_id,
+            lambda s: self.procedure.renew(s, target, actor=call.actor),
         )
-
-    def RenewRegistration(self, request, context):
-        return self.registry.renew(request.name, request.request_id, request.etag, actor_of(context), request)
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def GetRegistration(self, request, context):
-        local_id = store.parse_name(request.name, self.node)
-        with self.registry.db.transaction(write=False) as session:
-            return store.registration_message(session, store.load(session, self.node, local_id))
+    def GetRegistration(self, request: rs.GetRegistrationRequest, call: Call) -> r.Registration:
+        local_id = names.local_registration(request.name, self.node)
+        with self.db.transaction(write=False) as session:
+            return views.registration_message(session, queries.load(session, self.node, local_id))
 
-    def _by_code(self, session, code: str) -> RegistrationRow:  # noqa: ANN001
-        row = session.exec(select(RegistrationRow).where(RegistrationRow.code == code)).first()
-        if row is None:
-            raise NotFound(
-                "REGISTRATION_NOT_FOUND", f"no registration here has code {code}", metadata={"code": code}
-            )
-        return row
-
-    def LookupRegistration(self, request, context):
+    def LookupRegistration(self, request: rs.LookupRegistrationRequest, call: Call) -> r.Registration:
         code = parse_code(request.code)
-        with self.registry.db.transaction(write=False) as session:
-            return store.registration_message(session, self._by_code(session, code))
+        with self.db.transaction(write=False) as session:
+            return views.registration_message(session, queries.by_code(session, code))
 
-    def GetConfirmation(self, request, context):
+    def GetConfirmation(self, request: rs.GetConfirmationRequest, call: Call) -> r.Confirmation:
         code = parse_code(request.code)
-        with self.registry.db.transaction(write=False) as session:
-            return store.confirmation_message(session, self._by_code(session, code))
+        with self.db.transaction(write=False) as session:
+            return views.confirmation_message(session, queries.by_code(session, code))
 
-    def ListRegistrations(self, request: rs.ListRegistrationsRequest, context):
-        self._parent(request.parent)
+    def ListRegistrations(
+        self, request: rs.ListRegistrationsRequest, call: Call
+    ) -> rs.ListRegistrationsResponse:
         check = Checker()
-        if request.subject_uscc:
-            check.uscc("subject_uscc", request.subject_uscc)
+        self._parent(check, request.parent)
+        state = check.enum_name("state", request.state, r.Registration.State, required=False)
+        if request.object_type and request.object_type not in set(ObjectType):
+            check.fail("object_type", "FIELD_OUT_OF_RANGE", "must be 1, 2 or 3 when set")
+        subject = check.uscc("subject_uscc", request.subject_uscc) if request.subject_uscc else None
         check.text("query", request.query, max_length=200, required=False)
+        size = check.page_size("page_size", request.page_size, default=50, maximum=500)
         check.done()
-        size = page_size(request.page_size, default=50, maximum=500)
         filters = [request.state, request.object_type, request.subject_uscc, request.query]
-        after = decode_token(request.page_token, filters)
-        statement = select(RegistrationRow).where(RegistrationRow.node == self.node)
-        if request.state:
-            statement = statement.where(RegistrationRow.state == r.Registration.State.Name(request.state))
-        if request.object_type:
-            statement = statement.where(RegistrationRow.object_type == request.object_type)
-        if request.subject_uscc:
-            statement = statement.where(RegistrationRow.subject_uscc == request.subject_uscc.strip().upper())
-        for word in request.query.split():
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            statement = statement.where(col(RegistrationRow.data_name).like(f"%{escaped}%", escape="\\"))
-        if after is not None:
-            created, last_id = after
-            created_at = datetime.fromisoformat(created)
-            statement = statement.where(
-                or_(
-                    RegistrationRow.created_at < created_at,
-                    and_(RegistrationRow.created_at == created_at, RegistrationRow.id < last_id),
-                )
-            )
-        statement = statement.order_by(col(RegistrationRow.created_at).desc(), col(RegistrationRow.id).desc())
-        with self.registry.db.transaction(write=False) as session:
-            rows = list(session.exec(statement.limit(size + 1)))
-            messages = [store.registration_message(session, row) for row in rows[:size]]
+        after = self.tokens.decode("ListRegistrations", request.page_token, filters)
+        where = queries.RegistrationFilter(
+            state=state or "",
+            object_type=request.object_type,
+            subject_uscc=subject.value if subject else "",
+            words=tuple(request.query.split()),
+        )
+        position = None if after is None else (datetime.fromisoformat(after[0]), str(after[1]))
+        with self.db.transaction(write=False) as session:
+            rows = queries.list_registrations(session, self.node, where, after=position, limit=size + 1)
+            messages = [views.registration_message(session, row) for row in rows[:size]]
         token = ""
         if len(rows) > size:
             last = rows[size - 1]
-            token = encode_token([last.created_at.isoformat(), last.id], filters)
+            token = self.tokens.encode("ListRegistrations", [last.created_at.isoformat(), last.id], filters)
         return rs.ListRegistrationsResponse(registrations=messages, next_page_token=token)
 
-    def ListHistory(self, request: rs.ListHistoryRequest, context):
-        local_id = store.parse_name(request.parent, self.node, field="parent")
-        size = page_size(request.page_size, default=100, maximum=1000)
-        after = decode_token(request.page_token, request.parent) or 0
-        with self.registry.db.transaction(write=False) as session:
-            store.load(session, self.node, local_id)
-            rows = list(
-                session.exec(
-                    select(HistoryRow)
-                    .where(HistoryRow.registration_id == local_id, HistoryRow.sequence > int(after))
-                    .order_by(HistoryRow.sequence)
-                    .limit(size + 1)
-                )
-            )
-        entries = [store.history_message(request.parent, row) for row in rows[:size]]
-        token = encode_token(rows[size - 1].sequence, request.parent) if len(rows) > size else ""
+    def ListHistory(self, request: rs.ListHistoryRequest, call: Call) -> rs.ListHistoryResponse:
+        local_id = names.local_registration(request.parent, self.node, field="parent")
+        check = Checker()
+        size = check.page_size("page_size", request.page_size, default=100, maximum=1000)
+        check.done()
+        after = self.tokens.decode("ListHistory", request.page_token, request.parent) or 0
+        with self.db.transaction(write=False) as session:
+            reg = queries.load(session, self.node, local_id)
+            rows = queries.history_page(session, reg, after=int(after), limit=size + 1)
+        entries = [views.history_message(request.parent, row) for row in rows[:size]]
+        token = (
+            self.tokens.encode("ListHistory", rows[size - 1].sequence, request.parent)
+            if len(rows) > size
+            else ""
+        )
         return rs.ListHistoryResponse(entries=entries, next_page_token=token)
 
-    def ListDueItems(self, request: rs.ListDueItemsRequest, context):
-        self._parent(request.parent)
-        size = page_size(request.page_size, default=100, maximum=1000)
-        items = self.due_items(overdue_only=request.overdue_only)
-        after = decode_token(request.page_token, request.overdue_only)
-        if after is not None:
-            items = [i for i in items if _sort_key(i) > tuple(after)]
-        page = items[:size]
-        token = encode_token(list(_sort_key(page[-1])), request.overdue_only) if len(items) > size else ""
-        return rs.ListDueItemsResponse(items=page, next_page_token=token)
-
-    def due_items(self, *, overdue_only: bool) -> list[rs.DueItem]:
-        """Everything the registry owes, overdue first, then by date."""
-        today = self.registry.clock.today()
-        calendar = self.registry.calendar
-        items: list[rs.DueItem] = []
-
-        def add(reg: RegistrationRow, kind: int, due: date | None, provisional: bool) -> None:
-            overdue = due is not None and due < today
-            if overdue_only and not overdue:
-                return
-            items.append(
-                rs.DueItem(
-                    registration=f"nodes/{reg.node}/registrations/{reg.id}",
-                    kind=kind,
-                    due=to_date(due),
-                    overdue=overdue,
-                    provisional=provisional,
-                    data_name=reg.data_name,
-                )
+    def ListDueItems(self, request: rs.ListDueItemsRequest, call: Call) -> rs.ListDueItemsResponse:
+        check = Checker()
+        self._parent(check, request.parent)
+        size = check.page_size("page_size", request.page_size, default=100, maximum=1000)
+        check.done()
+        with self.db.transaction(write=False) as session:
+            items = queries.due_items(
+                session,
+                self.node,
+                today=self.clock.today(),
+                calendar=self.procedure.calendar,
+                reminder_days=self.procedure.limits.expiry_reminder_days,
+                overdue_only=request.overdue_only,
             )
-
-        with self.registry.db.transaction(write=False) as session:
-            live = session.exec(
-                select(RegistrationRow, ApplicationRow)
-                .join(
-                    ApplicationRow,
-                    (RegistrationRow.id == ApplicationRow.registration_id)
-                    & (RegistrationRow.current_application == ApplicationRow.id),
-                )
-                .where(
-                    RegistrationRow.node == self.node,
-                    col(ApplicationRow.state).in_(["SUBMITTED", "UNDER_REVIEW", "APPROVED", "AWAITING_CODE"]),
-                )
-            ).all()
-            for reg, app in live:
-                if app.state == "SUBMITTED":
-                    add(reg, rs.DueItem.ACCEPTANCE, app.acceptance_due, app.deadlines_provisional)
-                elif app.state == "UNDER_REVIEW":
-                    add(reg, rs.DueItem.REVIEW, app.review_due, app.deadlines_provisional)
-                elif app.state == "APPROVED":
-                    add(reg, rs.DueItem.ANNOUNCEMENT, None, False)
-                else:
-                    add(reg, rs.DueItem.CODING, app.announcement_end, app.deadlines_provisional)
-            objections = session.exec(
-                select(RegistrationRow, ObjectionRow)
-                .join(ObjectionRow, RegistrationRow.id == ObjectionRow.registration_id)
-                .join(
-                    ApplicationRow,
-                    (ApplicationRow.registration_id == ObjectionRow.registration_id)
-                    & (ApplicationRow.id == ObjectionRow.application_id)
-                    & col(ApplicationRow.state).in_(["ANNOUNCED", "OBJECTIONS_PENDING"]),
-                )
-                .where(
-                    RegistrationRow.node == self.node,
-                    ObjectionRow.state == "PENDING",
-                    RegistrationRow.current_application == ObjectionRow.application_id,
-                )
-            ).all()
-            for reg, objection in objections:
-                add(reg, rs.DueItem.OBJECTION, objection.resolve_by, objection.resolve_by_provisional)
-            window = self.registry.limits.expiry_reminder_days
-            expiring = session.exec(
-                select(RegistrationRow).where(
-                    RegistrationRow.node == self.node,
-                    RegistrationRow.state == "ACTIVE",
-                    col(RegistrationRow.valid_until) <= date.fromordinal(today.toordinal() + 2 * window + 30),
-                )
-            ).all()
-            for reg in expiring:
-                assert reg.valid_until is not None
-                left = calendar.working_days_between(today, reg.valid_until)
-                if left.days <= window:
-                    add(reg, rs.DueItem.EXPIRY, reg.valid_until, left.provisional)
-        items.sort(key=_sort_key)
-        return items
-
-
-def _sort_key(item: rs.DueItem) -> tuple:
-    due = (item.due.year, item.due.month, item.due.day) if item.HasField("due") else (9999, 12, 31)
-    return (not item.overdue, *due, item.registration, item.kind)
+        after = self.tokens.decode("ListDueItems", request.page_token, request.overdue_only)
+        if after is not None:
+            items = [i for i in items if list(i.sort_key()) > after]
+        page = items[:size]
+        token = ""
+        if len(items) > size:
+            token = self.tokens.encode("ListDueItems", list(page[-1].sort_key()), request.overdue_only)
+        return rs.ListDueItemsResponse(items=[views.due_item_message(i) for i in page], next_page_token=token)

@@ -14,9 +14,10 @@ from datetime import UTC
 
 from sqlmodel import Session, select
 
+from common import names
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
-from common.registration import store
+from common.registration import views
 from common.registration.content import canonical_json, content_sha256, from_date
 from common.registration.models import (
     ApplicationRow,
@@ -30,17 +31,17 @@ __all__ = ["bucket_digests", "export_record", "import_record", "record_digest", 
 
 
 def export_record(session: Session, reg: RegistrationRow) -> sync_pb2.RegistrationRecord:
-    name = f"nodes/{reg.node}/registrations/{reg.id}"
+    name = names.registration_name(reg.node, reg.id)
     history = session.exec(
         select(HistoryRow).where(HistoryRow.registration_id == reg.id).order_by(HistoryRow.sequence)
     ).all()
     record = sync_pb2.RegistrationRecord(
-        registration=store.registration_message(session, reg),
-        history=[store.history_message(name, row) for row in history],
+        registration=views.registration_message(session, reg),
+        history=[views.history_message(name, row) for row in history],
         revision=reg.revision,
     )
     if reg.code and session.get(VersionRow, (reg.id, reg.version)) is not None:
-        record.confirmation.CopyFrom(store.confirmation_message(session, reg))
+        record.confirmation.CopyFrom(views.confirmation_message(session, reg))
     return record
 
 
@@ -67,15 +68,18 @@ def rename(record: sync_pb2.RegistrationRecord, node: str) -> sync_pb2.Registrat
     copy = sync_pb2.RegistrationRecord()
     copy.CopyFrom(record)
     local_id = record.registration.name.rsplit("/", 1)[1]
-    name = f"nodes/{node}/registrations/{local_id}"
+    name = names.registration_name(node, local_id)
     copy.registration.name = name
-    copy.registration.managing_node = f"nodes/{node}"
+    copy.registration.managing_node = names.node_name(node)
     if copy.HasField("confirmation"):
         copy.confirmation.registration = name
     for entry in copy.history:
-        entry.name = f"{name}/history/{entry.sequence}"
-    for objection in copy.registration.current_application.objections:
-        objection.name = f"{name}/objections/{objection.name.rsplit('/', 1)[1]}"
+        entry.name = names.history_name(name, entry.sequence)
+    application = copy.registration.current_application
+    if application.name:
+        application.name = names.application_name(name, application.id)
+    for objection in application.objections:
+        objection.name = names.objection_name(name, objection.name.rsplit("/", 1)[1])
     return copy
 
 

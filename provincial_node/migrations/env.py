@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import common.registration.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import provincial_node.changelog  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 connection = context.config.attributes["connection"]
 context.configure(

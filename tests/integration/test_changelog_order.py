@@ -17,8 +17,8 @@ import pytest
 from sqlmodel import select
 
 from common.db import Database, migrate
-from common.sync.changelog import take_number
-from common.sync.models import ChangeRow
+from common.sync.sequences import take_number
+from provincial_node.changelog import ChangeRow
 from provincial_node.server import MIGRATIONS
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

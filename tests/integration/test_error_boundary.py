@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from concurrent import futures
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool, wrappers_pb2
 from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
 
-from common.errors import DOMAIN, FieldViolation, InvalidArgument, NotFound
-from common.grpc_server import ErrorInterceptor
+from common.errors import DOMAIN, FieldViolation, InvalidArgument, NotFound, RegistryError
+from common.rpc import NodeServer
+from common.rpc.call import Call
 
 pytestmark = pytest.mark.integration
 
@@ -22,74 +23,79 @@ SECRET = "secret internal detail"
 TIMEOUT = 10
 
 
-def _identity(data: bytes) -> bytes:
-    return data
-
-
-def _echo(request: bytes, context: grpc.ServicerContext) -> bytes:
-    return request
-
-
-def _invalid(request: bytes, context: grpc.ServicerContext) -> bytes:
-    raise InvalidArgument.from_violations(
-        [
-            FieldViolation("subject.uscc", "the check character does not match", "CHECK_MISMATCH"),
-            FieldViolation("title", "is required", "FIELD_REQUIRED"),
-        ]
+def _service() -> Any:
+    """A service of the test's own, in the default pool: unary methods and one server stream."""
+    pool = descriptor_pool.Default()
+    try:
+        return pool.FindServiceByName(SERVICE)
+    except KeyError:
+        pass
+    file = descriptor_pb2.FileDescriptorProto(
+        name="test/boundary.proto", package="test", dependency=["google/protobuf/wrappers.proto"]
     )
-
-
-def _crash(request: bytes, context: grpc.ServicerContext) -> bytes:
-    raise RuntimeError(SECRET)
-
-
-def _abort(request: bytes, context: grpc.ServicerContext) -> bytes:
-    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down")
-    raise AssertionError("abort returned")
-
-
-def _stream_not_found(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
-    yield b"first"
-    raise NotFound("REGISTRATION_NOT_FOUND", "no such registration", metadata={"name": "r-9"})
-
-
-def _unary(behaviour: Any) -> grpc.RpcMethodHandler:
-    return grpc.unary_unary_rpc_method_handler(
-        behaviour, request_deserializer=_identity, response_serializer=_identity
+    service = file.service.add(name="Boundary")
+    for method in ("Echo", "Invalid", "Crash", "Exhausted"):
+        service.method.add(
+            name=method, input_type=".google.protobuf.BytesValue", output_type=".google.protobuf.BytesValue"
+        )
+    service.method.add(
+        name="StreamNotFound",
+        input_type=".google.protobuf.BytesValue",
+        output_type=".google.protobuf.BytesValue",
+        server_streaming=True,
     )
+    pool.Add(file)
+    return pool.FindServiceByName(SERVICE)
+
+
+class ResourceExhausted(RegistryError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Servicer:
+    def Echo(self, request: wrappers_pb2.BytesValue, call: Call) -> wrappers_pb2.BytesValue:
+        return request
+
+    def Invalid(self, request: wrappers_pb2.BytesValue, call: Call) -> wrappers_pb2.BytesValue:
+        raise InvalidArgument.from_violations(
+            [
+                FieldViolation("subject.uscc", "the check character does not match", "CHECK_MISMATCH"),
+                FieldViolation("title", "is required", "FIELD_REQUIRED"),
+            ]
+        )
+
+    def Crash(self, request: wrappers_pb2.BytesValue, call: Call) -> wrappers_pb2.BytesValue:
+        raise RuntimeError(SECRET)
+
+    def Exhausted(self, request: wrappers_pb2.BytesValue, call: Call) -> wrappers_pb2.BytesValue:
+        raise ResourceExhausted("SLOW_DOWN", "slow down")
+
+    def StreamNotFound(
+        self, request: wrappers_pb2.BytesValue, call: Call
+    ) -> Iterator[wrappers_pb2.BytesValue]:
+        yield wrappers_pb2.BytesValue(value=b"first")
+        raise NotFound("REGISTRATION_NOT_FOUND", "no such registration", metadata={"name": "r-9"})
 
 
 @pytest.fixture
 def channel() -> Iterator[grpc.Channel]:
-    executor = futures.ThreadPoolExecutor(max_workers=4)
-    server = grpc.server(executor, interceptors=[ErrorInterceptor()])
-    handlers = {
-        "Echo": _unary(_echo),
-        "Invalid": _unary(_invalid),
-        "Crash": _unary(_crash),
-        "Abort": _unary(_abort),
-        "StreamNotFound": grpc.unary_stream_rpc_method_handler(
-            _stream_not_found, request_deserializer=_identity, response_serializer=_identity
-        ),
-    }
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
-    port = server.add_insecure_port("127.0.0.1:0")
-    assert port != 0
+    server = NodeServer(listen="127.0.0.1:0", max_workers=4, services=[(_service(), Servicer())])
     server.start()
-    client = grpc.insecure_channel(f"127.0.0.1:{port}")
+    client = grpc.insecure_channel(server.address)
     try:
         yield client
     finally:
         client.close()
-        server.stop(None).wait(TIMEOUT)
-        executor.shutdown(wait=True)
+        server.stop(0)
 
 
 def _call(channel: grpc.Channel, method: str, request: bytes = b"ping") -> bytes:
     stub = channel.unary_unary(
-        f"/{SERVICE}/{method}", request_serializer=_identity, response_deserializer=_identity
+        f"/{SERVICE}/{method}",
+        request_serializer=wrappers_pb2.BytesValue.SerializeToString,
+        response_deserializer=wrappers_pb2.BytesValue.FromString,
     )
-    return stub(request, timeout=TIMEOUT)
+    return bytes(stub(wrappers_pb2.BytesValue(value=request), timeout=TIMEOUT).value)
 
 
 def _failure(channel: grpc.Channel, method: str) -> grpc.RpcError:
@@ -99,7 +105,7 @@ def _failure(channel: grpc.Channel, method: str) -> grpc.RpcError:
 
 
 def _boundary_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "common.grpc_server" and r.levelno >= logging.ERROR]
+    return [r for r in caplog.records if r.name == "common.rpc.handlers" and r.levelno >= logging.ERROR]
 
 
 def test_a_successful_call_passes_through(channel: grpc.Channel) -> None:
@@ -153,25 +159,41 @@ def test_an_unexpected_error_is_internal_without_its_details_and_logged_once(
     assert "Crash" in logged[0].getMessage()
 
 
-def test_a_servicers_own_abort_passes_through_untouched(
+def test_a_domain_error_of_any_code_passes_through_with_its_code(
     channel: grpc.Channel, caplog: pytest.LogCaptureFixture
 ) -> None:
-    error = _failure(channel, "Abort")
+    error = _failure(channel, "Exhausted")
 
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error.details() == "slow down"
     assert _boundary_errors(caplog) == []
 
 
+def test_bytes_that_are_no_message_are_invalid_argument_not_internal(
+    channel: grpc.Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = channel.unary_unary(f"/{SERVICE}/Echo", request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(b"\xff\xff\xff\xff", timeout=TIMEOUT)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(caught.value)
+    info = error_details_pb2.ErrorInfo()
+    assert status is not None and status.details[0].Unpack(info)
+    assert info.reason == "REQUEST_UNDECODABLE"
+    assert _boundary_errors(caplog) == []
+
+
 def test_a_streaming_method_maps_domain_errors_too(channel: grpc.Channel) -> None:
     stub = channel.unary_stream(
-        f"/{SERVICE}/StreamNotFound", request_serializer=_identity, response_deserializer=_identity
+        f"/{SERVICE}/StreamNotFound",
+        request_serializer=wrappers_pb2.BytesValue.SerializeToString,
+        response_deserializer=wrappers_pb2.BytesValue.FromString,
     )
-    responses = stub(b"ping", timeout=TIMEOUT)
+    responses = stub(wrappers_pb2.BytesValue(value=b"ping"), timeout=TIMEOUT)
     received = []
     with pytest.raises(grpc.RpcError) as caught:
         for response in responses:
-            received.append(response)
+            received.append(response.value)
 
     assert received == [b"first"]
     error = caught.value

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -19,6 +20,8 @@ from common import codes
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import node_pb2
+from common.gen.registry.v1 import sync_service_pb2 as ss
+from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 from tests.factories import make_uscc
 from tests.nodes import ROOT, NodeProcess
 
@@ -295,3 +298,51 @@ def test_bad_configuration_is_refused_before_serving(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "990000" in result.stderr
+
+
+def _directory(db: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT region, mode, address FROM nodes ORDER BY region").fetchall()
+
+
+def test_an_onboarding_with_an_overlong_address_is_refused_and_changes_nothing(
+    national_node: NodeProcess, tmp_path: Path
+) -> None:
+    sync = ss_grpc.SyncServiceStub(national_node.channel())
+    before = _directory(tmp_path / "node.db")
+    with pytest.raises(grpc.RpcError) as caught:
+        sync.OnboardNode(ss.OnboardNodeRequest(node="nodes/510000", address="h" * 256 + ":1"), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _details(caught.value)[1] == ["address"]
+    assert _directory(tmp_path / "node.db") == before
+
+
+def test_sync_states_come_a_page_at_a_time(national_node: NodeProcess) -> None:
+    sync = ss_grpc.SyncServiceStub(national_node.channel())
+    first = sync.ListSyncStates(ss.ListSyncStatesRequest(page_size=1), timeout=5)
+    second = sync.ListSyncStates(
+        ss.ListSyncStatesRequest(page_size=1, page_token=first.next_page_token), timeout=5
+    )
+    assert [s.node for s in first.states] == ["nodes/320000"]
+    assert [s.node for s in second.states] == ["nodes/440000"] and second.next_page_token == ""
+    with pytest.raises(grpc.RpcError) as caught:
+        sync.ListSyncStates(ss.ListSyncStatesRequest(page_token=first.next_page_token[:-2] + "AA"), timeout=5)
+    assert (caught.value.code(), _details(caught.value)[0].reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "PAGE_TOKEN_INVALID",
+    )
+
+
+def test_reflection_serves_the_contract_with_its_comments(national_node: NodeProcess) -> None:
+    reflection = reflection_pb2_grpc.ServerReflectionStub(national_node.channel())
+    request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="registry.v1.RegistrationService")
+    [answer] = list(reflection.ServerReflectionInfo(iter([request]), timeout=5))
+    files = {}
+    for raw in answer.file_descriptor_response.file_descriptor_proto:
+        proto = descriptor_pb2.FileDescriptorProto.FromString(raw)
+        files[proto.name] = proto
+    service = files["registry/v1/registration_service.proto"]
+    comments = " ".join(loc.leading_comments for loc in service.source_code_info.location)
+    assert "Request ids" in comments and "registry-actor-bin" in comments
+    assert "registry/v1/registration.proto" in files  # its imports come along, documented too
+    assert files["registry/v1/registration.proto"].source_code_info.location

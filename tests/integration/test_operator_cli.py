@@ -34,9 +34,9 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
-from common.grpc_server import status_for
-from common.operator_cli import EXIT_DIFFERS, app
-from common.operator_files import load_application
+from common.registryctl import EXIT_DIFFERS, app
+from common.registryctl.files import load_application
+from common.rpc.status import status_for
 
 pytestmark = pytest.mark.integration
 

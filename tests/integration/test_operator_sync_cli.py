@@ -26,7 +26,7 @@ from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
-from common.operator_cli import EXIT_DIFFERS, app
+from common.registryctl import EXIT_DIFFERS, app
 from tests.factories import make_uscc
 from tests.integration.test_sync import Cluster
 from tests.nodes import wait_until

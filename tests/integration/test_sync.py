@@ -27,9 +27,8 @@ from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
-from common.sync.changelog import ChangeLog
-from common.sync.models import ChangeRow
 from provincial_node.agreement import check_agreement
+from provincial_node.changelog import ChangeLog, ChangeRow
 from provincial_node.server import MIGRATIONS
 from tests.factories import make_content, make_uscc
 from tests.nodes import ROOT, NodeProcess, free_port, wait_until

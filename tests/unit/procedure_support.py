@@ -1,8 +1,8 @@
 """Test harness for the registration procedure: a node in-process, a fake clock and a fake code source.
 
-:class:`Node` drives :class:`~common.registration.procedure.Registry` the way the gRPC servicer does
-(each write gets its request message, whose fingerprint makes retries safe), reads through
-:class:`~common.registration.service.RegistrationServicer`, and runs :class:`Duties` on demand.
+:class:`Node` drives :class:`~common.registration.service.RegistrationServicer` in-process, as the gRPC
+boundary does (each call gets its request message and a :class:`~common.rpc.call.Call` naming the
+actor), and runs :class:`Duties` on demand.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from common.db import Database, migrate
 from common.errors import RegistryError, Unavailable
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.paging import PageTokens
 from common.registration.content import canonical_json
 from common.registration.duties import Duties
-from common.registration.procedure import Registry
+from common.registration.procedure import Procedure
 from common.registration.service import RegistrationServicer
+from common.rpc.call import Call
 from common.settings import TimeLimits
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.server import MIGRATIONS
@@ -213,6 +215,10 @@ class FakeCodes:
 # -- the node -----------------------------------------------------------------------------------
 
 
+#: The reads of the tests are made as this caller.
+READER = Call(actor="reader")
+
+
 def rid() -> str:
     return str(uuid.uuid4())
 
@@ -226,8 +232,7 @@ class Node:
         self.clock = FakeClock()
         self.db = Database(f"sqlite:///{path / 'node.db'}")
         migrate(self.db.engine, MIGRATIONS)
-        self.registry = Registry(
-            self.db,
+        self.procedure = Procedure(
             node=REGION,
             calendar=calendar or WorkingCalendar(),
             limits=limits or TimeLimits(),
@@ -235,8 +240,10 @@ class Node:
             jurisdiction=ProvincialJurisdiction(REGION),
         )
         self.codes = FakeCodes(self.clock)
-        self.duties = Duties(self.registry, self.codes)
-        self.service = RegistrationServicer(self.registry)
+        self.duties = Duties(self.db, self.procedure, self.codes)
+        self.service = RegistrationServicer(
+            self.db, self.procedure, self.clock, PageTokens(self.db.secret("pages"))
+        )
 
     def close(self) -> None:
         self.db.dispose()
@@ -244,40 +251,11 @@ class Node:
     # -- writes: one request message each, as the servicer passes them ---------------------------
 
     def send(self, req: Any, actor: str = "operator") -> Any:
-        """Perform the write ``req`` as ``actor``; the registry's answer is returned."""
-        g = self.registry
-        match req:
-            case rs.CreateRegistrationRequest():
-                return g.create(req.registration, req.request_id, actor, req)
-            case rs.SubmitApplicationRequest():
-                return g.submit(
-                    req.name, req.type, req.content, req.reason, req.request_id, req.etag, actor, req
-                )
-            case rs.ResubmitApplicationRequest():
-                return g.resubmit(req.name, req.content, req.request_id, req.etag, actor, req)
-            case rs.WithdrawApplicationRequest():
-                return g.withdraw(req.name, req.reason, req.request_id, req.etag, actor, req)
-            case rs.AcceptApplicationRequest():
-                return g.accept(req.name, req.request_id, req.etag, actor, req)
-            case rs.ReturnApplicationRequest():
-                return g.return_(req.name, list(req.defects), req.request_id, req.etag, actor, req)
-            case rs.RefuseApplicationRequest():
-                return g.refuse(req.name, req.reason, req.request_id, req.etag, actor, req)
-            case rs.ApproveApplicationRequest():
-                return g.approve(req.name, req.request_id, req.etag, actor, req)
-            case rs.RequestCorrectionRequest():
-                return g.request_correction(req.name, list(req.defects), req.request_id, req.etag, actor, req)
-            case rs.RejectApplicationRequest():
-                return g.reject(req.name, req.reason, req.request_id, req.etag, actor, req)
-            case rs.AnnounceApplicationRequest():
-                return g.announce(req.name, req.request_id, req.etag, actor, req)
-            case rs.CreateObjectionRequest():
-                return g.object(req.parent, req.objection, req.request_id, actor, req)
-            case rs.ResolveObjectionRequest():
-                return g.resolve(req.name, req.outcome, req.resolution, req.request_id, actor, req)
-            case rs.RenewRegistrationRequest():
-                return g.renew(req.name, req.request_id, req.etag, actor, req)
-        raise TypeError(f"not a write: {type(req).__name__}")
+        """Perform the write ``req`` as ``actor``; the servicer's answer is returned."""
+        method = type(req).__name__.removesuffix("Request")
+        if not hasattr(req, "request_id"):
+            raise TypeError(f"not a write: {type(req).__name__}")
+        return getattr(self.service, method)(req, Call(method=method, actor=actor))
 
     def create(self, body: r.RegistrationContent | None = None, object_type: int = 1) -> Reg:
         registration = Reg(object_type=object_type, content=body or content())
@@ -339,10 +317,10 @@ class Node:
     # -- reads ----------------------------------------------------------------------------------
 
     def get(self, name: str) -> Reg:
-        return self.service.GetRegistration(rs.GetRegistrationRequest(name=name), None)
+        return self.service.GetRegistration(rs.GetRegistrationRequest(name=name), READER)
 
     def history(self, name: str) -> list[r.HistoryEntry]:
-        return list(self.service.ListHistory(rs.ListHistoryRequest(parent=name), None).entries)
+        return list(self.service.ListHistory(rs.ListHistoryRequest(parent=name), READER).entries)
 
     def actions(self, name: str) -> list[str]:
         """The history as ``actor:action`` entries, oldest first."""
@@ -353,13 +331,13 @@ class Node:
         return self.get(name), len(self.history(name))
 
     def confirmation(self, code: str) -> r.Confirmation:
-        return self.service.GetConfirmation(rs.GetConfirmationRequest(code=code), None)
+        return self.service.GetConfirmation(rs.GetConfirmationRequest(code=code), READER)
 
     def list(self, **filters: Any) -> rs.ListRegistrationsResponse:
-        return self.service.ListRegistrations(rs.ListRegistrationsRequest(parent=PARENT, **filters), None)
+        return self.service.ListRegistrations(rs.ListRegistrationsRequest(parent=PARENT, **filters), READER)
 
     def due(self, **kw: Any) -> list[rs.DueItem]:
-        return list(self.service.ListDueItems(rs.ListDueItemsRequest(parent=PARENT, **kw), None).items)
+        return list(self.service.ListDueItems(rs.ListDueItemsRequest(parent=PARENT, **kw), READER).items)
 
     # -- time and the node's own work -----------------------------------------------------------
 

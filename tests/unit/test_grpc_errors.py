@@ -22,7 +22,7 @@ from common.errors import (
     RegistryError,
     Unavailable,
 )
-from common.grpc_server import status_for
+from common.rpc.status import status_for
 from common.validation import Checker
 
 

@@ -23,10 +23,9 @@ from common.errors import FieldViolation, InvalidArgument, PermissionDenied, Una
 from common.gen.registry.v1 import code_pb2, sync_pb2
 from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
-from common.grpc_server import status_for
-from common.operator_cli import app
-from common.operator_client import Session, describe_rpc_error
-from common.operator_render import (
+from common.registryctl import app
+from common.registryctl.client import Session, describe_rpc_error
+from common.registryctl.render import (
     agreement_report,
     enum_name,
     format_date,
@@ -35,6 +34,7 @@ from common.operator_render import (
     registration_panel,
     sync_states_table,
 )
+from common.rpc.status import status_for
 
 NAME = "nodes/320000/registrations/r-1"
 # An address nothing is asked at: every test here fails before a call.

@@ -10,7 +10,7 @@ from google.type import date_pb2
 
 from common import uscc
 from common.gen.registry.v1 import registration_pb2 as r
-from common.operator_files import ApplicationFileError, load_application
+from common.registryctl.files import ApplicationFileError, load_application
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "examples"
 

@@ -1,16 +1,37 @@
-"""Page tokens resume where the last page ended, and only for the request they were issued for."""
+"""Page tokens resume where the last page ended, only for the request they were issued for, and
+cannot be read or forged by callers."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+from typing import Any
 
 import pytest
 
 from common.errors import InvalidArgument
-from common.paging import decode_token, encode_token, page_size
+from common.paging import PageTokens
+from common.validation import Checker
 
 FILTERS = {"issuer": "320000", "state": "ANNOUNCED"}
+METHOD = "ListRegistrations"
+TOKENS = PageTokens(os.urandom(32))
+
+
+def encode_token(position: Any, filters: Any = None) -> str:
+    return TOKENS.encode(METHOD, position, filters)
+
+
+def decode_token(token: str, filters: Any = None, *, field: str = "page_token") -> Any:
+    return TOKENS.decode(METHOD, token, filters, field=field)
+
+
+def page_size(requested: int, *, default: int, maximum: int) -> int:
+    check = Checker()
+    size = check.page_size("page_size", requested, default=default, maximum=maximum)
+    check.done()
+    return size
 
 
 def rejection(token: str, filters: object = None) -> InvalidArgument:
@@ -43,6 +64,32 @@ def test_a_token_is_opaque_url_safe_text() -> None:
     assert token.isascii()
     assert not set(token) & set("+/= ")
     assert "320000" not in token
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert b"320000" not in raw and b"after" not in raw  # sealed, not merely encoded
+
+
+def test_a_forged_token_in_the_old_readable_form_is_refused() -> None:
+    forged = _b64(json.dumps({"p": ["2026-03-01T08:00:00+00:00", "r-zzzz"], "f": "0" * 16}).encode())
+    assert rejection(forged, FILTERS).reason == "PAGE_TOKEN_INVALID"
+
+
+def test_a_token_of_another_node_is_refused() -> None:
+    theirs = PageTokens(os.urandom(32)).encode(METHOD, 17, FILTERS)
+    assert rejection(theirs, FILTERS).reason == "PAGE_TOKEN_INVALID"
+
+
+def test_a_token_of_another_method_is_refused() -> None:
+    token = TOKENS.encode("ListHistory", 17, FILTERS)
+    assert rejection(token, FILTERS).reason == "PAGE_TOKEN_INVALID"
+
+
+def test_any_altered_byte_is_refused() -> None:
+    token = encode_token(17, FILTERS)
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    for position in range(len(raw)):
+        altered = bytearray(raw)
+        altered[position] ^= 0x01
+        assert rejection(_b64(bytes(altered)), FILTERS).reason == "PAGE_TOKEN_INVALID"
 
 
 def test_an_empty_token_means_the_first_page() -> None:

@@ -24,6 +24,7 @@ from tests.factories import make_uscc
 from tests.unit import procedure_support as states
 from tests.unit.procedure_support import (
     PARENT,
+    READER,
     App,
     Node,
     Reg,
@@ -120,7 +121,7 @@ def test_happy_path_ends_active_with_a_code_and_a_confirmation(
     assert confirmation.content_sha256 == sha256_of(with_region(body)) == sha256_of(reg.content)
     assert (confirmation.data_name, confirmation.subject) == (body.data_name, reg.content.subject)
     assert (confirmation.valid_from, confirmation.valid_until) == (reg.valid_from, reg.valid_until)
-    assert node.service.LookupRegistration(rs.LookupRegistrationRequest(code=reg.code), None) == reg
+    assert node.service.LookupRegistration(rs.LookupRegistrationRequest(code=reg.code), READER) == reg
 
     steps = "subject:submit operator:accept operator:approve operator:announce system:close_announcement"
     assert node.actions(name) == [*steps.split(), "system:await_code", "system:assign_code"]
@@ -573,7 +574,7 @@ def test_deregistration_retires_the_registration_and_keeps_its_code(node: Node) 
     assert node.actions(reg.name)[-3:] == steps.split()
     assert node.history(reg.name)[-1].reason == "数据已停止采集"
     assert node.confirmation(reg.code).state == Reg.DEREGISTERED
-    lookup = node.service.LookupRegistration(rs.LookupRegistrationRequest(code=reg.code), None)
+    lookup = node.service.LookupRegistration(rs.LookupRegistrationRequest(code=reg.code), READER)
     assert (lookup.name, lookup.state) == (reg.name, Reg.DEREGISTERED)
 
 
@@ -842,7 +843,7 @@ def test_bad_input_on_later_writes_changes_nothing(node: Node) -> None:
     before = node.snapshot(reg.name)
     with pytest.raises(InvalidArgument) as caught:
         node.submit(reg.name, r.CHANGE, changed(reg.content, data_name=""), reason="")
-    assert [v.field for v in caught.value.violations] == ["reason"]  # checked before the content
+    assert [v.field for v in caught.value.violations] == ["reason", "content.data_name"]  # all at once
     with pytest.raises(InvalidArgument) as caught:
         node.submit(reg.name, r.CHANGE, changed(reg.content, data_name=""))
     assert [v.field for v in caught.value.violations] == ["content.data_name"]
@@ -922,7 +923,7 @@ def test_due_items_list_overdue_first_then_by_date(node: Node) -> None:
     assert [d(x.due) for x in items[:3]] == [date(2026, 10, 8), date(2026, 10, 15), date(2026, 11, 9)]
     assert not items[3].HasField("due") and items[0].data_name == "南京市 交通 流量"
     assert [x.registration for x in node.due(overdue_only=True)] == [late]
-    page = node.service.ListDueItems(rs.ListDueItemsRequest(parent=PARENT, page_size=3), None)
+    page = node.service.ListDueItems(rs.ListDueItemsRequest(parent=PARENT, page_size=3), READER)
     rest = node.service.ListDueItems(
         rs.ListDueItemsRequest(parent=PARENT, page_size=3, page_token=page.next_page_token), None
     )

@@ -31,7 +31,8 @@ class NationalServiceStub:
     """Served by the national node only.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
-    such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field.
+    such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
+    model and every reason are in errors.proto.
     """
 
     def __init__(self, channel):
@@ -71,7 +72,8 @@ class NationalServiceServicer:
     """Served by the national node only.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
-    such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field.
+    such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
+    model and every reason are in errors.proto.
     """
 
     def AssignCode(self, request, context):
@@ -160,7 +162,8 @@ class NationalService:
     """Served by the national node only.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
-    such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field.
+    such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
+    model and every reason are in errors.proto.
     """
 
     @staticmethod

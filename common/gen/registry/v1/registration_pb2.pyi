@@ -174,7 +174,7 @@ class Objection(_message.Message):
     def __init__(self, name: _Optional[str] = ..., objector: _Optional[str] = ..., reason: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., state: _Optional[_Union[Objection.State, str]] = ..., outcome: _Optional[_Union[Objection.Outcome, str]] = ..., resolution: _Optional[str] = ..., resolve_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Application(_message.Message):
-    __slots__ = ("id", "type", "state", "content", "reason", "defects", "decision_reason", "acceptance_due", "review_due", "announcement_start", "announcement_end", "deadlines_provisional", "objections", "submit_time", "update_time")
+    __slots__ = ("id", "type", "state", "content", "reason", "defects", "decision_reason", "acceptance_due", "review_due", "announcement_start", "announcement_end", "deadlines_provisional", "objections", "submit_time", "update_time", "name")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Application.State]
@@ -220,6 +220,7 @@ class Application(_message.Message):
     OBJECTIONS_FIELD_NUMBER: _ClassVar[int]
     SUBMIT_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: RegistrationType
     state: Application.State
@@ -235,7 +236,8 @@ class Application(_message.Message):
     objections: _containers.RepeatedCompositeFieldContainer[Objection]
     submit_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[RegistrationType, str]] = ..., state: _Optional[_Union[Application.State, str]] = ..., content: _Optional[_Union[RegistrationContent, _Mapping]] = ..., reason: _Optional[str] = ..., defects: _Optional[_Iterable[_Union[Defect, _Mapping]]] = ..., decision_reason: _Optional[str] = ..., acceptance_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., review_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadlines_provisional: _Optional[bool] = ..., objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    name: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[RegistrationType, str]] = ..., state: _Optional[_Union[Application.State, str]] = ..., content: _Optional[_Union[RegistrationContent, _Mapping]] = ..., reason: _Optional[str] = ..., defects: _Optional[_Iterable[_Union[Defect, _Mapping]]] = ..., decision_reason: _Optional[str] = ..., acceptance_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., review_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadlines_provisional: _Optional[bool] = ..., objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Registration(_message.Message):
     __slots__ = ("name", "uid", "code", "object_type", "state", "content", "version", "current_application", "valid_from", "valid_until", "managing_node", "create_time", "update_time", "etag")

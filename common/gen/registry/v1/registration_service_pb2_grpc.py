@@ -28,14 +28,33 @@ if _version_not_supported:
 
 class RegistrationServiceStub:
     """The registration procedure: apply, accept, review, announce, object, code and confirm; then change,
-    correct, renew and deregister.
+    correct, renew and deregister. Every node serves it for the registrations it manages.
 
-    Every write takes a `request_id`: repeating a write with the same id returns the first answer and
-    changes nothing more, so every write is safe to retry. Transitions may also carry the registration's
-    `etag`; a stale one is ABORTED. A transition the current state does not allow (announcing before
-    review, objecting after the announcement, changing a deregistered registration, ...) is
-    FAILED_PRECONDITION and changes nothing. Who performs a write is sent in the `registry-actor`
-    request metadata and recorded in the history.
+    Request ids. Every write takes a `request_id` (1-64 characters of letters, digits, `-`, `_`, `.`
+    and `:`; a UUID is recommended). Its scope is the node: one id names one write on one node, whatever
+    the method. Repeating a write with the same id and the same fields returns the first answer and
+    changes nothing more, so every write is safe to retry after a timeout or a lost answer; the same id
+    with another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED).
+
+    Conditional writes. Transitions may carry the registration's `etag`; a stale one is ABORTED
+    (ETAG_MISMATCH). A transition the current state does not allow (announcing before review, objecting
+    after the announcement, changing a deregistered registration, ...) is FAILED_PRECONDITION and
+    changes nothing.
+
+    Application methods (Accept, Return, Refuse, Approve, RequestCorrection, Reject, Announce,
+    Resubmit, Withdraw) act on the registration's current application: their `name` is the
+    registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
+    the current one (NOT_CURRENT_APPLICATION otherwise).
+
+    Who acts. The request metadata `registry-actor` names who performs a write; the node records it in
+    the history. gRPC metadata values are ASCII: a name with other characters (张三) is sent UTF-8
+    encoded under the binary key `registry-actor-bin`. At most 100 characters; longer, or -bin bytes
+    that are not UTF-8, is INVALID_ARGUMENT with `field` naming the metadata key. Without it, the
+    history records "anonymous". What the node does by itself is recorded as "system".
+
+    Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
+    `request_id` and a required field names both). Every error carries a google.rpc.Status with an
+    ErrorInfo; the model and the reasons are in errors.proto.
     """
 
     def __init__(self, channel):
@@ -148,14 +167,33 @@ class RegistrationServiceStub:
 
 class RegistrationServiceServicer:
     """The registration procedure: apply, accept, review, announce, object, code and confirm; then change,
-    correct, renew and deregister.
+    correct, renew and deregister. Every node serves it for the registrations it manages.
 
-    Every write takes a `request_id`: repeating a write with the same id returns the first answer and
-    changes nothing more, so every write is safe to retry. Transitions may also carry the registration's
-    `etag`; a stale one is ABORTED. A transition the current state does not allow (announcing before
-    review, objecting after the announcement, changing a deregistered registration, ...) is
-    FAILED_PRECONDITION and changes nothing. Who performs a write is sent in the `registry-actor`
-    request metadata and recorded in the history.
+    Request ids. Every write takes a `request_id` (1-64 characters of letters, digits, `-`, `_`, `.`
+    and `:`; a UUID is recommended). Its scope is the node: one id names one write on one node, whatever
+    the method. Repeating a write with the same id and the same fields returns the first answer and
+    changes nothing more, so every write is safe to retry after a timeout or a lost answer; the same id
+    with another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED).
+
+    Conditional writes. Transitions may carry the registration's `etag`; a stale one is ABORTED
+    (ETAG_MISMATCH). A transition the current state does not allow (announcing before review, objecting
+    after the announcement, changing a deregistered registration, ...) is FAILED_PRECONDITION and
+    changes nothing.
+
+    Application methods (Accept, Return, Refuse, Approve, RequestCorrection, Reject, Announce,
+    Resubmit, Withdraw) act on the registration's current application: their `name` is the
+    registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
+    the current one (NOT_CURRENT_APPLICATION otherwise).
+
+    Who acts. The request metadata `registry-actor` names who performs a write; the node records it in
+    the history. gRPC metadata values are ASCII: a name with other characters (张三) is sent UTF-8
+    encoded under the binary key `registry-actor-bin`. At most 100 characters; longer, or -bin bytes
+    that are not UTF-8, is INVALID_ARGUMENT with `field` naming the metadata key. Without it, the
+    history records "anonymous". What the node does by itself is recorded as "system".
+
+    Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
+    `request_id` and a required field names both). Every error carries a google.rpc.Status with an
+    ErrorInfo; the model and the reasons are in errors.proto.
     """
 
     def CreateRegistration(self, request, context):
@@ -415,14 +453,33 @@ def add_RegistrationServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class RegistrationService:
     """The registration procedure: apply, accept, review, announce, object, code and confirm; then change,
-    correct, renew and deregister.
+    correct, renew and deregister. Every node serves it for the registrations it manages.
 
-    Every write takes a `request_id`: repeating a write with the same id returns the first answer and
-    changes nothing more, so every write is safe to retry. Transitions may also carry the registration's
-    `etag`; a stale one is ABORTED. A transition the current state does not allow (announcing before
-    review, objecting after the announcement, changing a deregistered registration, ...) is
-    FAILED_PRECONDITION and changes nothing. Who performs a write is sent in the `registry-actor`
-    request metadata and recorded in the history.
+    Request ids. Every write takes a `request_id` (1-64 characters of letters, digits, `-`, `_`, `.`
+    and `:`; a UUID is recommended). Its scope is the node: one id names one write on one node, whatever
+    the method. Repeating a write with the same id and the same fields returns the first answer and
+    changes nothing more, so every write is safe to retry after a timeout or a lost answer; the same id
+    with another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED).
+
+    Conditional writes. Transitions may carry the registration's `etag`; a stale one is ABORTED
+    (ETAG_MISMATCH). A transition the current state does not allow (announcing before review, objecting
+    after the announcement, changing a deregistered registration, ...) is FAILED_PRECONDITION and
+    changes nothing.
+
+    Application methods (Accept, Return, Refuse, Approve, RequestCorrection, Reject, Announce,
+    Resubmit, Withdraw) act on the registration's current application: their `name` is the
+    registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
+    the current one (NOT_CURRENT_APPLICATION otherwise).
+
+    Who acts. The request metadata `registry-actor` names who performs a write; the node records it in
+    the history. gRPC metadata values are ASCII: a name with other characters (张三) is sent UTF-8
+    encoded under the binary key `registry-actor-bin`. At most 100 characters; longer, or -bin bytes
+    that are not UTF-8, is INVALID_ARGUMENT with `field` naming the metadata key. Without it, the
+    history records "anonymous". What the node does by itself is recorded as "system".
+
+    Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
+    `request_id` and a required field names both). Every error carries a google.rpc.Status with an
+    ErrorInfo; the model and the reasons are in errors.proto.
     """
 
     @staticmethod

@@ -34,14 +34,20 @@ class GetSyncStateRequest(_message.Message):
     def __init__(self, node: _Optional[str] = ...) -> None: ...
 
 class ListSyncStatesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSyncStatesResponse(_message.Message):
-    __slots__ = ("states",)
+    __slots__ = ("states", "next_page_token")
     STATES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     states: _containers.RepeatedCompositeFieldContainer[_sync_pb2.SyncState]
-    def __init__(self, states: _Optional[_Iterable[_Union[_sync_pb2.SyncState, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, states: _Optional[_Iterable[_Union[_sync_pb2.SyncState, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CompareDigestsRequest(_message.Message):
     __slots__ = ("node", "ranges")

@@ -139,7 +139,7 @@ class SyncServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSyncStates(self, request, context):
-        """Sync health of every node running its own node.
+        """Sync health of every node running its own node, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

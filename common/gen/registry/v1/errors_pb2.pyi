@@ -1,0 +1,124 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_REASON_UNSPECIFIED: _ClassVar[ErrorReason]
+    INVALID_FIELDS: _ClassVar[ErrorReason]
+    INVALID_FIELD: _ClassVar[ErrorReason]
+    FIELD_REQUIRED: _ClassVar[ErrorReason]
+    FIELD_TOO_LONG: _ClassVar[ErrorReason]
+    FIELD_MALFORMED: _ClassVar[ErrorReason]
+    FIELD_OUT_OF_RANGE: _ClassVar[ErrorReason]
+    FIELD_NOT_ALLOWED: _ClassVar[ErrorReason]
+    REQUEST_UNDECODABLE: _ClassVar[ErrorReason]
+    REQUEST_ID_REUSED: _ClassVar[ErrorReason]
+    REQUEST_IN_PROGRESS: _ClassVar[ErrorReason]
+    PAGE_TOKEN_INVALID: _ClassVar[ErrorReason]
+    PAGE_TOKEN_MISMATCH: _ClassVar[ErrorReason]
+    ETAG_MISMATCH: _ClassVar[ErrorReason]
+    CODE_EMPTY: _ClassVar[ErrorReason]
+    CODE_WRONG_LENGTH: _ClassVar[ErrorReason]
+    CODE_BAD_CHARACTER: _ClassVar[ErrorReason]
+    CODE_UNKNOWN_OBJECT_TYPE: _ClassVar[ErrorReason]
+    CODE_UNKNOWN_ISSUER: _ClassVar[ErrorReason]
+    CODE_BAD_YEAR: _ClassVar[ErrorReason]
+    CODE_BAD_SERIAL: _ClassVar[ErrorReason]
+    CODE_CHECK_MISMATCH: _ClassVar[ErrorReason]
+    CODE_NOT_ASSIGNED: _ClassVar[ErrorReason]
+    EMPTY: _ClassVar[ErrorReason]
+    WRONG_LENGTH: _ClassVar[ErrorReason]
+    BAD_CHARACTER: _ClassVar[ErrorReason]
+    UNKNOWN_REGISTRATION_DEPARTMENT: _ClassVar[ErrorReason]
+    BAD_CATEGORY: _ClassVar[ErrorReason]
+    CHECK_MISMATCH: _ClassVar[ErrorReason]
+    UNKNOWN_REGION: _ClassVar[ErrorReason]
+    NOT_MANAGED_HERE: _ClassVar[ErrorReason]
+    REGISTRATION_NOT_FOUND: _ClassVar[ErrorReason]
+    INVALID_TRANSITION: _ClassVar[ErrorReason]
+    NOT_CURRENT_APPLICATION: _ClassVar[ErrorReason]
+    REGISTRATION_NOT_ACTIVE: _ClassVar[ErrorReason]
+    APPLICATION_IN_PROGRESS: _ClassVar[ErrorReason]
+    SUBJECT_CHANGED: _ClassVar[ErrorReason]
+    ANNOUNCEMENT_CLOSED: _ClassVar[ErrorReason]
+    OBJECTION_NOT_FOUND: _ClassVar[ErrorReason]
+    OBJECTION_RESOLVED: _ClassVar[ErrorReason]
+    APPLICATION_ENDED: _ClassVar[ErrorReason]
+    REGISTRATION_NOT_RENEWABLE: _ClassVar[ErrorReason]
+    OPERATION_TERM_ENDS: _ClassVar[ErrorReason]
+    RENEWAL_TOO_EARLY: _ClassVar[ErrorReason]
+    CENTRAL_BODY: _ClassVar[ErrorReason]
+    SUBJECT_OUTSIDE_JURISDICTION: _ClassVar[ErrorReason]
+    SUBJECT_HAS_PROVINCIAL_NODE: _ClassVar[ErrorReason]
+    NODE_NOT_FOUND: _ClassVar[ErrorReason]
+    FOREIGN_NAMESPACE: _ClassVar[ErrorReason]
+    NODE_NOT_ONLINE: _ClassVar[ErrorReason]
+    REGISTRATION_ALREADY_CODED: _ClassVar[ErrorReason]
+    FOREIGN_REGISTRATION: _ClassVar[ErrorReason]
+    LEDGER_ENTRY_NOT_FOUND: _ClassVar[ErrorReason]
+    NOT_A_PROVINCE: _ClassVar[ErrorReason]
+    ALREADY_MANAGED_THERE: _ClassVar[ErrorReason]
+    TRANSFER_PENDING: _ClassVar[ErrorReason]
+    TRANSFER_NOT_FOUND: _ClassVar[ErrorReason]
+    NATIONAL_NODE_UNREACHABLE: _ClassVar[ErrorReason]
+ERROR_REASON_UNSPECIFIED: ErrorReason
+INVALID_FIELDS: ErrorReason
+INVALID_FIELD: ErrorReason
+FIELD_REQUIRED: ErrorReason
+FIELD_TOO_LONG: ErrorReason
+FIELD_MALFORMED: ErrorReason
+FIELD_OUT_OF_RANGE: ErrorReason
+FIELD_NOT_ALLOWED: ErrorReason
+REQUEST_UNDECODABLE: ErrorReason
+REQUEST_ID_REUSED: ErrorReason
+REQUEST_IN_PROGRESS: ErrorReason
+PAGE_TOKEN_INVALID: ErrorReason
+PAGE_TOKEN_MISMATCH: ErrorReason
+ETAG_MISMATCH: ErrorReason
+CODE_EMPTY: ErrorReason
+CODE_WRONG_LENGTH: ErrorReason
+CODE_BAD_CHARACTER: ErrorReason
+CODE_UNKNOWN_OBJECT_TYPE: ErrorReason
+CODE_UNKNOWN_ISSUER: ErrorReason
+CODE_BAD_YEAR: ErrorReason
+CODE_BAD_SERIAL: ErrorReason
+CODE_CHECK_MISMATCH: ErrorReason
+CODE_NOT_ASSIGNED: ErrorReason
+EMPTY: ErrorReason
+WRONG_LENGTH: ErrorReason
+BAD_CHARACTER: ErrorReason
+UNKNOWN_REGISTRATION_DEPARTMENT: ErrorReason
+BAD_CATEGORY: ErrorReason
+CHECK_MISMATCH: ErrorReason
+UNKNOWN_REGION: ErrorReason
+NOT_MANAGED_HERE: ErrorReason
+REGISTRATION_NOT_FOUND: ErrorReason
+INVALID_TRANSITION: ErrorReason
+NOT_CURRENT_APPLICATION: ErrorReason
+REGISTRATION_NOT_ACTIVE: ErrorReason
+APPLICATION_IN_PROGRESS: ErrorReason
+SUBJECT_CHANGED: ErrorReason
+ANNOUNCEMENT_CLOSED: ErrorReason
+OBJECTION_NOT_FOUND: ErrorReason
+OBJECTION_RESOLVED: ErrorReason
+APPLICATION_ENDED: ErrorReason
+REGISTRATION_NOT_RENEWABLE: ErrorReason
+OPERATION_TERM_ENDS: ErrorReason
+RENEWAL_TOO_EARLY: ErrorReason
+CENTRAL_BODY: ErrorReason
+SUBJECT_OUTSIDE_JURISDICTION: ErrorReason
+SUBJECT_HAS_PROVINCIAL_NODE: ErrorReason
+NODE_NOT_FOUND: ErrorReason
+FOREIGN_NAMESPACE: ErrorReason
+NODE_NOT_ONLINE: ErrorReason
+REGISTRATION_ALREADY_CODED: ErrorReason
+FOREIGN_REGISTRATION: ErrorReason
+LEDGER_ENTRY_NOT_FOUND: ErrorReason
+NOT_A_PROVINCE: ErrorReason
+ALREADY_MANAGED_THERE: ErrorReason
+TRANSFER_PENDING: ErrorReason
+TRANSFER_NOT_FOUND: ErrorReason
+NATIONAL_NODE_UNREACHABLE: ErrorReason

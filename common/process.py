@@ -1,0 +1,79 @@
+"""What every process's ``main()`` shares: ``--config``, settings, logging, signals, a clean stop.
+
+A node, the stand-alone sync daemon and the benchmarks' servers all start the same way::
+
+    python -m national_node --config deploy/national.toml
+
+:func:`run_process` parses ``--config``, loads the settings (a bad file is exit status 2 with the
+reason), configures logging (only here: library modules just ``getLogger(__name__)``), builds the
+process with ``build(settings)``, starts it, prints one line on stdout that scripts and the tests read
+(``<prog> <announcement>``, e.g. ``national_node listening on 127.0.0.1:50051``), and stops it on
+SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from common.settings import NodeSettings
+
+__all__ = ["Process", "run_process"]
+
+logger = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=NodeSettings)
+
+
+class Process(Protocol):
+    """What :func:`run_process` runs."""
+
+    #: Printed after ``prog`` once the process has started, e.g. ``listening on 127.0.0.1:50051``.
+    announcement: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_process(
+    prog: str,
+    description: str,
+    load_settings: Callable[[Path | None], S],
+    build: Callable[[S], Process],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse ``--config``, load settings, run until SIGINT or SIGTERM, then stop gracefully."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", type=Path, help="TOML settings file (REGISTRY_* variables override it)")
+    options = parser.parse_args(argv)
+    try:
+        settings = load_settings(options.config)
+    except (OSError, ValueError) as error:
+        sys.stderr.write(f"{prog}: bad configuration: {error}\n")
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    process = build(settings)
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        logger.info("received %s; stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    process.start()
+    sys.stdout.write(f"{prog} {process.announcement}\n")
+    sys.stdout.flush()
+    while not stopping.wait(0.5):
+        pass
+    process.stop()
+    return 0

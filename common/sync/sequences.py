@@ -1,0 +1,42 @@
+"""Gapless sequences: the numbers of the provincial change log and of the national downward feeds.
+
+The trap: ids taken at insert become visible at commit, so with concurrent writers a reader polling
+``id > last`` can pass over an id whose transaction commits later, and never see it. Here a number is
+taken with ``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` in the transaction
+that writes the entry. The counter row stays locked until that transaction ends, so the next writer
+waits for it: numbers are handed out in commit order, a rolled-back transaction gives its number back,
+and every number a reader can see has all smaller numbers visible before it. A reader polling
+``sequence > last`` therefore never skips. (SQLite serialises writers anyway.)
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Field, Session, SQLModel
+
+from common.db import insert_for
+
+__all__ = ["CounterRow", "fast_forward", "take_number"]
+
+
+class CounterRow(SQLModel, table=True):
+    """A gapless sequence: the last number handed out."""
+
+    __tablename__ = "sequence_counters"
+
+    name: str = Field(primary_key=True, max_length=32)
+    last: int = 0
+
+
+def take_number(session: Session, name: str) -> int:
+    """The next number of sequence ``name``; the caller's transaction holds the counter until it ends."""
+    statement = insert_for(session)(CounterRow).values(name=name, last=1)
+    statement = statement.on_conflict_do_update(index_elements=["name"], set_={"last": CounterRow.last + 1})
+    number: int = session.execute(statement.returning(CounterRow.last)).scalar_one()
+    return number
+
+
+def fast_forward(session: Session, name: str, to: int) -> None:
+    """Never hand out a number at or below ``to`` again."""
+    session.execute(insert_for(session)(CounterRow).values(name=name, last=0).on_conflict_do_nothing())
+    session.execute(update(CounterRow).where(CounterRow.name == name, CounterRow.last < to).values(last=to))  # type: ignore[arg-type]
