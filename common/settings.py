@@ -37,11 +37,11 @@ def normalise_database_url(url: str) -> str:
 class TimeLimits(BaseModel):
     """Time limits of the procedure, in working days. Provinces differ, so each is a setting."""
 
-    acceptance_days: int = Field(3, ge=1, le=60)
-    review_days: int = Field(20, ge=1, le=120)
-    announcement_days: int = Field(10, ge=1, le=60)
-    objection_days: int = Field(10, ge=1, le=60)
-    expiry_reminder_days: int = Field(20, ge=0, le=250)
+    acceptance_days: int = Field(default=3, ge=1, le=60)
+    review_days: int = Field(default=20, ge=1, le=120)
+    announcement_days: int = Field(default=10, ge=1, le=60)
+    objection_days: int = Field(default=10, ge=1, le=60)
+    expiry_reminder_days: int = Field(default=20, ge=0, le=250)
 
 
 class NodeSettings(BaseSettings):
@@ -54,19 +54,19 @@ class NodeSettings(BaseSettings):
     #: SQLAlchemy URL; a SQLite file by default, PostgreSQL in production.
     database_url: str = "sqlite:///data/node.db"
     #: Threads serving RPCs.
-    max_workers: int = Field(32, ge=1, le=512)
+    max_workers: int = Field(default=32, ge=1, le=512)
     #: Seconds in-flight RPCs get to finish on shutdown.
-    shutdown_grace: float = Field(5.0, ge=0)
+    shutdown_grace: float = Field(default=5.0, ge=0)
     #: An operator-supplied working-day schedule (TOML) for years the official data does not cover.
     working_days_file: Path | None = None
     time_limits: TimeLimits = TimeLimits()
     log_level: str = "INFO"
     #: Seconds between rounds of the node's own work (closing announcements, codes, expiry).
-    duties_interval: float = Field(5.0, gt=0, le=3600)
+    duties_interval: float = Field(default=5.0, gt=0, le=3600)
     #: Simulation only (demonstrations, tests): start the node's clock at this instant ...
     clock_start: datetime | None = None
     #: ... and run it this many times faster than real time. Production leaves both unset.
-    clock_speed: float = Field(1.0, gt=0)
+    clock_speed: float = Field(default=1.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

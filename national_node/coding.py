@@ -205,7 +205,7 @@ class CodingAuthority:
             index_elements=["issuer", "object_type", "year"],
             set_={"last_serial": CodeCounterRow.last_serial + 1},
         ).returning(CodeCounterRow.last_serial)
-        serial = session.execute(statement).scalar_one()
+        serial: int = session.execute(statement).scalar_one()
         if serial > codes.MAX_SERIAL:
             raise RuntimeError(f"namespace {issuer}/{object_type}/{year} is exhausted")
         return serial

@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -48,13 +49,24 @@ class Ledger:
         self, session: Session, record: sync_pb2.RegistrationRecord, node: str, row: LedgerRow | None = None
     ) -> LedgerRow:
         reg = record.registration
+        fields: dict[str, Any] = {
+            "node": node,
+            "name": reg.name,
+            "code": reg.code or None,
+            "state": registration_pb2.Registration.State.Name(reg.state),
+            "revision": record.revision,
+            "digest": record_digest(record),
+            "bucket": reg.uid[:2],
+            "record": record.SerializeToString(deterministic=True),
+            "updated_at": self.clock.now(),
+        }
         if row is None:
-            row = session.get(LedgerRow, reg.uid) or LedgerRow(uid=reg.uid)
-        row.node, row.name, row.code = node, reg.name, reg.code or None
-        row.state = sync_state_name(reg.state)
-        row.revision, row.digest, row.bucket = record.revision, record_digest(record), reg.uid[:2]
-        row.record = record.SerializeToString(deterministic=True)
-        row.updated_at = self.clock.now()
+            row = session.get(LedgerRow, reg.uid)
+        if row is None:
+            row = LedgerRow(uid=reg.uid, **fields)
+        else:
+            for key, value in fields.items():
+                setattr(row, key, value)
         session.add(row)
         return row
 
@@ -205,14 +217,14 @@ class Ledger:
             get_node(session, node)
             rows = session.exec(
                 select(DownwardRow)
-                .where(DownwardRow.node == node, DownwardRow.sequence > after)
-                .order_by(DownwardRow.sequence)
+                .where(DownwardRow.node == node, col(DownwardRow.sequence) > after)
+                .order_by(col(DownwardRow.sequence))
                 .limit(limit)
             ).all()
         return [
             sync_pb2.DownwardChange(
                 sequence=row.sequence,
-                kind=sync_pb2.DownwardChange.Kind.Value(row.kind),
+                kind=row.kind,
                 record=sync_pb2.RegistrationRecord.FromString(row.record),
                 transfer_id=row.transfer_id,
             )
@@ -424,9 +436,5 @@ def _transfer_message(row: TransferRow) -> sync_service_pb2.Transfer:
         code=row.code,
         from_node=f"nodes/{row.from_node}",
         to_node=f"nodes/{row.to_node}",
-        state=sync_service_pb2.Transfer.State.Value(row.state),
+        state=row.state,
     )
-
-
-def sync_state_name(state: int) -> str:
-    return registration_pb2.Registration.State.Name(state)

@@ -9,6 +9,7 @@ from common.db import Database
 from common.errors import InvalidArgument, InvalidValue
 from common.gen.registry.v1 import code_pb2, node_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
+from common.gen.registry.v1 import registration_pb2 as r
 from common.paging import PageTokens
 from common.registration.views import timestamp
 from common.rpc.call import Call
@@ -21,14 +22,14 @@ __all__ = ["NationalServicer"]
 
 logger = logging.getLogger(__name__)
 
-_DEFECTS = {str(d): code_pb2.CodeDefect.Value(f"CODE_DEFECT_{d.name}") for d in codes.CodeDefect}
+_DEFECTS = {str(d): f"CODE_DEFECT_{d.name}" for d in codes.CodeDefect}
 
 
 def assignment_message(row: CodeAssignmentRow) -> code_pb2.CodeAssignment:
     return code_pb2.CodeAssignment(
         name=f"codes/{row.code}",
         code=row.code,
-        object_type=row.object_type,
+        object_type=r.ObjectType.Name(row.object_type),
         issuer=row.issuer,
         year=row.year,
         serial=row.serial,
@@ -45,7 +46,7 @@ def node_message(row: NodeRow) -> node_pb2.Node:
         name=names.node_name(row.region),
         region=row.region,
         display_name=regions.get(row.region).name,
-        mode=node_pb2.Node.Mode.Value(row.mode),
+        mode=row.mode,
         address=row.address,
         update_time=timestamp(row.updated_at),
     )
@@ -69,7 +70,7 @@ class NationalServicer:
         check = Checker()
         node = check.node_name("node", request.node)
         issuer = check.region("issuer", request.issuer)
-        if request.object_type not in set(codes.ObjectType):
+        if request.object_type not in {int(t) for t in codes.ObjectType}:
             check.fail("object_type", "FIELD_REQUIRED", "must be 1, 2 or 3 (PUBLIC_DATA_RESOURCE, ...)")
         if len(request.registration) > 200:
             check.fail("registration", "FIELD_TOO_LONG", "is longer than 200 characters")

@@ -32,6 +32,6 @@ class NationalSettings(NodeSettings):
     database_url: str = "sqlite:///data/national.db"
     #: Every provincial node keeps one upward stream open, and each open stream holds a thread: room
     #: for all 35 regions' streams plus the calls around them.
-    max_workers: int = Field(100, ge=1, le=512)
+    max_workers: int = Field(default=100, ge=1, le=512)
     #: Regions that run their own node. Every other province-level region is served by proxy.
     provincial_nodes: list[ProvincialNodeEntry] = Field(default_factory=list)

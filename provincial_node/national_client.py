@@ -8,6 +8,7 @@ import grpc
 
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+from common.gen.registry.v1 import registration_pb2 as r
 from common.retry import retrying
 
 __all__ = ["NationalClient"]
@@ -32,7 +33,7 @@ class NationalClient:
         request = ns.AssignCodeRequest(
             node=f"nodes/{self.region}",
             issuer=self.region,
-            object_type=object_type,
+            object_type=r.ObjectType.Name(object_type),
             registration=registration,
             subject_uscc=subject_uscc,
             request_id=request_id,

@@ -25,7 +25,7 @@ class ProvincialSettings(NodeSettings):
     #: (``python -m provincial_node.sync --config ...``).
     sync_in_process: bool = True
     #: Changes per upward batch.
-    sync_batch_size: int = Field(500, ge=1, le=5000)
+    sync_batch_size: int = Field(default=500, ge=1, le=5000)
 
     @field_validator("region")
     @classmethod

@@ -206,7 +206,7 @@ class SyncDaemon:
                     raise _Restart
         finally:
             done.set()
-            responses.cancel()
+            responses.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
 
     # -- downward -------------------------------------------------------------------------------
 

@@ -9,10 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,10 +28,23 @@ def free_port() -> int:
 
 
 class NodeProcess:
-    """``python -m <module>`` on port 0; the bound address is read from its first stdout line."""
+    """``python -m <module>`` on port 0; the bound address is read from its first stdout line.
 
-    def __init__(self, module: str, *, env: Mapping[str, str], cwd: Path, args: tuple[str, ...] = ()) -> None:
-        self.module, self.env, self.cwd, self.args = module, dict(env), cwd, args
+    ``ready`` is what that line must contain (``listening on`` for a server; a process that serves
+    nothing, such as the stand-alone sync daemon, announces something else); its last word becomes
+    :attr:`address`.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        args: tuple[str, ...] = (),
+        ready: str = "listening on",
+    ) -> None:
+        self.module, self.env, self.cwd, self.args, self.ready = module, dict(env), cwd, args, ready
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.log = cwd / f"{module}.log"
@@ -48,7 +64,7 @@ class NodeProcess:
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
-        if not line or "listening on" not in line[0]:
+        if not line or self.ready not in line[0]:
             self.kill()
             raise RuntimeError(f"{self.module} did not start; its log:\n{self.log.read_text()[-4000:]}")
         self.address = line[0].rsplit(" ", 1)[1].strip()
@@ -78,7 +94,9 @@ class NodeProcess:
         return code
 
 
-def wait_until(condition, *, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):  # noqa: ANN001
+def wait_until(
+    condition: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"
+) -> T:
     """Poll ``condition`` until it returns a truthy value, or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

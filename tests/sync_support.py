@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from itertools import count
+from typing import Any
 
 from sqlalchemy import event
 
@@ -26,7 +27,7 @@ from tests.factories import make_content, make_uscc
 _serials = count(1)
 
 
-def _unsafe_fast(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _unsafe_fast(dbapi_connection: Any, _record: object) -> None:
     # Seeding only: a crash while seeding just means seeding again, so skip the fsyncs.
     dbapi_connection.execute("PRAGMA synchronous=OFF")
 

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-def _utc(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _utc(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from typing import Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from common import names, uscc
 from common.calendar import WorkingCalendar
@@ -436,7 +436,7 @@ class Procedure:
         last = session.exec(
             select(HistoryRow.sequence)
             .where(HistoryRow.registration_id == reg.id)
-            .order_by(HistoryRow.sequence.desc())  # type: ignore[attr-defined]
+            .order_by(col(HistoryRow.sequence).desc())
             .limit(1)
         ).first()
         session.add(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, and_, col, or_, select
 
 from common import names
@@ -225,7 +225,7 @@ def due_items(
 # -- what the node's duties pick up -------------------------------------------------------------
 
 
-def _current_join() -> object:
+def _current_join() -> ColumnElement[bool]:
     return (col(RegistrationRow.id) == col(ApplicationRow.registration_id)) & (
         col(RegistrationRow.current_application) == col(ApplicationRow.id)
     )
@@ -235,7 +235,7 @@ def announcements_to_close(session: Session, node: str, today: date) -> Sequence
     """Registrations whose announcement's last day is over."""
     return session.exec(
         select(ApplicationRow.registration_id)
-        .join(RegistrationRow, _current_join())  # type: ignore[arg-type]
+        .join(RegistrationRow, _current_join())
         .where(
             RegistrationRow.node == node,
             ApplicationRow.state == ApplicationState.ANNOUNCED,
@@ -249,7 +249,7 @@ def awaiting_code(session: Session, node: str) -> list[RegistrationRow]:
     return list(
         session.exec(
             select(RegistrationRow)
-            .join(ApplicationRow, _current_join())  # type: ignore[arg-type]
+            .join(ApplicationRow, _current_join())
             .where(RegistrationRow.node == node, ApplicationRow.state == ApplicationState.AWAITING_CODE)
             .order_by(col(ApplicationRow.updated_at), col(RegistrationRow.id))
         )

@@ -14,7 +14,7 @@ from common.db import UTCDateTime
 __all__ = ["create_registration_tables", "drop_registration_tables"]
 
 
-def _id(name: str = "registration_id") -> sa.Column:  # type: ignore[type-arg]
+def _id(name: str = "registration_id") -> sa.Column[str]:
     return sa.Column(name, sa.String(64), sa.ForeignKey("registrations.id"), primary_key=True)
 
 

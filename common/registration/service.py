@@ -50,6 +50,7 @@ _SUBMITTABLE = {
     r.CORRECTION: ApplicationType.CORRECTION,
     r.DEREGISTRATION: ApplicationType.DEREGISTRATION,
 }
+_OBJECT_TYPES = frozenset(int(t) for t in ObjectType)
 _OUTCOMES = {
     r.Objection.DISMISS: ObjectionOutcome.DISMISS,
     r.Objection.UPHOLD_TERMINATE: ObjectionOutcome.UPHOLD_TERMINATE,
@@ -120,7 +121,7 @@ class RegistrationServicer:
         check = Checker()
         self._parent(check, request.parent)
         object_type = request.registration.object_type
-        if object_type not in set(ObjectType):
+        if object_type not in _OBJECT_TYPES:
             check.fail("registration.object_type", "FIELD_REQUIRED", "must be 1, 2 or 3")
         content = self._materials(check, request.registration.content, object_type, "registration.content")
         check.request_id("request_id", request.request_id)
@@ -350,7 +351,7 @@ class RegistrationServicer:
         check = Checker()
         self._parent(check, request.parent)
         state = check.enum_name("state", request.state, r.Registration.State, required=False)
-        if request.object_type and request.object_type not in set(ObjectType):
+        if request.object_type and request.object_type not in _OBJECT_TYPES:
             check.fail("object_type", "FIELD_OUT_OF_RANGE", "must be 1, 2 or 3 when set")
         subject = check.uscc("subject_uscc", request.subject_uscc) if request.subject_uscc else None
         check.text("query", request.query, max_length=200, required=False)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from common import names
 from common.gen.registry.v1 import registration_pb2 as r
@@ -54,8 +54,8 @@ def history_message(registration_name: str, row: HistoryRow) -> r.HistoryEntry:
         action=row.action,
         reason=row.reason,
         application_id=row.application_id,
-        registration_state=r.Registration.State.Value(row.registration_state),
-        application_state=r.Application.State.Value(row.application_state),
+        registration_state=row.registration_state,
+        application_state=row.application_state,
         version=row.version,
     )
 
@@ -66,8 +66,8 @@ def objection_message(reg: RegistrationRow, row: ObjectionRow) -> r.Objection:
         objector=row.objector,
         reason=row.reason,
         evidence=[r.Document(**d) for d in json.loads(row.evidence)],
-        state=r.Objection.State.Value(row.state),
-        outcome=r.Objection.Outcome.Value(row.outcome),
+        state=row.state,
+        outcome=row.outcome,
         resolution=row.resolution,
         resolve_by=to_date(row.resolve_by),
         create_time=timestamp(row.created_at),
@@ -81,8 +81,8 @@ def application_message(
     return r.Application(
         id=app.id,
         name=names.application_name(_name(reg), app.id),
-        type=r.RegistrationType.Value(app.type),
-        state=r.Application.State.Value(app.state),
+        type=app.type,
+        state=app.state,
         content=content_from_json(app.content),
         reason=app.reason,
         defects=[r.Defect(**d) for d in json.loads(app.defects)],
@@ -110,8 +110,8 @@ def registration_message(session: Session, reg: RegistrationRow) -> r.Registrati
         name=_name(reg),
         uid=reg.uid,
         code=reg.code or "",
-        object_type=reg.object_type,  # type: ignore[arg-type]
-        state=r.Registration.State.Value(reg.state),
+        object_type=r.ObjectType.Name(reg.object_type),
+        state=reg.state,
         content=content_from_json(reg.content),
         version=reg.version,
         valid_from=to_date(reg.valid_from),
@@ -126,7 +126,7 @@ def registration_message(session: Session, reg: RegistrationRow) -> r.Registrati
         objections = session.exec(
             select(ObjectionRow)
             .where(ObjectionRow.registration_id == reg.id, ObjectionRow.application_id == app.id)
-            .order_by(ObjectionRow.created_at)  # type: ignore[arg-type]
+            .order_by(col(ObjectionRow.created_at))
         ).all()
         message.current_application.CopyFrom(application_message(reg, app, objections))
     built[key] = message
@@ -142,11 +142,11 @@ def confirmation_message(session: Session, reg: RegistrationRow) -> r.Confirmati
     return r.Confirmation(
         code=reg.code or "",
         registration=_name(reg),
-        object_type=reg.object_type,  # type: ignore[arg-type]
+        object_type=r.ObjectType.Name(reg.object_type),
         subject=content.subject,
         data_name=content.data_name,
         version=reg.version,
-        state=r.Registration.State.Value(reg.state),
+        state=reg.state,
         valid_from=to_date(reg.valid_from),
         valid_until=to_date(reg.valid_until),
         issue_time=timestamp(version.confirmed_at),
@@ -157,7 +157,7 @@ def confirmation_message(session: Session, reg: RegistrationRow) -> r.Confirmati
 def due_item_message(item: DueItem) -> rs.DueItem:
     return rs.DueItem(
         registration=item.registration,
-        kind=rs.DueItem.Kind.Value(item.kind),
+        kind=item.kind,
         due=to_date(item.due),
         overdue=item.overdue,
         provisional=item.provisional,

@@ -105,7 +105,7 @@ class ObjectTypeChoice(enum.StrEnum):
     open = "open"
 
 
-OBJECT_TYPES = {
+OBJECT_TYPES: dict[ObjectTypeChoice, r.ObjectType] = {
     ObjectTypeChoice.resource: r.PUBLIC_DATA_RESOURCE,
     ObjectTypeChoice.product: r.DATA_PRODUCT_OR_SERVICE,
     ObjectTypeChoice.open: r.OPEN_DATA_RESOURCE,
@@ -177,7 +177,9 @@ def session_for(options: Options, *, national: bool = False, service: str | None
 
 
 def options_of(ctx: typer.Context) -> Options:
-    return ctx.find_root().obj
+    options = ctx.find_root().obj
+    assert isinstance(options, Options)
+    return options
 
 
 def to_json(message: Message) -> str:

@@ -64,16 +64,17 @@ def describe_rpc_error(
 
     ``flag`` names the option that set ``address``, for the hint when it cannot be reached.
     """
-    is_call = isinstance(error, grpc.Call)
-    code = error.code() if is_call else grpc.StatusCode.UNKNOWN
-    message = (error.details() if is_call else "") or ""
+    call = error if isinstance(error, grpc.Call) else None
+    code = call.code() if call is not None else grpc.StatusCode.UNKNOWN
+    message = (call.details() if call is not None else "") or ""
     status = None
-    if is_call:
+    if call is not None:
         try:
-            status = rpc_status.from_call(error)
+            status = rpc_status.from_call(call)
         except ValueError:  # a status that contradicts the call's own code: show the call's
             status = None
-    reason, metadata, violations = "", {}, []
+    reason, metadata = "", dict[str, str]()
+    violations: list[error_details_pb2.BadRequest.FieldViolation] = []
     if status is not None:
         message = status.message or message
         for detail in status.details:
@@ -125,7 +126,7 @@ class Session:
         *,
         flag: str,
         timeout: float,
-        metadata: Sequence[tuple[str, str]],
+        metadata: Sequence[tuple[str, str | bytes]],
         national: bool = False,
         service: str | None = None,
     ) -> None:

@@ -81,7 +81,7 @@ def resubmit(
 def _submit(
     ctx: typer.Context,
     name: str,
-    kind: int,
+    kind: r.RegistrationType,
     content: r.RegistrationContent | None,
     reason: str,
     etag: str,
@@ -152,91 +152,109 @@ def withdraw(
 # --- the registry's side: accept, return, refuse, approve, request correction, reject, announce --------
 
 
-@app.command()
-def accept(
-    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
-) -> None:
-    """Accept a submitted application (受理); formal review starts."""
-    request = rs.AcceptApplicationRequest(name=name, etag=etag, request_id=request_id_or_new(request_id))
-    send_write(ctx, "AcceptApplication", request, "Accepted")
+def _plain(command: str, method: str, request_type: type[Any], title: str, summary: str) -> None:
+    """A transition that takes only the registration: accept, approve, announce, renew."""
+
+    def run(
+        ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
+    ) -> None:
+        request = request_type(name=name, etag=etag, request_id=request_id_or_new(request_id))
+        send_write(ctx, method, request, title)
+
+    app.command(command, help=summary)(run)
 
 
-@app.command("return")
-def return_(
-    ctx: typer.Context,
-    name: NameArg,
-    defect: DefectOption,
-    etag: EtagOption = "",
-    request_id: RequestIdOption = None,
-) -> None:
-    """Return a submitted application with a one-time notice (一次性告知) of every defect."""
-    request = rs.ReturnApplicationRequest(
-        name=name, defects=defect_args(defect), etag=etag, request_id=request_id_or_new(request_id)
-    )
-    send_write(ctx, "ReturnApplication", request, "Returned")
+def _with_reason(command: str, method: str, request_type: type[Any], title: str, summary: str) -> None:
+    """A decision with its reason: refuse, reject."""
+
+    def run(
+        ctx: typer.Context,
+        name: NameArg,
+        reason: ReasonOption,
+        etag: EtagOption = "",
+        request_id: RequestIdOption = None,
+    ) -> None:
+        request = request_type(name=name, reason=reason, etag=etag, request_id=request_id_or_new(request_id))
+        send_write(ctx, method, request, title)
+
+    app.command(command, help=summary)(run)
 
 
-@app.command()
-def refuse(
-    ctx: typer.Context,
-    name: NameArg,
-    reason: ReasonOption,
-    etag: EtagOption = "",
-    request_id: RequestIdOption = None,
-) -> None:
-    """Refuse a submitted application (不予受理), with the reason."""
-    request = rs.RefuseApplicationRequest(
-        name=name, reason=reason, etag=etag, request_id=request_id_or_new(request_id)
-    )
-    send_write(ctx, "RefuseApplication", request, "Refused")
+def _with_defects(command: str, method: str, request_type: type[Any], title: str, summary: str) -> None:
+    """Back to the subject with every defect at once: return, request-correction."""
+
+    def run(
+        ctx: typer.Context,
+        name: NameArg,
+        defect: DefectOption,
+        etag: EtagOption = "",
+        request_id: RequestIdOption = None,
+    ) -> None:
+        defects = defect_args(defect)
+        request = request_type(
+            name=name, defects=defects, etag=etag, request_id=request_id_or_new(request_id)
+        )
+        send_write(ctx, method, request, title)
+
+    app.command(command, help=summary)(run)
 
 
-@app.command()
-def approve(
-    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
-) -> None:
-    """Pass the formal review (审查) of an application under review."""
-    request = rs.ApproveApplicationRequest(name=name, etag=etag, request_id=request_id_or_new(request_id))
-    send_write(ctx, "ApproveApplication", request, "Approved")
-
-
-@app.command("request-correction")
-def request_correction(
-    ctx: typer.Context,
-    name: NameArg,
-    defect: DefectOption,
-    etag: EtagOption = "",
-    request_id: RequestIdOption = None,
-) -> None:
-    """Send an application under review back for correction, listing what to correct."""
-    request = rs.RequestCorrectionRequest(
-        name=name, defects=defect_args(defect), etag=etag, request_id=request_id_or_new(request_id)
-    )
-    send_write(ctx, "RequestCorrection", request, "Correction requested")
-
-
-@app.command()
-def reject(
-    ctx: typer.Context,
-    name: NameArg,
-    reason: ReasonOption,
-    etag: EtagOption = "",
-    request_id: RequestIdOption = None,
-) -> None:
-    """Reject an application under review, with the reason."""
-    request = rs.RejectApplicationRequest(
-        name=name, reason=reason, etag=etag, request_id=request_id_or_new(request_id)
-    )
-    send_write(ctx, "RejectApplication", request, "Rejected")
-
-
-@app.command()
-def announce(
-    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
-) -> None:
-    """Start the public announcement (登记公示) of an approved application."""
-    request = rs.AnnounceApplicationRequest(name=name, etag=etag, request_id=request_id_or_new(request_id))
-    send_write(ctx, "AnnounceApplication", request, "Announced")
+_plain(
+    "accept",
+    "AcceptApplication",
+    rs.AcceptApplicationRequest,
+    "Accepted",
+    "Accept a submitted application (受理); formal review starts.",
+)
+_with_defects(
+    "return",
+    "ReturnApplication",
+    rs.ReturnApplicationRequest,
+    "Returned",
+    "Return a submitted application with a one-time notice (一次性告知) of every defect.",
+)
+_with_reason(
+    "refuse",
+    "RefuseApplication",
+    rs.RefuseApplicationRequest,
+    "Refused",
+    "Refuse a submitted application (不予受理), with the reason.",
+)
+_plain(
+    "approve",
+    "ApproveApplication",
+    rs.ApproveApplicationRequest,
+    "Approved",
+    "Pass the formal review (审查) of an application under review.",
+)
+_with_defects(
+    "request-correction",
+    "RequestCorrection",
+    rs.RequestCorrectionRequest,
+    "Correction requested",
+    "Send an application under review back for correction, listing what to correct.",
+)
+_with_reason(
+    "reject",
+    "RejectApplication",
+    rs.RejectApplicationRequest,
+    "Rejected",
+    "Reject an application under review, with the reason.",
+)
+_plain(
+    "announce",
+    "AnnounceApplication",
+    rs.AnnounceApplicationRequest,
+    "Announced",
+    "Start the public announcement (登记公示) of an approved application.",
+)
+_plain(
+    "renew",
+    "RenewRegistration",
+    rs.RenewRegistrationRequest,
+    "Renewed",
+    "Renew an active (or recently expired) registration; the code stays the same.",
+)
 
 
 # --- objections and renewal ---------------------------------------------------------------------------
@@ -311,15 +329,6 @@ def resolve(
         name=objection, outcome=chosen[0], resolution=resolution, request_id=request_id_or_new(request_id)
     )
     send_write(ctx, "ResolveObjection", request, "Objection resolved")
-
-
-@app.command()
-def renew(
-    ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
-) -> None:
-    """Renew an active (or recently expired) registration; the code stays the same."""
-    request = rs.RenewRegistrationRequest(name=name, etag=etag, request_id=request_id_or_new(request_id))
-    send_write(ctx, "RenewRegistration", request, "Renewed")
 
 
 # --- reads --------------------------------------------------------------------------------------------
@@ -407,8 +416,8 @@ def list_(
     options = options_of(ctx)
     request = rs.ListRegistrationsRequest(
         parent=parent,
-        state=r.Registration.State.Value(state.upper()) if state else 0,
-        object_type=OBJECT_TYPES[object_type] if object_type else 0,
+        state=state.upper() if state else None,
+        object_type=OBJECT_TYPES[object_type] if object_type else None,
         subject_uscc=subject,
         query=query,
         page_token=page_token,

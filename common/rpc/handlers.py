@@ -53,9 +53,9 @@ def _serialize(message: Message) -> bytes:
 class Boundary:
     """Makes the handlers of servicers; one per server."""
 
-    def service(self, descriptor: ServiceDescriptor, servicer: object) -> grpc.GenericRpcHandler:
+    def service(self, descriptor: ServiceDescriptor, servicer: object) -> grpc.GenericRpcHandler[Any, Any]:
         """Handlers for every method of ``descriptor``; ``servicer`` must implement each one."""
-        handlers: dict[str, grpc.RpcMethodHandler] = {}
+        handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
         for method in descriptor.methods:
             implementation = getattr(servicer, method.name, None)
             if implementation is None:
@@ -63,7 +63,9 @@ class Boundary:
             handlers[method.name] = self._handler(method, implementation)
         return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)
 
-    def _handler(self, method: MethodDescriptor, implementation: Callable[..., Any]) -> grpc.RpcMethodHandler:
+    def _handler(
+        self, method: MethodDescriptor, implementation: Callable[..., Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         name = f"/{method.containing_service.full_name}/{method.name}"
         request_class = message_factory.GetMessageClass(method.input_type)
 
@@ -96,7 +98,8 @@ class Boundary:
 
             def stream_unary(raw: Iterator[bytes], context: grpc.ServicerContext) -> Message:
                 try:
-                    return implementation(requests(raw), call_of(context))  # type: ignore[no-any-return]
+                    answer: Message = implementation(requests(raw), call_of(context))
+                    return answer
                 except Exception as error:
                     fail(context, error)
 
@@ -114,7 +117,8 @@ class Boundary:
 
         def unary_unary(raw: bytes, context: grpc.ServicerContext) -> Message:
             try:
-                return implementation(decode(request_class, raw), call_of(context))  # type: ignore[no-any-return]
+                answer: Message = implementation(decode(request_class, raw), call_of(context))
+                return answer
             except Exception as error:
                 fail(context, error)
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from cryptography import x509
 
 from common.regions import is_region
+from common.security.errors import SecurityError
 
 __all__ = [
     "NODE_PATH_PREFIX",
@@ -52,7 +53,7 @@ _SHOWN_LENGTH = 80
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 
 
-class IdentityError(ValueError):
+class IdentityError(SecurityError):
     """A SPIFFE ID or a peer certificate does not name a registry node.
 
     ``reason`` is stable and machine-readable, ``message`` says it for people:
@@ -66,11 +67,6 @@ class IdentityError(ValueError):
     * ``CERT_MULTIPLE_URIS`` — the certificate has more than one URI SAN (an SVID has exactly one);
     * ``NO_PEER_CERTIFICATE`` — the connection carries no verified client certificate.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def _shown(value: object) -> str:

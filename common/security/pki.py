@@ -23,7 +23,6 @@ import ipaddress
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from common.security.errors import SecurityError
+from common.security.files import write_atomically
 from common.security.identity import IdentityError, certificate_region, node_spiffe_id, parse_spiffe_id
 
 __all__ = [
@@ -66,7 +67,7 @@ _BACKDATE = timedelta(minutes=5)
 _HOSTNAME = re.compile(r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
-class PKIError(ValueError):
+class PKIError(SecurityError):
     """A certificate, key or CRL is unusable: ``reason`` is stable, ``message`` is for people.
 
     Reasons: ``CERT_MALFORMED``, ``CERT_UNTRUSTED`` (not issued by the CA, expired, wrong usage),
@@ -74,11 +75,6 @@ class PKIError(ValueError):
     ``KEY_MISMATCH`` (key and certificate do not belong together), ``KEY_UNSUPPORTED`` (not EC P-256),
     ``CRL_MALFORMED``, ``CRL_WRONG_ISSUER``, ``CRL_BAD_SIGNATURE``, ``CRL_BAD_REASON``.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,21 +603,6 @@ def load_certified_key(key_path: str | os.PathLike[str], cert_path: str | os.Pat
     )
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    # A temporary file in the same directory, then rename: a reloading server never reads half a file.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(descriptor, mode)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_certified_key(directory: str | os.PathLike[str], stem: str, ck: CertifiedKey) -> tuple[Path, Path]:
     """Write ``<stem>.key`` (mode 0600) and ``<stem>.crt`` (0644) into ``directory``; return both paths.
 
@@ -633,6 +614,6 @@ def write_certified_key(directory: str | os.PathLike[str], stem: str, ck: Certif
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     key_path, cert_path = folder / f"{stem}.key", folder / f"{stem}.crt"
-    _write_atomically(key_path, ck.key_pem, 0o600)
-    _write_atomically(cert_path, ck.cert_pem, 0o644)
+    write_atomically(key_path, ck.key_pem, 0o600)
+    write_atomically(cert_path, ck.cert_pem, 0o644)
     return key_path, cert_path

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import threading
 import time
 import unicodedata
@@ -45,6 +44,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.regions import get as get_region
+from common.security.errors import SecurityError
+from common.security.files import write_atomically
 from common.security.identity import TRUST_DOMAIN, node_spiffe_id, parse_spiffe_id
 
 __all__ = [
@@ -81,7 +82,7 @@ _MAX_DOCUMENT_BYTES = 1 << 20
 PrincipalKind = Literal["person", "node"]
 
 
-class TokenError(Exception):
+class TokenError(SecurityError):
     """A bearer token was refused. ``reason`` is stable; ``message`` is for people and never holds the token.
 
     Reasons: ``TOKEN_MALFORMED``, ``TOKEN_EXPIRED``, ``TOKEN_NOT_YET_VALID``, ``TOKEN_BAD_SIGNATURE``,
@@ -89,11 +90,6 @@ class TokenError(Exception):
     ``TOKEN_CLAIMS``, and ``TOKEN_KEYS_UNAVAILABLE`` when the identity provider's keys cannot be fetched
     (not the caller's fault: report it as unavailable rather than unauthenticated).
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +143,6 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(descriptor, mode)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class TokenIssuer:
     """The local development identity provider: signs EdDSA (Ed25519) tokens, publishes ``jwks.json``.
 
@@ -212,10 +194,10 @@ class TokenIssuer:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         meta = {"issuer": self.issuer, "audience": self.audience, "kid": self.kid}
-        _write_atomically(folder / _KEY_FILE, key_pem, 0o600)
-        _write_atomically(folder / _META_FILE, json.dumps(meta, indent=2).encode("utf-8") + b"\n", 0o644)
+        write_atomically(folder / _KEY_FILE, key_pem, 0o600)
+        write_atomically(folder / _META_FILE, json.dumps(meta, indent=2).encode("utf-8") + b"\n", 0o644)
         jwks_path = folder / _JWKS_FILE
-        _write_atomically(jwks_path, json.dumps(self.jwks(), indent=2).encode("utf-8") + b"\n", 0o644)
+        write_atomically(jwks_path, json.dumps(self.jwks(), indent=2).encode("utf-8") + b"\n", 0o644)
         return jwks_path
 
     @classmethod

@@ -11,8 +11,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from common import names
 from common.gen.registry.v1 import registration_pb2 as r
@@ -33,7 +34,7 @@ __all__ = ["bucket_digests", "export_record", "import_record", "record_digest", 
 def export_record(session: Session, reg: RegistrationRow) -> sync_pb2.RegistrationRecord:
     name = names.registration_name(reg.node, reg.id)
     history = session.exec(
-        select(HistoryRow).where(HistoryRow.registration_id == reg.id).order_by(HistoryRow.sequence)
+        select(HistoryRow).where(HistoryRow.registration_id == reg.id).order_by(col(HistoryRow.sequence))
     ).all()
     record = sync_pb2.RegistrationRecord(
         registration=views.registration_message(session, reg),
@@ -87,32 +88,44 @@ def _number(identifier: str) -> int:
     return int(identifier.split("-", 1)[1]) if identifier else 0
 
 
+def _assign(row: SQLModel, fields: dict[str, Any]) -> None:
+    for key, value in fields.items():
+        setattr(row, key, value)
+
+
 def import_record(session: Session, record: sync_pb2.RegistrationRecord, *, node: str) -> RegistrationRow:
     """Create or overwrite this node's rows of a registration from a record; ``node`` manages it."""
     message = record.registration
-    local_id = message.name.rsplit("/", 1)[1]
+    app = message.current_application if message.HasField("current_application") else None
     reg = session.exec(select(RegistrationRow).where(RegistrationRow.uid == message.uid)).first()
+    objection_ids = [_number(o.name.rsplit("/", 1)[1]) for o in (app.objections if app else [])]
+    fields: dict[str, Any] = {
+        "node": node,
+        "code": message.code or None,
+        "object_type": message.object_type,
+        "state": r.Registration.State.Name(message.state),
+        "version": message.version,
+        "subject_uscc": message.content.subject.uscc,
+        "subject_region": message.content.subject.region,
+        "data_name": message.content.data_name,
+        "content": canonical_json(message.content),
+        "current_application": app.id if app else None,
+        "applications": max(reg.applications if reg else 0, _number(app.id) if app else 0),
+        "objections": max([reg.objections if reg else 0, *objection_ids]),
+        "valid_from": from_date(message.valid_from),
+        "valid_until": from_date(message.valid_until),
+        "revision": record.revision,
+        "updated_at": message.update_time.ToDatetime(tzinfo=UTC),
+    }
     if reg is None:
         reg = RegistrationRow(
-            id=local_id, uid=message.uid, created_at=message.create_time.ToDatetime(tzinfo=UTC)
+            id=message.name.rsplit("/", 1)[1],
+            uid=message.uid,
+            created_at=message.create_time.ToDatetime(tzinfo=UTC),
+            **fields,
         )
-    app = message.current_application if message.HasField("current_application") else None
-    reg.node, reg.code = node, message.code or None
-    reg.object_type, reg.state, reg.version = (
-        message.object_type,
-        r.Registration.State.Name(message.state),
-        message.version,
-    )
-    reg.subject_uscc, reg.subject_region = message.content.subject.uscc, message.content.subject.region
-    reg.data_name, reg.content = message.content.data_name, canonical_json(message.content)
-    reg.current_application = app.id if app else None
-    reg.applications = max(reg.applications or 0, _number(app.id) if app else 0)
-    reg.objections = max(
-        [reg.objections or 0, *(_number(o.name.rsplit("/", 1)[1]) for o in (app.objections if app else []))]
-    )
-    reg.valid_from, reg.valid_until = from_date(message.valid_from), from_date(message.valid_until)
-    reg.revision = record.revision
-    reg.updated_at = message.update_time.ToDatetime(tzinfo=UTC)
+    else:
+        _assign(reg, fields)
     session.add(reg)
     session.flush()
     if app is not None:
@@ -150,39 +163,54 @@ def import_record(session: Session, record: sync_pb2.RegistrationRecord, *, node
 
 
 def _import_application(session: Session, reg: RegistrationRow, app: r.Application) -> None:
-    row = session.get(ApplicationRow, (reg.id, app.id)) or ApplicationRow(registration_id=reg.id, id=app.id)
-    row.type, row.state = r.RegistrationType.Name(app.type), r.Application.State.Name(app.state)
-    row.content, row.reason = canonical_json(app.content), app.reason
-    row.defects = json.dumps(
-        [{"field": d.field, "description": d.description} for d in app.defects], ensure_ascii=False
-    )
-    row.decision_reason = app.decision_reason
-    row.acceptance_due, row.review_due = from_date(app.acceptance_due), from_date(app.review_due)
-    row.announcement_start = from_date(app.announcement_start)
-    row.announcement_end = from_date(app.announcement_end)
-    row.deadlines_provisional = app.deadlines_provisional
-    row.submitted_at = app.submit_time.ToDatetime(tzinfo=UTC)
-    row.updated_at = app.update_time.ToDatetime(tzinfo=UTC)
+    fields: dict[str, Any] = {
+        "type": r.RegistrationType.Name(app.type),
+        "state": r.Application.State.Name(app.state),
+        "content": canonical_json(app.content),
+        "reason": app.reason,
+        "defects": json.dumps(
+            [{"field": d.field, "description": d.description} for d in app.defects], ensure_ascii=False
+        ),
+        "decision_reason": app.decision_reason,
+        "acceptance_due": from_date(app.acceptance_due),
+        "review_due": from_date(app.review_due),
+        "announcement_start": from_date(app.announcement_start),
+        "announcement_end": from_date(app.announcement_end),
+        "deadlines_provisional": app.deadlines_provisional,
+        "submitted_at": app.submit_time.ToDatetime(tzinfo=UTC),
+        "updated_at": app.update_time.ToDatetime(tzinfo=UTC),
+    }
+    row = session.get(ApplicationRow, (reg.id, app.id))
+    if row is None:
+        row = ApplicationRow(registration_id=reg.id, id=app.id, **fields)
+    else:
+        _assign(row, fields)
     session.add(row)
     for objection in app.objections:
         oid = objection.name.rsplit("/", 1)[1]
-        o = session.get(ObjectionRow, (reg.id, oid)) or ObjectionRow(registration_id=reg.id, id=oid)
-        o.application_id, o.objector, o.reason = app.id, objection.objector, objection.reason
-        o.evidence = json.dumps(
-            [{"title": d.title, "uri": d.uri, "sha256": d.sha256} for d in objection.evidence],
-            ensure_ascii=False,
-        )
-        o.state, o.outcome = (
-            r.Objection.State.Name(objection.state),
-            r.Objection.Outcome.Name(objection.outcome),
-        )
-        o.resolution = objection.resolution
-        o.resolve_by = from_date(objection.resolve_by)
-        o.created_at = objection.create_time.ToDatetime(tzinfo=UTC)
-        o.resolved_at = (
-            objection.resolve_time.ToDatetime(tzinfo=UTC) if objection.HasField("resolve_time") else None
-        )
-        session.add(o)
+        values: dict[str, Any] = {
+            "application_id": app.id,
+            "objector": objection.objector,
+            "reason": objection.reason,
+            "evidence": json.dumps(
+                [{"title": d.title, "uri": d.uri, "sha256": d.sha256} for d in objection.evidence],
+                ensure_ascii=False,
+            ),
+            "state": r.Objection.State.Name(objection.state),
+            "outcome": r.Objection.Outcome.Name(objection.outcome),
+            "resolution": objection.resolution,
+            "resolve_by": from_date(objection.resolve_by),
+            "created_at": objection.create_time.ToDatetime(tzinfo=UTC),
+            "resolved_at": (
+                objection.resolve_time.ToDatetime(tzinfo=UTC) if objection.HasField("resolve_time") else None
+            ),
+        }
+        found = session.get(ObjectionRow, (reg.id, oid))
+        if found is None:
+            found = ObjectionRow(registration_id=reg.id, id=oid, **values)
+        else:
+            _assign(found, values)
+        session.add(found)
 
 
 def bucket_digests(leaves: Iterable[tuple[str, str]]) -> dict[str, tuple[str, int]]:

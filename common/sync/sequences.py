@@ -12,7 +12,7 @@ and every number a reader can see has all smaller numbers visible before it. A r
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from common.db import insert_for
 
@@ -39,4 +39,6 @@ def take_number(session: Session, name: str) -> int:
 def fast_forward(session: Session, name: str, to: int) -> None:
     """Never hand out a number at or below ``to`` again."""
     session.execute(insert_for(session)(CounterRow).values(name=name, last=0).on_conflict_do_nothing())
-    session.execute(update(CounterRow).where(CounterRow.name == name, CounterRow.last < to).values(last=to))  # type: ignore[arg-type]
+    session.execute(
+        update(CounterRow).where(col(CounterRow.name) == name, col(CounterRow.last) < to).values(last=to)
+    )

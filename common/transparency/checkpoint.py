@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from common.transparency.errors import TransparencyError
+
 from .note import decode_base64, encode_base64
 
 __all__ = ["MAX_TREE_SIZE", "Checkpoint", "CheckpointError"]
@@ -28,20 +30,12 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 _HASH_SIZE = 32
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TransparencyError):
     """A checkpoint body was refused.
 
     ``reason`` is ``MALFORMED`` (lines, newlines or characters), ``ORIGIN``, ``SIZE``, ``ROOT_HASH`` or
     ``EXTENSION``; ``message`` (also ``str(error)``) is for humans.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
 
 def _check_line(line: str, reason: str, what: str) -> None:

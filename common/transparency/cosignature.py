@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from common.transparency.errors import TransparencyError
+
 from .checkpoint import Checkpoint, CheckpointError
 from .note import BaseSigner, BaseVerifier, NoteError, NoteSignature, parse_signature_line
 
@@ -45,21 +47,13 @@ _TIMESTAMP_SIZE = 8
 _ED25519_SIGNATURE_SIZE = 64
 
 
-class CosignatureError(ValueError):
+class CosignatureError(TransparencyError):
     """A cosignature was refused, or could not be made.
 
     ``reason`` is ``CHECKPOINT`` (the signed body is not a checkpoint), ``TIMESTAMP``, ``MALFORMED``
     (the signature line or its size), ``WRONG_KEY`` (the line names another key) or
     ``BAD_SIGNATURE``; ``message`` (also ``str(error)``) is for humans.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
 
 def _check_timestamp(timestamp: int) -> None:

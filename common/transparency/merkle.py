@@ -25,6 +25,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 
+from common.transparency.errors import TransparencyError
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -63,21 +65,13 @@ Reader = Callable[[Collection[tuple[int, int]]], Mapping[tuple[int, int], bytes]
 _Range = tuple[int, int]
 
 
-class ProofError(ValueError):
+class ProofError(TransparencyError):
     """A proof did not verify.
 
     ``reason`` is a short machine code: ``INDEX_OUT_OF_RANGE``, ``SIZE_OUT_OF_RANGE``,
     ``WRONG_PROOF_LENGTH``, ``BAD_HASH_SIZE``, ``ROOT_MISMATCH`` or ``OLD_ROOT_MISMATCH``.
     ``message`` (also ``str(error)``) says what went wrong for a human.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
 
 def leaf_hash(data: bytes) -> bytes:

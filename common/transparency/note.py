@@ -33,6 +33,8 @@ from typing import ClassVar, Protocol, Self
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from common.transparency.errors import TransparencyError
+
 __all__ = [
     "MAX_SIGNATURES",
     "SIGNATURE_TYPE_ED25519",
@@ -68,7 +70,7 @@ _KEY_ID_SIZE = 4
 _ED25519_KEY_SIZE = 32
 
 
-class NoteError(ValueError):
+class NoteError(TransparencyError):
     """A note, a key or a signature was refused.
 
     ``reason`` is a short machine code: ``MALFORMED`` (the note breaks the format),
@@ -77,14 +79,6 @@ class NoteError(ValueError):
     verifiers share a name and key ID), ``NO_SIGNERS``, ``BAD_KEY`` (a key text is malformed),
     ``UNKNOWN_KEY_TYPE`` or ``KEY_ID_MISMATCH``. ``message`` (also ``str(error)``) is for humans.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
 
 # --- Encodings -----------------------------------------------------------------------------------
@@ -151,18 +145,53 @@ def _parse_key_text(text: str, prefix: str, signature_type: int) -> tuple[str, b
     return name, bytes.fromhex(hex_id), raw[1:]
 
 
-class BaseSigner:
-    """An Ed25519 signing key with a name, for one signature type (the subclass's ``signature_type``)."""
+class _NamedKey:
+    """What a signer and a verifier share: a key name, its Ed25519 public key and their key ID."""
 
     signature_type: ClassVar[int] = SIGNATURE_TYPE_ED25519
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, name: str, public_key: bytes) -> None:
         if not is_valid_key_name(name):
             raise NoteError("BAD_KEY", f"{name!r} is not a valid key name")
         self._name = name
+        self._public_key = public_key
+        self._key_id = key_id(name, self.signature_type, public_key)
+
+    @classmethod
+    def _checked(cls, made: Self, stated_id: bytes) -> Self:
+        if made.key_id != stated_id:
+            raise NoteError("KEY_ID_MISMATCH", "the key ID does not match the key")
+        return made
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def key_id(self) -> bytes:
+        """The 4-byte key ID."""
+        return self._key_id
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte Ed25519 public key."""
+        return self._public_key
+
+    def verifier_key(self) -> str:
+        """The public verifier key text: ``<name>+<hex key ID>+<base64(type || public key)>``."""
+        encoded = encode_base64(bytes([self.signature_type]) + self._public_key)
+        return f"{self._name}+{self._key_id.hex()}+{encoded}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r}, key_id={self._key_id.hex()})"
+
+
+class BaseSigner(_NamedKey):
+    """An Ed25519 signing key with a name, for one signature type (the subclass's ``signature_type``)."""
+
+    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+        super().__init__(name, private_key.public_key().public_bytes_raw())
         self._private_key = private_key
-        self._public_key = private_key.public_key().public_bytes_raw()
-        self._key_id = key_id(name, self.signature_type, self._public_key)
 
     @classmethod
     def generate(cls, name: str) -> Self:
@@ -180,24 +209,7 @@ class BaseSigner:
     def from_key(cls, text: str) -> Self:
         """Parse ``PRIVATE+KEY+<name>+<hex key ID>+<base64(type || seed)>``, checking the key ID."""
         name, stated_id, seed = _parse_key_text(text, "PRIVATE+KEY+", cls.signature_type)
-        signer = cls.from_seed(name, seed)
-        if signer.key_id != stated_id:
-            raise NoteError("KEY_ID_MISMATCH", "the key ID does not match the key")
-        return signer
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        """The 4-byte key ID."""
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        """The 32-byte Ed25519 public key."""
-        return self._public_key
+        return cls._checked(cls.from_seed(name, seed), stated_id)
 
     def private_key_text(self) -> str:
         """The secret key text :meth:`from_key` reads back. Keep it secret."""
@@ -205,60 +217,24 @@ class BaseSigner:
         encoded = encode_base64(bytes([self.signature_type]) + seed)
         return f"PRIVATE+KEY+{self._name}+{self._key_id.hex()}+{encoded}"
 
-    def verifier_key(self) -> str:
-        """The public verifier key text: ``<name>+<hex key ID>+<base64(type || public key)>``."""
-        encoded = encode_base64(bytes([self.signature_type]) + self._public_key)
-        return f"{self._name}+{self._key_id.hex()}+{encoded}"
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._name!r}, key_id={self._key_id.hex()})"
-
-
-class BaseVerifier:
+class BaseVerifier(_NamedKey):
     """An Ed25519 public key with a name, for one signature type (the subclass's ``signature_type``)."""
 
-    signature_type: ClassVar[int] = SIGNATURE_TYPE_ED25519
-
     def __init__(self, name: str, public_key: bytes) -> None:
-        if not is_valid_key_name(name):
-            raise NoteError("BAD_KEY", f"{name!r} is not a valid key name")
         if len(public_key) != _ED25519_KEY_SIZE:
             raise NoteError("BAD_KEY", f"an Ed25519 public key has {_ED25519_KEY_SIZE} bytes")
         try:
             self._key = Ed25519PublicKey.from_public_bytes(public_key)
         except ValueError:
             raise NoteError("BAD_KEY", "not an Ed25519 public key") from None
-        self._name = name
-        self._public_key = public_key
-        self._key_id = key_id(name, self.signature_type, public_key)
+        super().__init__(name, public_key)
 
     @classmethod
     def from_key(cls, text: str) -> Self:
         """Parse ``<name>+<hex key ID>+<base64(type || public key)>``, checking type and key ID."""
         name, stated_id, public_key = _parse_key_text(text, "", cls.signature_type)
-        verifier = cls(name, public_key)
-        if verifier.key_id != stated_id:
-            raise NoteError("KEY_ID_MISMATCH", "the key ID does not match the key")
-        return verifier
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        """The 4-byte key ID."""
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        """The 32-byte Ed25519 public key."""
-        return self._public_key
-
-    def verifier_key(self) -> str:
-        """This key as verifier key text."""
-        encoded = encode_base64(bytes([self.signature_type]) + self._public_key)
-        return f"{self._name}+{self._key_id.hex()}+{encoded}"
+        return cls._checked(cls(name, public_key), stated_id)
 
     def _ed25519_verify(self, message: bytes, signature: bytes) -> bool:
         try:
@@ -266,9 +242,6 @@ class BaseVerifier:
         except InvalidSignature:
             return False
         return True
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._name!r}, key_id={self._key_id.hex()})"
 
 
 class Signer(BaseSigner):

@@ -20,6 +20,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from common.transparency.errors import TransparencyError
+
 from .note import NoteError, decode_base64, encode_base64, split_note
 
 __all__ = ["HEADER", "MAX_PROOF_HASHES", "Proof", "ProofFormatError"]
@@ -35,20 +37,12 @@ _MAX_INDEX = 2**64 - 1
 _HASH_SIZE = 32
 
 
-class ProofFormatError(ValueError):
+class ProofFormatError(TransparencyError):
     """A proof text (or a :class:`Proof`'s fields) breaks the format.
 
     ``reason`` is ``HEADER``, ``EXTRA``, ``INDEX``, ``HASH``, ``CHECKPOINT`` (the note after the blank
     line is missing or malformed) or ``MALFORMED``; ``message`` (also ``str(error)``) is for humans.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
 
 @dataclass(frozen=True)

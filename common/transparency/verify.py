@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from common.transparency.errors import TransparencyError
+
 from .checkpoint import Checkpoint, CheckpointError
 from .cosignature import CosignatureError, CosignatureVerifier, verify_cosignature
 from .merkle import ProofError, leaf_hash, verify_inclusion_hash
@@ -34,21 +36,13 @@ from .proof import Proof, ProofFormatError
 __all__ = ["VerificationError", "VerifiedProof", "verify_proof"]
 
 
-class VerificationError(ValueError):
+class VerificationError(TransparencyError):
     """A proof failed verification.
 
     ``reason`` names the failed check: ``KEYS`` (a key text given to :func:`verify_proof` is unusable),
     ``FORMAT``, ``SIGNATURE`` (no valid signature by a log key), ``CHECKPOINT``, ``ORIGIN``, ``INDEX``,
     ``INCLUSION`` or ``WITNESSES``. ``message`` (also ``str(error)``) says more, for humans.
     """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from tests.nodes import ROOT, NodeProcess
 pytestmark = pytest.mark.integration
 
 
-def _request(**overrides) -> ns.AssignCodeRequest:  # noqa: ANN003
+def _request(**overrides: object) -> ns.AssignCodeRequest:
     fields = {
         "node": "nodes/320000",
         "issuer": "320000",

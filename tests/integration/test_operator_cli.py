@@ -92,31 +92,31 @@ class FakeRegistrationService(rs_grpc.RegistrationServiceServicer):
             return response.pop(0)
         return response
 
-    def CreateRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def CreateRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("CreateRegistration", request, context)
 
-    def GetRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("GetRegistration", request, context)
 
-    def LookupRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def LookupRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("LookupRegistration", request, context)
 
-    def ListHistory(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListHistory(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("ListHistory", request, context)
 
-    def GetConfirmation(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetConfirmation(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("GetConfirmation", request, context)
 
-    def ListRegistrations(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListRegistrations(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("ListRegistrations", request, context)
 
-    def ReturnApplication(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ReturnApplication(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("ReturnApplication", request, context)
 
-    def AcceptApplication(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def AcceptApplication(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("AcceptApplication", request, context)
 
-    def ListDueItems(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListDueItems(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("ListDueItems", request, context)
 
 
@@ -125,7 +125,7 @@ class FakeNationalService(ns_grpc.NationalServiceServicer):
     calls: list[Recorded] = field(default_factory=list)
     pages: list[ns.ListNodesResponse] = field(default_factory=list)
 
-    def VerifyCode(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def VerifyCode(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.calls.append(Recorded("VerifyCode", request, dict(context.invocation_metadata())))
         return ns.VerifyCodeResponse(
             well_formed=False,
@@ -133,7 +133,7 @@ class FakeNationalService(ns_grpc.NationalServiceServicer):
             message="the check character does not match",
         )
 
-    def ListNodes(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListNodes(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.calls.append(Recorded("ListNodes", request, dict(context.invocation_metadata())))
         return self.pages.pop(0)
 
@@ -148,16 +148,16 @@ class FakeSyncService(ss_grpc.SyncServiceServicer):
 
     _answer = FakeRegistrationService._answer
 
-    def ListSyncStates(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListSyncStates(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("ListSyncStates", request, context)
 
-    def GetSyncState(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetSyncState(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("GetSyncState", request, context)
 
-    def TransferRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def TransferRegistration(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("TransferRegistration", request, context)
 
-    def OnboardNode(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def OnboardNode(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("OnboardNode", request, context)
 
 
@@ -169,7 +169,7 @@ class FakeProvincialService(ps_grpc.ProvincialServiceServicer):
 
     _answer = FakeRegistrationService._answer
 
-    def CheckAgreement(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def CheckAgreement(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("CheckAgreement", request, context)
 
 

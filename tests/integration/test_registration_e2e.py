@@ -83,7 +83,9 @@ def _rid() -> str:
     return str(uuid.uuid4())
 
 
-def _apply(stub: rs_grpc.RegistrationServiceStub, node: str, object_type: int, content) -> r.Registration:  # noqa: ANN001
+def _apply(
+    stub: rs_grpc.RegistrationServiceStub, node: str, object_type: int, content: r.RegistrationContent
+) -> r.Registration:
     return stub.CreateRegistration(
         rs.CreateRegistrationRequest(
             parent=f"nodes/{node}",

@@ -142,7 +142,7 @@ def _in_agreement(cluster: Cluster, region: str, *, repair: bool = False) -> ps.
         db.dispose()
 
 
-def _apply(stub: rs_grpc.RegistrationServiceStub, region: str, **content) -> r.Registration:  # noqa: ANN003
+def _apply(stub: rs_grpc.RegistrationServiceStub, region: str, **content: object) -> r.Registration:
     return stub.CreateRegistration(
         rs.CreateRegistrationRequest(
             parent=f"nodes/{region}",

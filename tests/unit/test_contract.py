@@ -140,7 +140,9 @@ def _reasons_in_source() -> dict[str, str]:
                     if isinstance(func, ast.Attribute)
                     else ""
                 )
-                position = {"fail": 1, "_refused": 1, "FieldViolation": 2}.get(name, 0 if name in _ERROR_CLASSES else None)
+                position = {"fail": 1, "_refused": 1, "FieldViolation": 2}.get(
+                    name, 0 if name in _ERROR_CLASSES else None
+                )
                 if position is None or len(call.args) <= position:
                     continue
                 argument = call.args[position]
