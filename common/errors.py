@@ -28,6 +28,8 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RegistryError",
+    "ResourceExhausted",
+    "Unauthenticated",
     "Unavailable",
 ]
 
@@ -140,3 +142,15 @@ class Unavailable(RegistryError):
     """A dependency (the database, the national node) cannot be reached; the call may be retried."""
 
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class ResourceExhausted(RegistryError):
+    """The node is serving as much as it can (or the caller sent too much too fast): retry later."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unauthenticated(RegistryError):
+    """The call carries no credentials, or credentials that do not verify."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 from typing import Any
 
@@ -212,24 +212,33 @@ class Ledger:
         )
         return sequence
 
-    def pull(self, node: str, *, after: int, limit: int) -> list[sync_pb2.DownwardChange]:
+    def pull(
+        self, node: str, *, after: int, limit: int, page: int = 100
+    ) -> Iterator[sync_pb2.DownwardChange]:
+        """The feed of ``node`` after ``after``, at most ``limit`` changes, read ``page`` at a time (each
+        page its own short transaction, so a slow reader holds no transaction open)."""
         with self.db.transaction(write=False) as session:
             get_node(session, node)
-            rows = session.exec(
-                select(DownwardRow)
-                .where(DownwardRow.node == node, col(DownwardRow.sequence) > after)
-                .order_by(col(DownwardRow.sequence))
-                .limit(limit)
-            ).all()
-        return [
-            sync_pb2.DownwardChange(
-                sequence=row.sequence,
-                kind=row.kind,
-                record=sync_pb2.RegistrationRecord.FromString(row.record),
-                transfer_id=row.transfer_id,
-            )
-            for row in rows
-        ]
+        sent = 0
+        while sent < limit:
+            with self.db.transaction(write=False) as session:
+                rows = session.exec(
+                    select(DownwardRow)
+                    .where(DownwardRow.node == node, col(DownwardRow.sequence) > after)
+                    .order_by(col(DownwardRow.sequence))
+                    .limit(min(page, limit - sent))
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield sync_pb2.DownwardChange(
+                    sequence=row.sequence,
+                    kind=row.kind,
+                    record=sync_pb2.RegistrationRecord.FromString(row.record),
+                    transfer_id=row.transfer_id,
+                )
+            sent += len(rows)
+            after = rows[-1].sequence
 
     def acknowledge_downward(self, node: str, sequence: int) -> sync_pb2.SyncState:
         with self.db.transaction() as session:

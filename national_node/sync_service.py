@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 from common import names
@@ -10,7 +11,7 @@ from common.errors import InvalidArgument, InvalidValue
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.paging import PageTokens
-from common.rpc.call import Call
+from common.rpc.call import Call, Stream
 from common.validation import Checker, parse_code
 from national_node.ledger import Ledger
 
@@ -20,17 +21,39 @@ logger = logging.getLogger(__name__)
 
 
 class SyncServicer:
-    """``registry.v1.SyncService``: the national ledger's side of interconnection."""
+    """``registry.v1.SyncService``: the national ledger's side of interconnection.
+
+    One upward stream per node: when a node opens a new stream (after a partition, the old one may
+    linger half-dead), the newest wins and the older one is ended.
+    """
 
     def __init__(self, ledger: Ledger, tokens: PageTokens) -> None:
         self.ledger, self.tokens = ledger, tokens
+        self._upward: dict[str, Stream] = {}
+        self._lock = threading.Lock()
 
-    def PushChanges(
-        self, batches: Iterator[sync_pb2.ChangeBatch], call: Call
-    ) -> Iterator[sync_pb2.ChangeAck]:
-        for batch in batches:
-            names.parse_node(batch.node, field="node")
-            yield self.ledger.apply_batch(batch)
+    def _claim_upward(self, node: str, stream: Stream | None) -> None:
+        if stream is None:
+            return
+        with self._lock:
+            current = self._upward.get(node)
+            if current is stream:
+                return
+            self._upward[node] = stream
+        stream.when_ended(lambda: self._release_upward(node, stream))
+        if current is not None and current.is_open:
+            current.close(f"nodes/{node} opened a newer upward stream; ending stream {current.id}")
+
+    def _release_upward(self, node: str, stream: Stream) -> None:
+        with self._lock:
+            if self._upward.get(node) is stream:
+                del self._upward[node]
+
+    def PushChanges(self, batch: sync_pb2.ChangeBatch, call: Call) -> sync_pb2.ChangeAck:
+        """One batch of the upward stream; the boundary answers each with its acknowledgement."""
+        node = names.parse_node(batch.node, field="node")
+        self._claim_upward(node, call.stream)
+        return self.ledger.apply_batch(batch)
 
     def PullChanges(self, request: ss.PullChangesRequest, call: Call) -> Iterator[sync_pb2.DownwardChange]:
         node = names.parse_node(request.node, field="node")

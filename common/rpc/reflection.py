@@ -13,7 +13,8 @@ from importlib import resources
 
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FileDescriptor
-from grpc_reflection.v1alpha import reflection, reflection_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 __all__ = ["DocumentedReflection", "documented_files"]
 
@@ -54,7 +55,7 @@ def _response(
     )
 
 
-class DocumentedReflection(reflection.ReflectionServicer):
+class DocumentedReflection(ReflectionServicer):  # type: ignore[misc]  # grpcio-reflection is untyped
     """``grpc.reflection.v1alpha.ServerReflection`` with the contract's comments."""
 
     def _file_by_filename(
