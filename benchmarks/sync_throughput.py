@@ -2,9 +2,9 @@
 
 ::
 
-    .venv/bin/python benchmarks/sync_throughput.py [--backlog 100000] [--sustained-seconds 10]
+    .venv/bin/python -m benchmarks.sync_throughput [--backlog 100000] [--sustained-seconds 10]
         [--write-rate 2000] [--interleave 1000] [--e2e-registrations 40]
-        [--postgres-url URL] [--skip-postgres] [--ledger-experiment] [--json]
+        [--postgres-url URL] [--skip-postgres] [--smoke] [--json]
 
 Every node and daemon is a real process (``python -m national_node``, ``python -m provincial_node.sync``,
 ``python -m provincial_node``), started as an operator would and stopped with SIGTERM afterwards.
@@ -27,7 +27,7 @@ SQLite file and on a PostgreSQL database created for the run and dropped after i
    reported: changes acknowledged in the window ÷ window, and the lag (province head - acknowledged)
    at its end.
 3. **Raw limits, same run**: (a) the same backlog streamed by the same daemon to
-   ``benchmarks/sink_server.py``, which acknowledges each batch without touching a database;
+   ``benchmarks.sink_server``, which acknowledges each batch without touching a database;
    (b) the same record bytes bulk-inserted as ``ledger`` rows into a freshly migrated national database
    (SQLite and PostgreSQL), in transactions of the daemon's batch size (500) with one Core
    ``executemany`` each. The ratios say how much of each limit the catch-up reaches.
@@ -36,8 +36,8 @@ SQLite file and on a PostgreSQL database created for the run and dropped after i
    announcement over gRPC, one poller thread each notes when ``GetRegistration`` on the province first
    shows ACTIVE (t1) and when ``LookupLedger`` on the national node first shows it ACTIVE (t2).
 
-``--ledger-experiment`` adds an in-process measurement of ``Ledger.apply_batch`` on the same batches,
-as it is and with a proposed change monkeypatched into this process only (see the README). This is a
+``--smoke`` runs every part at a size that takes seconds (a backlog of 1,000 changes, 1 s sustained,
+3 registrations end to end): it shows the benchmark runs, its numbers mean little. This is a
 measurement, not a test: nothing here asserts a speed.
 """
 
@@ -49,19 +49,17 @@ import hashlib
 import json
 import math
 import multiprocessing
-import os
 import re
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -70,28 +68,31 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from assign_codes import (
-    OTHER_LOAD_WARNING,
-    Aborted,
-    PgActivitySampler,
-    ServerProcess,
-    _percentile,
-    _shown,
-    cpu_seconds,
-    fresh_postgres_database,
-    machine_cpu_seconds,
-    machine_facts,
-    postgres_admin_url,
-    postgres_facts,
-    postgres_pids,
-)
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(ROOT) not in sys.path:  # tests.sync_support and tests.factories are not an installed package
-    sys.path.insert(0, str(ROOT))
+from benchmarks.harness import (
+    INDENT,
+    Aborted,
+    CpuMeter,
+    PgActivitySampler,
+    ServerProcess,
+    machine_facts,
+    percentile,
+    postgres_pids,
+    print_backends,
+    print_machine,
+    print_machine_busy,
+    reach_postgres,
+    receive,
+    stop_on_sigterm,
+)
+from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
+from common.gen.registry.v1.registration_service_pb2_grpc import RegistrationServiceStub as RegistrationStub
+from tests.postgres import fresh_database
+
+__all__ = ["ChangeFactory", "Template", "build_backlog", "main", "make_templates"]
 
 REGION = "320000"
 NODE = f"nodes/{REGION}"
@@ -140,7 +141,7 @@ LOCAL_ID = re.compile(r"r-[0-9a-f]{12}")
 
 def make_templates(workdir: Path) -> list[Template]:
     """5 registrations through the real procedure (``tests.sync_support.seed``): 25 real records."""
-    from common.gen.registry.v1 import registration_pb2, sync_pb2
+    from common.gen.registry.v1 import registration_pb2
     from tests.sync_support import seed
 
     path = workdir / "templates.db"
@@ -206,8 +207,6 @@ class ChangeFactory:
             i += size
 
     def _check(self) -> None:
-        from common.gen.registry.v1 import sync_pb2
-
         for i in range(len(self.templates)):
             for change in self.registration(i):
                 record = sync_pb2.RegistrationRecord.FromString(change.record)
@@ -221,11 +220,11 @@ class ChangeFactory:
 
 def build_backlog(path: Path, changes: Iterable[Change], count: int) -> dict[str, Any]:
     """A migrated province database whose log holds ``count`` changes, sequences 1..count."""
-    from common.sync.changelog import LOG
-    from common.sync.models import ChangeRow, CounterRow
     from sqlalchemy import insert
 
     from common.db import Database, migrate
+    from common.sync.sequences import CounterRow
+    from provincial_node.changelog import LOG, ChangeRow
     from provincial_node.server import MIGRATIONS
 
     db = Database(f"sqlite:///{path}", pool_size=1)
@@ -247,11 +246,11 @@ def build_backlog(path: Path, changes: Iterable[Change], count: int) -> dict[str
                 )
                 total += len(change.record)
                 if len(rows) == 10_000:
-                    conn.execute(insert(ChangeRow.__table__), rows)
+                    conn.execute(insert(ChangeRow.__table__), rows)  # type: ignore[attr-defined]
                     rows = []
             if rows:
-                conn.execute(insert(ChangeRow.__table__), rows)
-            conn.execute(insert(CounterRow.__table__), [{"name": LOG, "last": count}])
+                conn.execute(insert(ChangeRow.__table__), rows)  # type: ignore[attr-defined]
+            conn.execute(insert(CounterRow.__table__), [{"name": LOG, "last": count}])  # type: ignore[attr-defined]
     finally:
         db.dispose()
     with contextlib.closing(sqlite3.connect(path)) as conn:
@@ -263,95 +262,34 @@ def build_backlog(path: Path, changes: Iterable[Change], count: int) -> dict[str
 # Processes
 
 
-class DaemonProcess(ServerProcess):
+def daemon_process(province_url: str, national_address: str, workdir: Path) -> ServerProcess:
     """``python -m provincial_node.sync``: ready when its first stdout line says it is running."""
-
-    def __init__(self, province_url: str, national_address: str, workdir: Path) -> None:
-        env = {
-            "REGISTRY_REGION": REGION,
-            "REGISTRY_NATIONAL_ADDRESS": national_address,
-            "REGISTRY_DATABASE_URL": province_url,
-            "REGISTRY_SYNC_IN_PROCESS": "false",
-        }
-        super().__init__(
-            "sync_daemon", [sys.executable, "-m", "provincial_node.sync"], env=env, workdir=workdir
-        )
-        self.ready_seconds = math.nan
-
-    def start(self, timeout: float = 60.0) -> DaemonProcess:
-        started = time.monotonic()
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                self.argv,
-                cwd=self.workdir,
-                env=self.env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                start_new_session=True,  # Ctrl-C reaches the coordinator only, which stops us in order
-            )
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not line or "running for" not in line[0]:
-            self.stop()
-            raise Aborted(f"the sync daemon did not start; the end of its log:\n{self.log_tail()}")
-        self.ready_seconds = time.monotonic() - started
-        return self
+    env = {
+        "REGISTRY_REGION": REGION,
+        "REGISTRY_NATIONAL_ADDRESS": national_address,
+        "REGISTRY_DATABASE_URL": province_url,
+        "REGISTRY_SYNC_IN_PROCESS": "false",
+    }
+    return ServerProcess("sync_daemon", "provincial_node.sync", env=env, workdir=workdir, ready="running for")
 
 
 def national_process(database_url: str, workdir: Path, **extra_env: str) -> ServerProcess:
     env = {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_PROVINCIAL_NODES": PROVINCIAL_NODES, **extra_env}
-    return ServerProcess("national_node", [sys.executable, "-m", "national_node"], env=env, workdir=workdir)
+    return ServerProcess("national_node", "national_node", env=env, workdir=workdir)
 
 
 def _alive(*processes: ServerProcess) -> None:
     for process in processes:
-        if process.process is not None and process.process.poll() is not None:
-            raise Aborted(
-                f"{process.name} exited ({process.process.returncode}); its log:\n{process.log_tail()}"
-            )
+        process.check_alive()
 
 
-class CpuMeter:
-    """CPU time of labelled groups of processes over a window, in % of one core; a process that appears
-    during the window counts from zero (it started in it)."""
-
-    def __init__(self, groups: dict[str, Iterable[int]]) -> None:
-        self.started = time.monotonic()
-        self.machine = machine_cpu_seconds()
-        self.before = {pid: cpu_seconds(pid) for pids in groups.values() for pid in pids}
-
-    def stop(self, groups: dict[str, Iterable[int]]) -> dict[str, Any]:
-        window = time.monotonic() - self.started
-        busy, interrupts = machine_cpu_seconds()
-        percent = {
-            label: sum(cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in set(pids)) / window * 100
-            for label, pids in groups.items()
-        }
-        machine = (busy - self.machine[0]) / window * 100
-        irq = (interrupts - self.machine[1]) / window * 100
-        return {
-            "processes": {k: round(v, 1) for k, v in percent.items()},
-            "machine": round(machine, 1),
-            "interrupts": round(irq, 1),
-            "other": round(max(0.0, machine - irq - sum(percent.values())), 1),
-            "window_seconds": round(window, 2),
-        }
-
-
-def _sync_stub(address: str) -> tuple[grpc.Channel, Any]:
-    from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
-
+def _sync_stub(address: str) -> tuple[grpc.Channel, sync_service_pb2_grpc.SyncServiceStub]:
     channel = grpc.insecure_channel(address)
-    return channel, ss_grpc.SyncServiceStub(channel)
+    return channel, sync_service_pb2_grpc.SyncServiceStub(channel)
 
 
-def _sync_state(stub: Any) -> Any:
-    from common.gen.registry.v1 import sync_service_pb2 as ss
-
-    return stub.GetSyncState(ss.GetSyncStateRequest(node=NODE), timeout=10)
+def _sync_state(stub: sync_service_pb2_grpc.SyncServiceStub) -> sync_pb2.SyncState:
+    return stub.GetSyncState(sync_service_pb2.GetSyncStateRequest(node=NODE), timeout=10)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -367,11 +305,11 @@ def catch_up(
     workdir: Path,
     *,
     postgres_url: str | None = None,
-) -> tuple[dict[str, Any], DaemonProcess]:
+) -> tuple[dict[str, Any], ServerProcess]:
     """Starts a daemon on the province towards ``target`` and waits until ``count`` is acknowledged.
     Returns the result and the running daemon (the caller stops it)."""
     channel, stub = _sync_stub(target.address)
-    daemon = DaemonProcess(province_url, target.address, workdir)
+    daemon = daemon_process(province_url, target.address, workdir)
     sampler = PgActivitySampler(postgres_url) if postgres_url else None
     pg_before = postgres_pids(postgres_url) if postgres_url else []
     try:
@@ -432,10 +370,8 @@ def run_stream(console: Console, tmp: Path, backlog: Path, count: int) -> dict[s
     workdir.mkdir()
     province = workdir / "province.db"
     shutil.copyfile(backlog, province)
-    sink = ServerProcess(
-        "sink_server", [sys.executable, str(HERE / "sink_server.py")], env={}, workdir=workdir
-    )
-    daemon: DaemonProcess | None = None
+    sink = ServerProcess("sink_server", "benchmarks.sink_server", env={}, workdir=workdir)
+    daemon: ServerProcess | None = None
     try:
         sink.start()
         result, daemon = catch_up(
@@ -466,21 +402,21 @@ def _writer_main(conn: Connection, spec: WriterSpec) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator cleans up on Ctrl-C
     try:
         _writer(conn, spec)
-    except Exception:  # noqa: BLE001 - reported to the coordinator, which aborts
+    except Exception:  # reported to the coordinator, which aborts
         with contextlib.suppress(OSError):
             conn.send(("failed", traceback.format_exc()))
 
 
 def _writer(conn: Connection, spec: WriterSpec) -> None:
-    from common.sync.changelog import LOG, take_number
-    from common.sync.models import ChangeRow
     from sqlalchemy import insert
 
     from common.db import Database
+    from common.sync.sequences import take_number
+    from provincial_node.changelog import LOG, ChangeRow
 
     db = Database(spec.province_url, pool_size=1)
     changes = ChangeFactory(spec.templates, spec.interleave).changes(None)
-    table = ChangeRow.__table__
+    table = ChangeRow.__table__  # type: ignore[attr-defined]
     with db.transaction(write=False) as session:  # connect before the clock starts
         session.connection()
     conn.send(("ready", None))
@@ -533,7 +469,7 @@ def run_sustained(
     console: Console,
     label: str,
     national: ServerProcess,
-    daemon: DaemonProcess,
+    daemon: ServerProcess,
     province: Path,
     spec: WriterSpec,
     seconds: float,
@@ -546,7 +482,7 @@ def run_sustained(
     try:
         writer.start()
         theirs.close()
-        kind, payload = _receive(ours, writer, 60, "getting ready")
+        kind, payload = receive(ours, writer, 60, "the writer", "getting ready")
         if kind != "ready":
             raise Aborted(f"the writer failed while getting ready:\n{payload}")
         go = time.monotonic() + 0.1
@@ -555,6 +491,7 @@ def run_sustained(
         ours.send(("go", go, end))
         with console.status(f"{label}: the province writes, the daemon streams ({seconds:g} s)"):
             time.sleep(max(0.0, window_start - time.monotonic()))
+            assert writer.pid is not None
             groups = {"national": [national.pid], "daemon": [daemon.pid], "writer": [writer.pid]}
             if postgres_url:
                 groups["postgres"] = postgres_pids(postgres_url)
@@ -568,7 +505,7 @@ def run_sustained(
             head1, waited = _province_head(province, last.acknowledged_sequence)
             cpu = meter.stop(groups)
             _alive(national, daemon)
-            kind, payload = _receive(ours, writer, 30, "writing")
+            kind, payload = receive(ours, writer, 30, "the writer", "writing")
         if kind != "done":
             raise Aborted(f"the writer failed:\n{payload}")
     finally:
@@ -595,16 +532,6 @@ def run_sustained(
     }
 
 
-def _receive(conn: Connection, process: Any, timeout: float, doing: str) -> tuple[str, Any]:
-    if not conn.poll(timeout):
-        raise Aborted(f"the writer did not answer within {timeout:.0f}s while {doing}")
-    try:
-        return conn.recv()
-    except EOFError:
-        process.join(2)
-        raise Aborted(f"the writer died while {doing} (exit code {process.exitcode})") from None
-
-
 def run_national(
     console: Console,
     key: str,
@@ -612,7 +539,7 @@ def run_national(
     backlog: Path,
     count: int,
     database_url: str,
-    spec_for: Any,
+    spec_for: Callable[[str], WriterSpec],
     sustained_seconds: float,
     postgres_url: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -622,7 +549,7 @@ def run_national(
     province = workdir / "province.db"
     shutil.copyfile(backlog, province)
     national = national_process(database_url, workdir)
-    daemon: DaemonProcess | None = None
+    daemon: ServerProcess | None = None
     sustained = None
     try:
         national.start()
@@ -685,16 +612,17 @@ def bulk_insert(database_url: str, rows: list[dict[str, Any]]) -> dict[str, Any]
     """Inserts ``rows`` into the ledger table of a freshly migrated national database, in transactions
     of BATCH rows, one Core executemany each, on the node's own engine set-up (WAL + synchronous=FULL on
     SQLite; psycopg, whose executemany SQLAlchemy sends as multi-row INSERTs, on PostgreSQL)."""
-    from common.sync.models import LedgerRow
     from sqlalchemy import func, insert, select
 
     from common.db import Database, migrate
+    from national_node.models import LedgerRow
     from national_node.server import MIGRATIONS
 
     db = Database(database_url, pool_size=1)
     try:
         migrate(db.engine, MIGRATIONS)
-        statement = insert(LedgerRow.__table__)
+        table = LedgerRow.__table__  # type: ignore[attr-defined]
+        statement = insert(table)
         with db.engine.connect():  # the pool holds a live connection before the clock starts
             pass
         started, cpu = time.perf_counter(), time.process_time()
@@ -703,7 +631,7 @@ def bulk_insert(database_url: str, rows: list[dict[str, Any]]) -> dict[str, Any]
                 conn.execute(statement, rows[i : i + BATCH])
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         with db.engine.connect() as conn:
-            stored = conn.execute(select(func.count()).select_from(LedgerRow.__table__)).scalar_one()
+            stored = conn.execute(select(func.count()).select_from(table)).scalar_one()
     finally:
         db.dispose()
     if stored != len(rows):
@@ -722,8 +650,6 @@ def bulk_insert(database_url: str, rows: list[dict[str, Any]]) -> dict[str, Any]
 
 
 def run_e2e(console: Console, tmp: Path, registrations: int) -> dict[str, Any]:
-    from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
-
     workdir = tmp / "e2e"
     workdir.mkdir()
     national = national_process(
@@ -736,7 +662,7 @@ def run_e2e(console: Console, tmp: Path, registrations: int) -> dict[str, Any]:
         national.start()
         province = ServerProcess(
             "provincial_node",
-            [sys.executable, "-m", "provincial_node"],
+            "provincial_node",
             env={
                 "REGISTRY_REGION": REGION,
                 "REGISTRY_NATIONAL_ADDRESS": national.address,
@@ -749,7 +675,7 @@ def run_e2e(console: Console, tmp: Path, registrations: int) -> dict[str, Any]:
         province_channel = grpc.insecure_channel(province.address)
         national_channel, sync = _sync_stub(national.address)
         channels += [province_channel, national_channel]
-        stub = rs_grpc.RegistrationServiceStub(province_channel)
+        stub = RegistrationStub(province_channel)
         with console.status(f"end-to-end lag: {registrations} registrations") as status:
             samples = _drive_e2e(stub, sync, registrations, stop, status, (national, province))
     finally:
@@ -777,7 +703,12 @@ class E2ESample:
 
 
 def _drive_e2e(
-    stub: Any, sync: Any, count: int, stop: threading.Event, status: Any, processes: tuple[ServerProcess, ...]
+    stub: RegistrationStub,
+    sync: sync_service_pb2_grpc.SyncServiceStub,
+    count: int,
+    stop: threading.Event,
+    status: Status,
+    processes: tuple[ServerProcess, ...],
 ) -> list[E2ESample]:
     from common.clock import CHINA
     from common.gen.registry.v1 import registration_pb2 as r
@@ -793,7 +724,7 @@ def _drive_e2e(
             rs.CreateRegistrationRequest(
                 parent=NODE,
                 registration=r.Registration(
-                    object_type=1,
+                    object_type=r.PUBLIC_DATA_RESOURCE,
                     content=make_content(make_uscc("320106"), data_name=f"同步时延数据资源 {i}"),
                 ),
                 request_id=rid(),
@@ -842,7 +773,12 @@ def _drive_e2e(
     return samples
 
 
-def _poll_one(sample: E2ESample, stub: Any, sync: Any, stop: threading.Event) -> None:
+def _poll_one(
+    sample: E2ESample,
+    stub: RegistrationStub,
+    sync: sync_service_pb2_grpc.SyncServiceStub,
+    stop: threading.Event,
+) -> None:
     from common.gen.registry.v1 import registration_pb2 as r
     from common.gen.registry.v1 import registration_service_pb2 as rs
     from common.gen.registry.v1 import sync_service_pb2 as ss
@@ -880,7 +816,7 @@ def _poll_one(sample: E2ESample, stub: Any, sync: Any, stop: threading.Event) ->
                 return
             previous = now
             stop.wait(max(0.0, due - now))
-    except Exception as error:  # noqa: BLE001 - recorded; the summary reports it
+    except Exception as error:  # recorded; the summary reports it
         sample.error = f"{type(error).__name__}: {error}"[:200]
 
 
@@ -896,185 +832,17 @@ def _e2e_summary(samples: list[E2ESample], registrations: int) -> dict[str, Any]
         "registrations": registrations,
         "measured": len(seen),
         "errors": sorted({s.error for s in samples if s.error})[:3],
-        "p50_ms": _percentile(lags, 0.50),
-        "p99_ms": _percentile(lags, 0.99),
+        "p50_ms": percentile(lags, 0.50),
+        "p99_ms": percentile(lags, 0.99),
         "max_ms": lags[-1] if lags else math.nan,
         "min_ms": lags[0] if lags else math.nan,
         "poll_interval_ms": E2E_POLL * 1000,
-        "t1_resolution_ms": {"p50": _percentile(gaps1, 0.5), "max": gaps1[-1] if gaps1 else math.nan},
-        "t2_resolution_ms": {"p50": _percentile(gaps2, 0.5), "max": gaps2[-1] if gaps2 else math.nan},
+        "t1_resolution_ms": {"p50": percentile(gaps1, 0.5), "max": gaps1[-1] if gaps1 else math.nan},
+        "t2_resolution_ms": {"p50": percentile(gaps2, 0.5), "max": gaps2[-1] if gaps2 else math.nan},
         "coarse_samples": sum(g > 5 * E2E_POLL * 1000 for g in gaps1),
         "polls_per_second": polls / max(1e-9, last - first),
-        "activation_estimate_error_ms": _percentile(sorted((s.t1 - s.expected) * 1000 for s in seen), 0.5),
+        "activation_estimate_error_ms": percentile(sorted((s.t1 - s.expected) * 1000 for s in seen), 0.5),
     }
-
-
-# --------------------------------------------------------------------------------------------------
-# --ledger-experiment: Ledger.apply_batch in this process, as it is and with a proposed change
-
-
-_batch_uids = threading.local()
-
-
-@contextlib.contextmanager
-def prefetching_ledger() -> Iterator[None]:
-    """Monkeypatches, in this process only, the change proposed in the README: ``apply_batch`` loads
-    the batch's ledger rows with one ``SELECT ... WHERE uid IN (...)`` and applies the changes with
-    autoflush off, so the session writes everything once, at commit, batched; instead of one
-    ``session.get`` (a SELECT, preceded by an autoflush of the previous change's INSERT or UPDATE) per
-    change. The checks and their order are unchanged."""
-    from common.sync.models import LedgerRow
-    from sqlmodel import col, select
-
-    from national_node import ledger as module
-
-    ledger_class = module.Ledger
-    original = ledger_class.apply_batch, ledger_class._apply_change, ledger_class._put
-
-    def apply_batch(self: Any, batch: Any) -> Any:
-        _batch_uids.value = {change.record.registration.uid for change in batch.changes}
-        try:
-            return original[0](self, batch)
-        finally:
-            _batch_uids.value = None
-
-    def _apply_change(self: Any, session: Any, node: str, record: Any) -> bool:
-        rows = session.info.get("ledger_rows")
-        if rows is None:  # the batch's first change: load every row the batch touches, once
-            session.autoflush = False
-            query = select(LedgerRow).where(col(LedgerRow.uid).in_(_batch_uids.value))
-            rows = session.info["ledger_rows"] = {row.uid: row for row in session.exec(query)}
-        reg = record.registration
-        if not reg.name.startswith(f"nodes/{node}/registrations/"):
-            module.logger.warning("nodes/%s sent a change of %s, which it does not manage", node, reg.name)
-            return False
-        row = rows.get(reg.uid)
-        if row is not None and row.node != node:
-            module.logger.warning(
-                "nodes/%s sent a change of %s, managed by nodes/%s", node, reg.uid, row.node
-            )
-            return False
-        if row is not None and row.revision >= record.revision:
-            return True
-        rows[reg.uid] = self._put(session, record, node, row)
-        return True
-
-    def _put(self: Any, session: Any, record: Any, node: str, row: Any = None) -> Any:
-        reg = record.registration
-        if row is None:
-            row = session.get(LedgerRow, reg.uid) if "ledger_rows" not in session.info else None
-            row = row or LedgerRow(uid=reg.uid)
-        row.node, row.name, row.code = node, reg.name, reg.code or None
-        row.state = module.sync_state_name(reg.state)
-        row.revision, row.digest, row.bucket = record.revision, module.record_digest(record), reg.uid[:2]
-        row.record = record.SerializeToString(deterministic=True)
-        row.updated_at = self.clock.now()
-        session.add(row)
-        return row
-
-    ledger_class.apply_batch, ledger_class._apply_change, ledger_class._put = apply_batch, _apply_change, _put
-    try:
-        yield
-    finally:
-        ledger_class.apply_batch, ledger_class._apply_change, ledger_class._put = original
-
-
-def _batches(changes: list[Change]) -> list[Any]:
-    """ChangeBatches as the daemon sends them (batches of BATCH, sequences 1..n)."""
-    from common.gen.registry.v1 import sync_pb2
-
-    now = datetime.now(UTC)
-    batches = []
-    for start in range(0, len(changes), BATCH):
-        batch = sync_pb2.ChangeBatch(node=NODE, head_sequence=len(changes))
-        batch.head_time.FromDatetime(now)
-        for sequence, change in enumerate(changes[start : start + BATCH], start + 1):
-            item = batch.changes.add(sequence=sequence)
-            item.record.ParseFromString(change.record)
-            item.commit_time.FromDatetime(now)
-        batches.append(batch)
-    return batches
-
-
-def apply_in_process(database_url: str, batches: list[Any]) -> dict[str, Any]:
-    from common.sync.models import LedgerRow
-    from sqlmodel import select
-
-    from common.clock import SystemClock
-    from common.db import Database, migrate
-    from national_node.directory import sync_directory
-    from national_node.ledger import Ledger
-    from national_node.server import MIGRATIONS
-    from national_node.settings import ProvincialNodeEntry
-
-    db = Database(database_url, pool_size=2)
-    try:
-        migrate(db.engine, MIGRATIONS)
-        sync_directory(db, national_address="127.0.0.1:0", nodes=[ProvincialNodeEntry(region=REGION)])
-        ledger = Ledger(db, SystemClock())
-        started, cpu = time.perf_counter(), time.process_time()
-        for batch in batches:
-            ack = ledger.apply_batch(batch)
-            if ack.acknowledged_sequence != batch.changes[-1].sequence or ack.refused:
-                raise Aborted(f"apply_batch answered {ack}")
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        with db.transaction(write=False) as session:
-            rows = session.exec(
-                select(LedgerRow.uid, LedgerRow.revision, LedgerRow.state, LedgerRow.digest)
-            ).all()
-    finally:
-        db.dispose()
-    content = hashlib.sha256(repr(sorted(tuple(row) for row in rows)).encode()).hexdigest()[:16]
-    count = sum(len(b.changes) for b in batches)
-    return {
-        "seconds": round(seconds, 2),
-        "changes_per_second": count / seconds,
-        "cpu_ms_per_change": cpu / count * 1000,
-        "ledger_rows": len(rows),
-        "ledger_digest": content,
-    }
-
-
-def run_ledger_experiment(
-    console: Console, tmp: Path, changes: list[Change], admin_url: str | None
-) -> dict[str, Any]:
-    batches = _batches(changes)
-    results: dict[str, Any] = {}
-    targets = [("sqlite", None)] + ([("postgresql", admin_url)] if admin_url else [])
-    for key, admin in targets:
-        for variant in ("as_is", "prefetch"):
-            with console.status(f"ledger experiment: apply_batch in-process, {LABELS[key]}, {variant}"):
-                patch = prefetching_ledger() if variant == "prefetch" else contextlib.nullcontext()
-                if admin is None:
-                    url = f"sqlite:///{tmp / f'experiment-{variant}.db'}"
-                    with patch:
-                        result = apply_in_process(url, batches)
-                else:
-                    with fresh_postgres_database(admin) as url, patch:
-                        result = apply_in_process(url, batches)
-            results[f"{key}_{variant}"] = result
-            console.print(
-                _head(
-                    f"apply, {variant.replace('_', ' ')}",
-                    result["changes_per_second"],
-                    "changes/s",
-                    f"{LABELS[key]}, {result['seconds']:g} s",
-                )
-            )
-            console.print(
-                f"{INDENT}CPU {result['cpu_ms_per_change']:.3f} ms/change; ledger"
-                f" {result['ledger_rows']:,} rows, #{result['ledger_digest']}"
-            )
-        same = results[f"{key}_as_is"]["ledger_digest"] == results[f"{key}_prefetch"]["ledger_digest"]
-        speedup = (
-            results[f"{key}_prefetch"]["changes_per_second"] / results[f"{key}_as_is"]["changes_per_second"]
-        )
-        results[f"{key}_speedup"] = speedup
-        console.print(
-            f"{INDENT}prefetch ÷ as is: {speedup:.2f}x; ledger"
-            f" {'the same' if same else '[red]DIFFERENT[/]'} (revision, state, digest)"
-        )
-    return results
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1082,7 +850,6 @@ def run_ledger_experiment(
 
 
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-INDENT = " " * 14
 
 
 def _head(name: str, value: float, unit: str, rest: str) -> str:
@@ -1093,13 +860,7 @@ def _head(name: str, value: float, unit: str, rest: str) -> str:
 def _print_cpu(console: Console, cpu: dict[str, Any]) -> None:
     parts = ", ".join(f"{label} {value:.0f}" for label, value in cpu["processes"].items())
     console.print(f"{INDENT}CPU (% of 1 core): {parts}")
-    nproc = len(os.sched_getaffinity(0))
-    console.print(
-        f"{INDENT}machine busy {cpu['machine']:.0f} of {100 * nproc}: interrupts"
-        f" {cpu['interrupts']:.0f}, other processes {cpu['other']:.0f}"
-    )
-    if cpu["other"] > OTHER_LOAD_WARNING:
-        console.print(f"{INDENT}[yellow]warning: other processes used the CPU: not comparable[/]")
+    print_machine_busy(console, cpu["machine"], cpu["interrupts"], cpu["other"], cpu["top_other_processes"])
 
 
 def print_catch_up(console: Console, name: str, result: dict[str, Any], server: str) -> None:
@@ -1119,10 +880,7 @@ def print_catch_up(console: Console, name: str, result: dict[str, Any], server: 
         f" daemon {daemon_ms:.3f} (up after {result['daemon_ready_seconds']:.2f} s)"
     )
     _print_cpu(console, cpu)
-    if result["postgres_backends"]:
-        console.print(f"{INDENT}the run's PostgreSQL backends, on average:")
-        for label, n in result["postgres_backends"].items():
-            console.print(f"{INDENT}{n:5.2f} {label}")
+    print_backends(console, result["postgres_backends"])
     if result["log_problems"]:
         console.print(f"{INDENT}[yellow]{result['log_problems']} warning/error lines in the logs[/]")
 
@@ -1259,19 +1017,7 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     for key, reason in report["skipped"].items():
         console.print(f"  {key}: skipped ({reason})")
     facts = report["machine"]
-    pg = facts.get("postgresql", {})
-    load = ", ".join(f"{x:g}" for x in facts["load_average_at_start"])
-    console.print()
-    console.print(f"  machine: {facts['host']}, nproc {facts['nproc']}, {facts['cpu']}, load average {load}")
-    console.print(
-        f"  Python {facts['python']}, grpcio {facts['grpcio']},"
-        f" SQLite {facts['sqlite']} (databases on {facts['sqlite_temp_fs']})"
-    )
-    if pg:
-        console.print(
-            f"  PostgreSQL {pg['server_version']}, synchronous_commit={pg['synchronous_commit']},"
-            f" fsync={pg['fsync']}"
-        )
+    print_machine(console, facts, "databases")
     backlog = report["backlog"]
     console.print(
         f"  backlog: {count // REVISIONS:,} registrations x {REVISIONS} revisions, interleaved by"
@@ -1285,19 +1031,21 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
 # Main
 
 
+#: Sizes: the default run, and ``--smoke`` (seconds in all, to show that every part runs).
+DEFAULTS = {"backlog": 100_000, "sustained_seconds": 10.0, "interleave": 1000, "e2e_registrations": 40}
+SMOKE = {"backlog": 1000, "sustained_seconds": 1.0, "interleave": 100, "e2e_registrations": 3}
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="sync_throughput.py",
+        prog="python -m benchmarks.sync_throughput",
         description="Catch-up, sustained throughput and end-to-end lag of province-to-national sync, next"
         " to the raw gRPC stream and bulk-insert rates of the same machine in the same run.",
     )
-    parser.add_argument(
-        "--backlog", type=int, default=100_000, help="changes in the backlog (default 100000)"
-    )
+    parser.add_argument("--backlog", type=int, help="changes in the backlog (default 100000)")
     parser.add_argument(
         "--sustained-seconds",
         type=float,
-        default=10.0,
         help="measured seconds of the sustained run (default 10; 0 skips it)",
     )
     parser.add_argument(
@@ -1309,27 +1057,31 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--interleave",
         type=int,
-        default=1000,
         help="registrations in progress at a time in the log (default 1000; 1: each registration's five"
         " changes in a row)",
     )
     parser.add_argument(
         "--e2e-registrations",
         type=int,
-        default=40,
         help="registrations of the end-to-end lag run (default 40; 0 skips it)",
     )
     parser.add_argument(
-        "--postgres-url", help="server to create the run's databases on (default: as assign_codes.py)"
+        "--postgres-url",
+        help="server to create the run's databases on (default: $TEST_DATABASE_URL, else"
+        " postgresql://postgres@127.0.0.1:5432/postgres)",
     )
     parser.add_argument("--skip-postgres", action="store_true", help="do not run the PostgreSQL parts")
     parser.add_argument(
-        "--ledger-experiment",
+        "--smoke",
         action="store_true",
-        help="also time Ledger.apply_batch in this process, as it is and with the proposed prefetch",
+        help="seconds in all: a backlog of 1000 interleaved by 100, 1 s sustained, 3 registrations end to"
+        " end (shows that it runs; sizes given explicitly still apply)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     options = parser.parse_args(argv)
+    for key, value in (SMOKE if options.smoke else DEFAULTS).items():
+        if getattr(options, key) is None:
+            setattr(options, key, value)
     if options.backlog < BATCH or options.sustained_seconds < 0 or options.write_rate < 0:
         parser.error(f"--backlog must be at least {BATCH}; --sustained-seconds and --write-rate not negative")
     return options
@@ -1338,11 +1090,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     options = _parse(argv)
     console = Console(stderr=options.json, highlight=False)
-
-    def _on_sigterm(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    stop_on_sigterm()
     started = time.monotonic()
     report: dict[str, Any] = {
         "config": {
@@ -1354,6 +1102,7 @@ def main(argv: list[str] | None = None) -> int:
             "write_rate": options.write_rate,
             "writer_transaction": WRITER_TRANSACTION,
             "e2e_registrations": options.e2e_registrations,
+            "smoke": options.smoke,
         },
         "runs": {},
         "skipped": {},
@@ -1363,16 +1112,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="registry-sync-bench-", ignore_cleanup_errors=True) as name:
             tmp = Path(name)
             report["machine"] = machine_facts(tmp)
-            admin_url: str | None = postgres_admin_url(options.postgres_url)
-            if options.skip_postgres:
-                report["skipped"]["postgresql"], admin_url = "--skip-postgres", None
+            admin_url, facts, skipped = reach_postgres(options.postgres_url, skip=options.skip_postgres)
+            if admin_url is None:
+                report["skipped"]["postgresql"] = skipped
             else:
-                try:
-                    report["machine"]["postgresql"] = postgres_facts(admin_url)
-                except Exception as error:  # noqa: BLE001 - any failure to connect means: skip it
-                    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                    report["skipped"]["postgresql"] = f"{_shown(admin_url)} unreachable: {first_line}"
-                    admin_url = None
+                report["machine"]["postgresql"] = facts
             _run_all(console, options, report, tmp, admin_url)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]; processes, temporary files and databases cleaned up")
@@ -1434,10 +1178,10 @@ def _run_all(
     shutil.rmtree(tmp / "sqlite", ignore_errors=True)  # ~0.5 GB; the next runs need the page cache
 
     if admin_url is not None:
-        with fresh_postgres_database(admin_url) as database_url:
+        with fresh_database(admin_url) as database_url:
             runs["insert_postgresql"] = bulk_insert(database_url, rows)
         _print_insert(console, "postgresql", runs["insert_postgresql"])
-        with fresh_postgres_database(admin_url) as database_url:
+        with fresh_database(admin_url) as database_url:
             runs["catch_up_postgresql"], runs["sustained_postgresql"] = run_national(
                 console,
                 "postgresql",
@@ -1461,9 +1205,6 @@ def _run_all(
     if options.e2e_registrations > 0:
         runs["e2e"] = run_e2e(console, tmp, options.e2e_registrations)
         print_e2e(console, runs["e2e"])
-
-    if options.ledger_experiment:
-        runs["ledger_experiment"] = run_ledger_experiment(console, tmp, changes, admin_url)
 
 
 if __name__ == "__main__":

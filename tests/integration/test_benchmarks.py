@@ -1,0 +1,111 @@
+"""The benchmarks keep running: each at its ``--smoke`` size, as a real process, as a person would run it.
+
+``python -m benchmarks.<name> --smoke --json`` from the project folder; the test checks the exit status
+and that the JSON holds the figures the benchmark promises (non-zero rates, every part present), not
+how fast anything is. The PostgreSQL parts run when ``TEST_DATABASE_URL`` is set, else
+``--skip-postgres``. Each run gets a time limit; past it the benchmark is stopped as Ctrl-C would
+(it stops its servers and drops its databases), then killed with everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 120.0
+POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+def _run(module: str) -> dict[str, Any]:
+    """``python -m benchmarks.<module> --smoke --json``: its JSON report, once it exited with 0."""
+    argv = [sys.executable, "-m", f"benchmarks.{module}", "--smoke", "--json"]
+    if not POSTGRES:
+        argv.append("--skip-postgres")
+    # A session of its own: on a timeout, its servers and load generators go with it.
+    process = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)  # the benchmark cleans up, as on Ctrl-C
+        try:
+            out, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            out, err = "", ""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.communicate()
+        pytest.fail(f"{' '.join(argv[1:])} took more than {TIMEOUT:.0f} s; its output:\n{err[-4000:]}")
+    assert process.returncode == 0, f"exit status {process.returncode}; its output:\n{err[-4000:]}"
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not math.isnan(value) and value > 0
+
+
+def test_assign_codes_runs_at_smoke_size() -> None:
+    report = _run("assign_codes")
+
+    assert report["config"]["smoke"] is True
+    runs, ratios = report["runs"], report["ratios"]
+    for key in ("empty", "sqlite", *(("postgresql",) if POSTGRES else ())):
+        run = runs[key]
+        assert run is not None, f"{key} did not run: {report['skipped']}"
+        assert run["calls"] > 0 and _positive(run["calls_per_second"]), key
+        assert run["errors"] == 0, run["error_samples"]
+        assert _positive(run["p50_ms"]) and run["p50_ms"] <= run["p99_ms"] <= run["max_ms"], key
+        assert _positive(run["server_cpu_ms_per_call"]), key
+        if key != "empty":
+            assert _positive(ratios[key]), key
+    if POSTGRES:
+        assert "postgresql" not in report["skipped"]
+        assert runs["postgresql"]["postgres_cpu_percent"] is not None
+        assert report["machine"]["postgresql"]["server_version"]
+    else:
+        assert runs["postgresql"] is None and report["skipped"]["postgresql"] == "--skip-postgres"
+    assert report["machine"]["nproc"] >= 1 and report["machine"]["git_commit"]
+
+
+def test_sync_throughput_runs_at_smoke_size() -> None:
+    report = _run("sync_throughput")
+
+    config, runs, ratios = report["config"], report["runs"], report["ratios"]
+    assert config["smoke"] is True
+    backlog = config["backlog"]
+    assert report["backlog"]["record_bytes_avg"] > 1000  # the seeded procedure's real records
+
+    assert runs["stream"]["changes"] == backlog and _positive(runs["stream"]["changes_per_second"])
+    databases = ("sqlite", "postgresql") if POSTGRES else ("sqlite",)
+    for key in databases:
+        insert, catch_up, sustained = runs[f"insert_{key}"], runs[f"catch_up_{key}"], runs[f"sustained_{key}"]
+        assert insert["rows"] == backlog and _positive(insert["rows_per_second"]), key
+        assert catch_up["changes"] == backlog and _positive(catch_up["changes_per_second"]), key
+        assert _positive(catch_up["server_cpu_ms_per_change"]), key
+        assert catch_up["log_problems"] == 0, key
+        assert _positive(sustained["written_per_second"]) and _positive(sustained["changes_per_second"]), key
+        assert _positive(ratios[f"{key}_vs_stream"]) and _positive(ratios[f"{key}_vs_insert"]), key
+    if POSTGRES:
+        assert runs["catch_up_postgresql"]["cpu_percent"]["processes"]["postgres"] >= 0
+    else:
+        assert "catch_up_postgresql" not in runs and report["skipped"]["postgresql"] == "--skip-postgres"
+
+    e2e = runs["e2e"]
+    assert e2e["errors"] == []
+    assert e2e["measured"] == e2e["registrations"] == config["e2e_registrations"] > 0
+    assert _positive(e2e["p50_ms"]) and e2e["p50_ms"] <= e2e["max_ms"]
