@@ -55,8 +55,11 @@ class NodeSettings(BaseSettings):
     database_url: str = "sqlite:///data/node.db"
     #: Threads serving RPCs.
     max_workers: int = Field(default=32, ge=1, le=512)
-    #: Seconds in-flight RPCs get to finish on shutdown.
-    shutdown_grace: float = Field(default=5.0, ge=0)
+    #: Seconds in-flight RPCs get to finish on shutdown; streams and calls still open then are cancelled.
+    shutdown_grace: float = Field(default=3.0, ge=0)
+    #: Seconds a stop (SIGTERM, SIGINT) may take at the most; past it the process exits regardless.
+    #: Nothing acknowledged is lost either way: every acknowledgement follows a commit.
+    stop_timeout: float = Field(default=10.0, gt=0, le=600)
     #: An operator-supplied working-day schedule (TOML) for years the official data does not cover.
     working_days_file: Path | None = None
     time_limits: TimeLimits = TimeLimits()

@@ -1,15 +1,19 @@
-"""The provincial node's client of the national node: codes, with retries and deadlines."""
+"""The provincial node's client of the national node: codes, on a channel that heals by itself.
+
+A code request has a short deadline and is not retried here: the node's coding loop
+(:class:`common.registration.duties.Duties`) is the retry, with backoff, so that an unreachable national
+node costs one short wait per round, not one per registration.
+"""
 
 from __future__ import annotations
 
 import logging
 
-import grpc
-
+from common import names
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
-from common.retry import retrying
+from common.rpc.channels import ReplaceableChannel
 
 __all__ = ["NationalClient"]
 
@@ -19,29 +23,23 @@ logger = logging.getLogger(__name__)
 class NationalClient:
     """Calls the national node on behalf of one provincial node."""
 
-    def __init__(
-        self, address: str, *, region: str, timeout: float = 10.0, retry_seconds: float = 30.0
-    ) -> None:
+    def __init__(self, address: str, *, region: str, timeout: float = 5.0) -> None:
         self.region = region
         self.timeout = timeout
-        self.retry_seconds = retry_seconds
-        self._channel = grpc.insecure_channel(address)
-        self._stub = ns_grpc.NationalServiceStub(self._channel)
+        self._channel = ReplaceableChannel(address, ns_grpc.NationalServiceStub)
 
     def assign(self, *, registration: str, object_type: int, subject_uscc: str, request_id: str) -> str:
         """The code for ``registration``; safe to call again with the same request id."""
         request = ns.AssignCodeRequest(
-            node=f"nodes/{self.region}",
+            node=names.node_name(self.region),
             issuer=self.region,
             object_type=r.ObjectType.Name(object_type),
             registration=registration,
             subject_uscc=subject_uscc,
             request_id=request_id,
         )
-        for attempt in retrying(idempotent=True, max_seconds=self.retry_seconds):
-            with attempt:
-                return self._stub.AssignCode(request, timeout=self.timeout).code
-        raise AssertionError("unreachable: retrying re-raises the last error")
+        with self._channel.calling() as stub:
+            return stub.AssignCode(request, timeout=self.timeout).code
 
     def close(self) -> None:
         self._channel.close()

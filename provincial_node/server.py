@@ -3,6 +3,7 @@ its link with the national ledger (the change log and the sync daemon)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from common.clock import make_clock
@@ -42,7 +43,8 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
         on_change=log.record,
     )
     daemon = SyncDaemon.from_settings(db, settings, clock=clock, in_process=settings.sync_in_process)
-    on_start, on_stop = [registration.duties.start], [registration.duties.stop]
+    on_start: list[Callable[[], None]] = [registration.duties.start]
+    on_stop: list[Callable[[], None]] = [registration.duties.stop]
     if settings.sync_in_process:
         on_start.append(daemon.start)
         on_stop.append(daemon.stop)

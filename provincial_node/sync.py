@@ -10,7 +10,15 @@ window on. A gap answer (the national node expects an earlier sequence) restarts
 was acknowledged. Downward, it pulls the province's feed, applies each change in the transaction that
 also advances its local cursor (so a change is applied exactly once here), and acknowledges it.
 After a crash of either side, both directions resume after the last acknowledged change. Failures are
-retried with exponential backoff and jitter; the last error is kept for the status RPC.
+retried with exponential backoff and jitter (:data:`common.retry.DEFAULT_BACKOFF`); the last error is
+kept for the status RPC.
+
+A link that goes silent heals by itself: the channel sends keepalive pings
+(:mod:`common.rpc.channels`); the upward stream carries a batch at least every ``heartbeat`` seconds
+(an empty one when there is nothing to send, which also reports the head for lag); and when no
+acknowledgement arrives for ``stall_timeout`` seconds while batches are in flight, or calls keep
+timing out, the daemon ends the stream and replaces the channel, so the next attempt opens a new
+connection.
 
 If the national node has acknowledged more than this database's log holds, the database was restored
 from an older backup: the log's counter is moved past the acknowledged sequence (so no sequence is
@@ -22,9 +30,11 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import grpc
 from sqlmodel import Session, select
@@ -37,6 +47,7 @@ from common.process import run_process
 from common.registration.duties import describe_error
 from common.registration.models import RegistrationRow
 from common.retry import DEFAULT_BACKOFF
+from common.rpc.channels import ReplaceableChannel
 from common.sync.records import import_record, record_digest
 from provincial_node.agreement import check_agreement
 from provincial_node.changelog import ChangeLog, CursorRow
@@ -53,6 +64,10 @@ class _Restart(Exception):
     """The stream must start again from what the national node acknowledged."""
 
 
+class _Stalled(Exception):
+    """Batches were in flight and no acknowledgement came: the link went silent."""
+
+
 class SyncDaemon:
     def __init__(
         self,
@@ -65,6 +80,8 @@ class SyncDaemon:
         window: int = 4,
         poll_interval: float = 0.2,
         timeout: float = 10.0,
+        heartbeat: float = 2.0,
+        stall_timeout: float = 6.0,
         in_process: bool = True,
     ) -> None:
         self.db, self.region = db, region
@@ -72,9 +89,9 @@ class SyncDaemon:
         self.clock = clock or SystemClock()
         self.log = ChangeLog(self.clock)
         self.batch_size, self.window, self.poll, self.timeout = batch_size, window, poll_interval, timeout
+        self.heartbeat, self.stall_timeout = heartbeat, stall_timeout
         self.in_process = in_process
-        self._channel = grpc.insecure_channel(national_address)
-        self.stub = sync_service_pb2_grpc.SyncServiceStub(self._channel)
+        self._channel = ReplaceableChannel(national_address, sync_service_pb2_grpc.SyncServiceStub)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.acknowledged = 0
@@ -95,6 +112,10 @@ class SyncDaemon:
             in_process=in_process,
         )
 
+    @property
+    def stub(self) -> sync_service_pb2_grpc.SyncServiceStub:
+        return self._channel.stub
+
     # -- running --------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -103,11 +124,13 @@ class SyncDaemon:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop both directions: closing the channel cancels the calls in flight, then the threads end."""
         self._stop.set()
-        for thread in self._threads:
-            thread.join(15)
         self._channel.close()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _forever(self, step: Callable[[], None]) -> None:
         failures = 0
@@ -117,10 +140,20 @@ class SyncDaemon:
                 failures = 0
             except _Restart:
                 continue
+            except _Stalled as stall:
+                failures += 1
+                self.last_error = str(stall)
+                self._channel.replace(str(stall))
             except grpc.RpcError as error:
                 failures += 1
                 self.last_error = describe_error(error)
                 logger.warning("sync: %s (retrying)", self.last_error)
+                if (
+                    isinstance(error, grpc.Call)
+                    and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                    and failures >= 2
+                ):
+                    self._channel.replace("calls keep timing out")
             except Exception as error:  # the daemon keeps going; the error is reported
                 failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
@@ -162,22 +195,31 @@ class SyncDaemon:
         slots = threading.Semaphore(self.window)
         done = threading.Event()
         cursor = acknowledged
+        in_flight = 0
+        last_ack = time.monotonic()
+        stalled: list[str] = []
+        responses: Any = None
 
         def batches() -> Iterator[sync_pb2.ChangeBatch]:
-            nonlocal cursor
-            idle = 0.0
+            nonlocal cursor, in_flight
+            last_sent = 0.0
             while not self._stop.is_set() and not done.is_set():
+                if in_flight and time.monotonic() - last_ack > self.stall_timeout:
+                    stalled.append(
+                        f"no acknowledgement for {self.stall_timeout:.0f} s with {in_flight} batches sent"
+                    )
+                    if responses is not None:
+                        responses.cancel()
+                    return
                 if not slots.acquire(timeout=self.poll):
                     continue
                 with self.db.transaction(write=False) as session:
                     rows = self.log.read(session, after=cursor, limit=self.batch_size)
                     head, head_time = self.log.head(session)
-                if not rows and idle < 2.0:
+                if not rows and time.monotonic() - last_sent < self.heartbeat:
                     slots.release()
                     self._stop.wait(self.poll)
-                    idle += self.poll
                     continue
-                idle = 0.0  # a batch, or an empty one every ~2 s that reports the head (lag)
                 batch = sync_pb2.ChangeBatch(node=self.node, head_sequence=head)
                 if head_time is not None:
                     batch.head_time.FromDatetime(head_time)
@@ -187,11 +229,15 @@ class SyncDaemon:
                     change.commit_time.FromDatetime(row.committed_at)
                 if rows:
                     cursor = rows[-1].sequence
+                in_flight += 1
+                last_sent = time.monotonic()
                 yield batch
 
         responses = self.stub.PushChanges(batches())
         try:
             for ack in responses:
+                in_flight -= 1
+                last_ack = time.monotonic()
                 slots.release()
                 self._heard()
                 self.acknowledged = ack.acknowledged_sequence
@@ -204,9 +250,15 @@ class SyncDaemon:
                         ack.acknowledged_sequence,
                     )
                     raise _Restart
+        except grpc.RpcError:
+            if stalled:
+                raise _Stalled(stalled[0]) from None
+            raise
         finally:
             done.set()
-            responses.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
+            responses.cancel()
+        if stalled:
+            raise _Stalled(stalled[0])
 
     # -- downward -------------------------------------------------------------------------------
 

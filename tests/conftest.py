@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cluster import Cluster
 from tests.nodes import NodeProcess
 from tests.postgres import fresh_database, postgres_server
+
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report() -> Callable[[str], None]:
+    """Record a measured figure (a latency, a memory size): printed in the summary at the end of the run."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("figures measured by the tests")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +60,12 @@ def national_node(tmp_path: Path, sqlite_url: str) -> Iterator[NodeProcess]:
     ).start()
     yield node
     node.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A national node and provincial nodes as processes on fixed ports; killed after the test."""
+    c = Cluster(tmp_path)
+    yield c
+    for process in c.processes:
+        process.kill()

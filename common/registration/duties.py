@@ -1,17 +1,28 @@
-"""What a node does by itself, on time: close announcements, obtain codes, expire, remind.
+"""What a node does by itself, on time: close announcements, expire, remind, and obtain codes.
 
-:class:`Duties` runs these in a background thread every few seconds (and once at start). Each step
-is its own short transaction that re-checks the state under the registration's lock, so several node
-processes on one database, or a crash half-way, never do a step twice. Obtaining a code calls the
-national node outside any transaction, with a request id derived from the registration's uid: a
-retry after a timeout or a crash gets the same code back, never a second one.
+:class:`Duties` runs two loops in threads of their own:
+
+* the node's own duties (closing announcements, expiry, reminders) every ``interval`` seconds. They
+  need nothing but the node's database, so they run on time whatever the national node does;
+* coding: the registrations waiting for their code, in the order they began waiting, are sent to the
+  national node ``coding_concurrency`` at a time. When the national node cannot be reached, the round
+  stops at the first failure (the rest wait for the next round, not for one timeout each) and the loop
+  tries again after a short backoff (:data:`common.retry.DEFAULT_BACKOFF`), so codes arrive within
+  seconds of the national node answering again.
+
+Each step is its own short transaction that re-checks the state under the registration's lock, so
+several node processes on one database, or a crash half-way, never do a step twice. A code is asked
+for outside any transaction, with a request id derived from the registration's uid: a retry after a
+timeout or a crash gets the same code back, never a second one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import grpc
@@ -24,6 +35,7 @@ from common.registration import queries
 from common.registration.models import ApplicationRow, RegistrationRow
 from common.registration.procedure import Procedure
 from common.registration.states import ApplicationState, RegistrationState
+from common.retry import DEFAULT_BACKOFF
 
 __all__ = ["CodeSource", "Duties", "describe_error"]
 
@@ -47,41 +59,69 @@ class Duties:
     """The node's own work on its registrations."""
 
     def __init__(
-        self, db: Database, procedure: Procedure, codes: CodeSource, *, interval: float = 5.0
+        self,
+        db: Database,
+        procedure: Procedure,
+        codes: CodeSource,
+        *,
+        interval: float = 5.0,
+        coding_concurrency: int = 8,
+        coding_batch: int = 200,
     ) -> None:
         self.db, self.procedure, self.codes, self.interval = db, procedure, codes, interval
         self.node = procedure.node
+        self.coding_concurrency, self.coding_batch = coding_concurrency, coding_batch
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.last_error = ""
+        self._coding_failures = 0
 
-    # -- the loop -------------------------------------------------------------------------------
+    # -- the loops ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="duties", daemon=True)
-        self._thread.start()
+        for target, name in ((self._own_loop, "duties"), (self._coding_loop, "coding")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask both loops to stop, and wait for them at most ``timeout`` seconds in all."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _loop(self) -> None:
+    def _own_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
+                self.run_own()
             except Exception:
                 logger.exception("scheduled work failed; retrying in %.0fs", self.interval)
             self._stop.wait(self.interval)
 
-    def run_once(self) -> dict[str, int]:
-        """One round of every duty; returns how many registrations each step moved."""
+    def _coding_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.assign_codes()
+            except Exception:
+                logger.exception("coding failed; retrying")
+                self._coding_failures += 1
+            wait = DEFAULT_BACKOFF.delay(self._coding_failures) if self._coding_failures else self.interval
+            self._stop.wait(min(wait, self.interval))
+
+    def run_own(self) -> dict[str, int]:
+        """One round of the duties that need only this node: announcements, expiry, reminders."""
         return {
             "announcements_closed": self.close_announcements(),
-            "codes_assigned": self.assign_codes(),
             "expired": self.expire(),
             "reminded": self.remind(),
         }
+
+    def run_once(self) -> dict[str, int]:
+        """One round of every duty (announcements first, so that what closes is coded in the round)."""
+        done = self.run_own()
+        done["codes_assigned"] = self.assign_codes()
+        return done
 
     # -- the duties -----------------------------------------------------------------------------
 
@@ -115,34 +155,51 @@ class Duties:
         return self._each(due, close)
 
     def assign_codes(self) -> int:
+        """Codes for the registrations waiting for one, oldest first; returns how many were coded."""
         with self.db.transaction(write=False) as session:
-            waiting = queries.awaiting_code(session, self.node)
-        assigned = 0
-        for reg in waiting:
+            waiting = queries.awaiting_code(session, self.node)[: self.coding_batch]
+        if not waiting:
+            self._coding_failures = 0
+            return 0
+        unreachable = threading.Event()
+
+        def obtain(reg: RegistrationRow) -> str | None:
+            if unreachable.is_set() or self._stop.is_set():
+                return None
             name = names.registration_name(reg.node, reg.id)
             try:
-                code = self.codes.assign(
+                return self.codes.assign(
                     registration=name,
                     object_type=reg.object_type,
                     subject_uscc=reg.subject_uscc,
                     request_id=f"code-{reg.uid}",
                 )
             except (grpc.RpcError, RegistryError) as error:
+                unreachable.set()
                 self.last_error = f"{name}: {describe_error(error)}"
                 logger.warning("no code yet for %s: %s; will retry", name, describe_error(error))
-                continue
+                return None
 
-            def activate(session: Session, locked: RegistrationRow, code: str = code) -> bool:
-                app = self._current(session, locked, ApplicationState.AWAITING_CODE)
-                if app is None:
-                    return False
-                self.procedure.activate(session, locked, app, code)
-                return True
+        assigned = 0
+        with ThreadPoolExecutor(max_workers=self.coding_concurrency, thread_name_prefix="code") as pool:
+            for reg, code in zip(waiting, pool.map(obtain, waiting), strict=True):
+                if code is None:
+                    continue
 
-            if self._each([reg.id], activate):
-                logger.info("%s is active with code %s", name, code)
-                assigned += 1
-        self.last_error = "" if assigned == len(waiting) else self.last_error
+                def activate(session: Session, locked: RegistrationRow, code: str = code) -> bool:
+                    app = self._current(session, locked, ApplicationState.AWAITING_CODE)
+                    if app is None:
+                        return False
+                    self.procedure.activate(session, locked, app, code)
+                    return True
+
+                if self._each([reg.id], activate):
+                    logger.info("%s is active with code %s", names.registration_name(reg.node, reg.id), code)
+                    assigned += 1
+        if unreachable.is_set():
+            self._coding_failures += 1
+        else:
+            self._coding_failures, self.last_error = 0, ""
         return assigned
 
     def expire(self) -> int:

@@ -88,6 +88,14 @@ def decode(message_class: type[Message], raw: bytes) -> Message:
     return message
 
 
+def _invoke(
+    implementation: Callable[[Message, Call], T], request_class: type[Message], raw: bytes, call: Call
+) -> T:
+    """Decode and check the request, then run the servicer (in a thread of the pool: a large request's
+    checks never hold the event loop)."""
+    return implementation(decode(request_class, raw), call)
+
+
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
@@ -193,13 +201,12 @@ class Boundary:
     ) -> Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Any]:
         async def handle(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message | None:
             try:
-                request = decode(request_class, raw)
                 call = self._call(name, context)
                 if self.unary_waiting >= self.limits.unary_queue:
                     raise _Saturated("calls")
                 self.unary_waiting += 1
                 try:
-                    answer: Message = await self._run(implementation, request, call)
+                    answer: Message = await self._run(_invoke, implementation, request_class, raw, call)
                 finally:
                     self.unary_waiting -= 1
                 return answer
@@ -226,10 +233,11 @@ class Boundary:
                     loop.call_soon_threadsafe(task.cancel)
 
             try:
-                request = decode(request_class, raw)
                 stream = self._open_stream(close)
                 call = self._call(name, context, stream)
-                items: Iterator[Message] = await self._run(lambda: iter(implementation(request, call)))
+                items: Iterator[Message] = await self._run(
+                    lambda: iter(_invoke(implementation, request_class, raw, call))
+                )
                 while True:
                     chunk = await self._run(_take, items, _STREAM_CHUNK)
                     for item in chunk.items:
@@ -285,7 +293,7 @@ class Boundary:
                             "%s: no request for %ss; stream ended", name, self.limits.stream_idle_timeout
                         )
                         return
-                    answer: Message = await self._run(implementation, decode(request_class, raw), call)
+                    answer: Message = await self._run(_invoke, implementation, request_class, raw, call)
                     await asyncio.wait_for(context.write(answer), self.limits.write_timeout)
             except asyncio.CancelledError:
                 logger.debug("%s ended: cancelled", name)

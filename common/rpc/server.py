@@ -31,21 +31,22 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from common.rpc.handlers import Boundary, ServingLimits
 from common.rpc.reflection import DocumentedReflection
 
-__all__ = ["KEEPALIVE_TIME", "KEEPALIVE_TIMEOUT", "NodeServer", "server_options"]
+__all__ = ["SERVER_KEEPALIVE_TIME", "SERVER_KEEPALIVE_TIMEOUT", "NodeServer", "server_options"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 #: Seconds between keepalive pings on an idle connection, and to wait for the answer.
-KEEPALIVE_TIME, KEEPALIVE_TIMEOUT = 10.0, 5.0
+SERVER_KEEPALIVE_TIME, SERVER_KEEPALIVE_TIMEOUT = 10.0, 5.0
 
 
 def server_options(max_concurrent: int) -> list[tuple[str, Any]]:
     return [
         ("grpc.so_reuseport", 0),
-        ("grpc.keepalive_time_ms", int(KEEPALIVE_TIME * 1000)),
-        ("grpc.keepalive_timeout_ms", int(KEEPALIVE_TIMEOUT * 1000)),
+        ("grpc.keepalive_time_ms", int(SERVER_KEEPALIVE_TIME * 1000)),
+        ("grpc.keepalive_timeout_ms", int(SERVER_KEEPALIVE_TIMEOUT * 1000)),
+        ("grpc.http2.ping_timeout_ms", int(SERVER_KEEPALIVE_TIMEOUT * 1000)),
         ("grpc.keepalive_permit_without_calls", 1),
         # Clients ping every 5 s at the fastest (common.rpc.channels); allow it, with or without calls.
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 4000),

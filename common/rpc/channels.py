@@ -1,0 +1,103 @@
+"""Channels from one node to another that notice a dead link and heal by themselves.
+
+gRPC keeps a connection open for as long as the kernel does; a peer behind a hung middlebox or a
+half-dead NAT entry leaves it open and silent, and calls on it wait for their deadline, one after the
+other, for ever. Every channel between nodes therefore
+
+* sends keepalive pings (every ``KEEPALIVE_TIME`` seconds, also without calls) and drops the
+  connection when one is not answered within ``KEEPALIVE_TIMEOUT``, so a silent connection is
+  replaced by a new one within seconds;
+* reconnects quickly (backoff from 0.25 s up to 2 s, and a connection attempt given up after 1 s
+  without an answer) instead of gRPC's default of up to two minutes;
+* keeps its connections to itself (``grpc.use_local_subchannel_pool``): gRPC otherwise shares one
+  connection between every channel of a process to the same address, so that a new channel would
+  reuse the dead connection it was meant to replace;
+* leaves retries to :mod:`common.retry` (gRPC's own retry policy is off, so the two do not stack).
+
+Keepalive alone does not notice a silent link while calls are being made (gRPC resets its keepalive
+timer on every write), so :class:`ReplaceableChannel` also replaces its channel, and with it the
+connection, when a call times out (:meth:`ReplaceableChannel.calling`) or when its user saw no
+progress on a stream (:meth:`ReplaceableChannel.replace`): the next call then opens a new connection,
+which works as soon as the network does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar
+
+import grpc
+
+__all__ = ["KEEPALIVE_TIME", "KEEPALIVE_TIMEOUT", "ReplaceableChannel", "channel_options"]
+
+logger = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+#: Seconds between keepalive pings, and to wait for each answer (the server allows one every 4 s).
+KEEPALIVE_TIME, KEEPALIVE_TIMEOUT = 5.0, 3.0
+
+
+def channel_options() -> list[tuple[str, Any]]:
+    return [
+        ("grpc.keepalive_time_ms", int(KEEPALIVE_TIME * 1000)),
+        ("grpc.keepalive_timeout_ms", int(KEEPALIVE_TIMEOUT * 1000)),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.initial_reconnect_backoff_ms", 250),
+        ("grpc.min_reconnect_backoff_ms", 1000),
+        ("grpc.max_reconnect_backoff_ms", 2000),
+        ("grpc.http2.ping_timeout_ms", int(KEEPALIVE_TIMEOUT * 1000)),
+        ("grpc.use_local_subchannel_pool", 1),
+        ("grpc.enable_retries", 0),
+    ]
+
+
+class ReplaceableChannel(Generic[S]):
+    """A channel to ``address`` and a stub on it, which can be replaced by a fresh one."""
+
+    def __init__(self, address: str, stub: Callable[[grpc.Channel], S]) -> None:
+        self.address = address
+        self._make_stub = stub
+        self._lock = threading.Lock()
+        self._channel = grpc.insecure_channel(address, options=channel_options())
+        self._stub = stub(self._channel)
+        self.replacements = 0
+
+    @property
+    def stub(self) -> S:
+        with self._lock:
+            return self._stub
+
+    @contextmanager
+    def calling(self) -> Iterator[S]:
+        """The stub for one call; a call that times out replaces the channel it was made on (once,
+        however many calls on it time out together)."""
+        with self._lock:
+            stub, generation = self._stub, self.replacements
+        try:
+            yield stub
+        except grpc.RpcError as error:
+            if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                self.replace("a call timed out", generation=generation)
+            raise
+
+    def replace(self, why: str, *, generation: int | None = None) -> None:
+        """Close the channel (cancelling its calls) and open a new one; with ``generation``, only if the
+        channel is still the one of that generation."""
+        with self._lock:
+            if generation is not None and generation != self.replacements:
+                return
+            old = self._channel
+            self._channel = grpc.insecure_channel(self.address, options=channel_options())
+            self._stub = self._make_stub(self._channel)
+            self.replacements += 1
+        logger.warning("replacing the channel to %s: %s", self.address, why)
+        old.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._channel.close()

@@ -1,0 +1,95 @@
+"""A national node and provincial nodes as real processes on SQLite files, on fixed ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from common.gen.registry.v1 import sync_pb2
+from common.gen.registry.v1 import sync_service_pb2 as ss
+from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
+from tests.nodes import ROOT, NodeProcess, free_port
+
+__all__ = ["Cluster"]
+
+
+@dataclass
+class Cluster:
+    """A national node and provincial nodes on SQLite files in one folder, on fixed ports."""
+
+    root: Path
+    own_nodes: tuple[str, ...] = ("320000",)
+    national_port: int = field(default_factory=free_port)
+    processes: list[NodeProcess] = field(default_factory=list)
+
+    @property
+    def national_address(self) -> str:
+        return f"127.0.0.1:{self.national_port}"
+
+    def db_url(self, name: str) -> str:
+        return f"sqlite:///{self.root / (name + '.db')}"
+
+    def national(self) -> NodeProcess:
+        workdir = self.root / "national"
+        workdir.mkdir(exist_ok=True)
+        nodes = ", ".join(f'{{"region": "{n}"}}' for n in self.own_nodes)
+        node = NodeProcess(
+            "national_node",
+            env={
+                "REGISTRY_LISTEN": self.national_address,
+                "REGISTRY_DATABASE_URL": self.db_url("national"),
+                "REGISTRY_PROVINCIAL_NODES": f"[{nodes}]",
+                "REGISTRY_DUTIES_INTERVAL": "0.2",
+                "REGISTRY_CLOCK_SPEED": "172800",
+                "REGISTRY_LOG_LEVEL": "WARNING",
+            },
+            cwd=workdir,
+        )
+        self.processes.append(node)
+        return node
+
+    def _province_env(self, region: str, in_process: bool) -> dict[str, str]:
+        return {
+            "REGISTRY_REGION": region,
+            "REGISTRY_NATIONAL_ADDRESS": self.national_address,
+            "REGISTRY_NATIONAL_TIMEOUT": "3",
+            "REGISTRY_DATABASE_URL": self.db_url(region),
+            "REGISTRY_DUTIES_INTERVAL": "0.2",
+            "REGISTRY_CLOCK_SPEED": "172800",
+            "REGISTRY_SYNC_IN_PROCESS": "true" if in_process else "false",
+            "REGISTRY_LOG_LEVEL": "WARNING",
+        }
+
+    def province(self, region: str, *, in_process: bool = True) -> NodeProcess:
+        workdir = self.root / region
+        workdir.mkdir(exist_ok=True)
+        node = NodeProcess("provincial_node", env=self._province_env(region, in_process), cwd=workdir)
+        self.processes.append(node)
+        return node
+
+    def daemon(self, region: str) -> subprocess.Popen[str]:
+        """The sync daemon as its own process."""
+        env = {**os.environ, **self._province_env(region, False)}
+        with (self.root / f"daemon-{region}.log").open("a") as log:  # the child keeps its own copy
+            process = subprocess.Popen(
+                [sys.executable, "-m", "provincial_node.sync"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        assert process.stdout is not None
+        assert "running" in process.stdout.readline()
+        return process
+
+    def sync(self) -> ss_grpc.SyncServiceStub:
+        return ss_grpc.SyncServiceStub(grpc.insecure_channel(self.national_address))
+
+    def state(self, region: str) -> sync_pb2.SyncState:
+        return self.sync().GetSyncState(ss.GetSyncStateRequest(node=f"nodes/{region}"), timeout=5)
