@@ -26,6 +26,7 @@ import itertools
 import json
 import math
 import multiprocessing
+import os
 import signal
 import sys
 import tempfile
@@ -91,6 +92,19 @@ class WorkerSpec:
     tag: str  # unique per run, part of every registration and request id
 
 
+#: Set (to 1) in the environment when the load generators talk plaintext.
+PLAINTEXT = "BENCHMARK_PLAINTEXT"
+
+
+def _transport(region: str) -> dict[str, str]:
+    """What a benchmark server needs for mutual TLS as the node of ``region`` (nothing in plaintext)."""
+    if os.environ.get(PLAINTEXT) == "1":
+        return {}
+    from tests.trust import node_env
+
+    return node_env(region)
+
+
 Calls = tuple[Callable[..., Any], Callable[[int], Any]]  # (the stub's method, request number -> request)
 
 
@@ -116,9 +130,10 @@ def _assign_calls(channel: grpc.Channel, spec: WorkerSpec, client: int) -> Calls
     # A few subjects per node and client; every call is still a new registration and request id.
     subjects = {node: [make_uscc(d) for _ in range(8)] for node, d in DIVISIONS.items()}
 
+    node = NODES[client % len(NODES)]  # each client is one node (its certificate), as in production
+
     def make(k: int) -> ns.AssignCodeRequest:
         j = client + k
-        node = NODES[j % len(NODES)]
         key = f"{spec.tag}-{client}-{k}"
         return ns.AssignCodeRequest(
             node=f"nodes/{node}",
@@ -145,10 +160,14 @@ def _worker_main(conn: Connection, spec: WorkerSpec) -> None:
 def _worker(conn: Connection, spec: WorkerSpec) -> None:
     factory = _empty_calls if spec.kind == "empty" else _assign_calls
     # One channel (one HTTP/2 connection) per client, like independent callers.
-    channels = [
-        grpc.insecure_channel(spec.target, options=[("grpc.use_local_subchannel_pool", 1)])
-        for _ in range(spec.threads)
-    ]
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    if os.environ.get(PLAINTEXT) == "1":
+        channels = [grpc.insecure_channel(spec.target, options=options) for _ in range(spec.threads)]
+    else:  # as each node calls: mutual TLS with its certificate
+        from tests.trust import channel
+
+        nodes = [NODES[(spec.first_client + i) % len(NODES)] for i in range(spec.threads)]
+        channels = [channel(spec.target, node=n, options=options) for n in nodes]
     try:
         for channel in channels:
             grpc.channel_ready_future(channel).result(timeout=15)
@@ -450,8 +469,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="a few seconds in all: 1 s a run, 0.5 s warm-up, 4 clients (shows that it runs; sizes given"
         " explicitly still apply)",
     )
+    parser.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="talk plaintext, without certificates: only against a node of a version before mutual TLS"
+        " (for a comparison); the current nodes refuse it",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     options = parser.parse_args(argv)
+    if options.plaintext:
+        os.environ[PLAINTEXT] = "1"  # the load-generator processes inherit it
     for key, value in (SMOKE if options.smoke else DEFAULTS).items():
         if getattr(options, key) is None:
             setattr(options, key, value)
@@ -539,7 +566,9 @@ def _run_all(
 
     workdir = tmp / "empty"
     workdir.mkdir()
-    server = ServerProcess("empty_server", "benchmarks.empty_server", env={}, workdir=workdir)
+    server = ServerProcess(
+        "empty_server", "benchmarks.empty_server", env=_transport("100000"), workdir=workdir
+    )
     result = _measure("empty", "empty", server, options)
     print_run(console, result)
     runs["empty"] = asdict(result)

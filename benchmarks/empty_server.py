@@ -21,6 +21,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from common.process import run_process
 from common.rpc import Call, NodeServer
+from common.rpc.tls import Files
 from common.settings import NodeSettings
 
 __all__ = ["METHOD", "SERVICE", "EmptyServicer", "create_server", "main", "service"]
@@ -59,6 +60,9 @@ def create_server(settings: NodeSettings) -> NodeServer:
         max_workers=settings.max_workers,
         services=[(service(), EmptyServicer())],
         shutdown_grace=settings.shutdown_grace,
+        # A node's transport: mutual TLS when the settings name the certificate (as the benchmarks'
+        # secure runs do), plaintext otherwise.
+        credentials=Files(settings.tls).server_credentials() if settings.tls.cert_file else None,
     )
 
 

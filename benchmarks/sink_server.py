@@ -33,6 +33,7 @@ from common.errors import RegistryError
 from common.gen.registry.v1 import sync_pb2, sync_service_pb2
 from common.process import run_process
 from common.rpc import Call, NodeServer
+from common.rpc.tls import Files
 from common.settings import NodeSettings
 
 __all__ = ["SYNC_SERVICE", "SinkServicer", "Unimplemented", "create_server", "main"]
@@ -97,6 +98,9 @@ def create_server(settings: NodeSettings) -> NodeServer:
         max_workers=settings.max_workers,
         services=[(SYNC_SERVICE, SinkServicer())],
         shutdown_grace=settings.shutdown_grace,
+        # A node's transport: mutual TLS when the settings name the certificate (as the benchmarks'
+        # secure runs do), plaintext otherwise.
+        credentials=Files(settings.tls).server_credentials() if settings.tls.cert_file else None,
     )
 
 

@@ -91,6 +91,8 @@ from benchmarks.harness import (
 from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
 from common.gen.registry.v1.registration_service_pb2_grpc import RegistrationServiceStub as RegistrationStub
 from tests.postgres import fresh_database
+from tests.trust import channel as tls_channel
+from tests.trust import node_env, token
 
 __all__ = ["ChangeFactory", "Template", "build_backlog", "main", "make_templates"]
 
@@ -113,7 +115,7 @@ E2E_POLL = 0.010  # seconds between polls of one poller while the change is immi
 E2E_SPACING = 0.25  # seconds between announcements (half a simulated day: two per closing day)
 E2E_EARLY = 0.3  # start polling every E2E_POLL this long before the announcement is due to close
 E2E_IDLE_POLL = 0.5  # before that, one poll every half second in case the estimate is wrong
-ACTOR = (("registry-actor", "benchmark"),)
+ACTOR: tuple[tuple[str, str], ...] = ()  # who acts is the channel's token
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,7 +286,8 @@ def _alive(*processes: ServerProcess) -> None:
 
 
 def _sync_stub(address: str) -> tuple[grpc.Channel, sync_service_pb2_grpc.SyncServiceStub]:
-    channel = grpc.insecure_channel(address)
+    """SyncService of the national node, as an operator who may read the ledger and every link."""
+    channel = tls_channel(address, bearer=token(), national=True)
     return channel, sync_service_pb2_grpc.SyncServiceStub(channel)
 
 
@@ -370,7 +373,7 @@ def run_stream(console: Console, tmp: Path, backlog: Path, count: int) -> dict[s
     workdir.mkdir()
     province = workdir / "province.db"
     shutil.copyfile(backlog, province)
-    sink = ServerProcess("sink_server", "benchmarks.sink_server", env={}, workdir=workdir)
+    sink = ServerProcess("sink_server", "benchmarks.sink_server", env=node_env("100000"), workdir=workdir)
     daemon: ServerProcess | None = None
     try:
         sink.start()
@@ -672,7 +675,7 @@ def run_e2e(console: Console, tmp: Path, registrations: int) -> dict[str, Any]:
             },
             workdir=workdir,
         ).start()
-        province_channel = grpc.insecure_channel(province.address)
+        province_channel = tls_channel(province.address, bearer=token())
         national_channel, sync = _sync_stub(national.address)
         channels += [province_channel, national_channel]
         stub = RegistrationStub(province_channel)

@@ -4,6 +4,11 @@ Starts ``python -m national_node --config deploy/national.toml`` and one
 ``python -m provincial_node --config deploy/provincial-*.toml`` per provincial configuration, on the
 embedded SQLite default (files under ``data/``), prints where each serves, and stops them all on
 Ctrl-C or SIGTERM. A node that dies is reported and the others are stopped.
+
+On its first run it makes the federation's trust material under ``data/`` (a local CA and its
+revocation list, a certificate per node, a development token issuer; see
+:mod:`common.security.local`), so that every node serves mutual TLS and checks bearer tokens from the
+start, and prints how to get a token for development.
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from common.regions import NATIONAL
+from common.security.local import LocalTrust
+
 __all__ = ["main"]
 
 
 def _start(module: str, config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", module, "--config", str(config)], env=env)
+
+
+def _region_of(config: Path) -> str:
+    with config.open("rb") as file:
+        return str(tomllib.load(file)["region"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     if not national.is_file():
         sys.stderr.write(f"registry-federation: {national} not found (run from the project folder)\n")
         return 2
+    trust = LocalTrust(Path("data"))
+    regions = [NATIONAL, *(_region_of(c) for c in provincial)]
+    issued = trust.ensure(regions)
+    trust.issuer()
+    if issued:
+        sys.stdout.write(
+            f"registry-federation: made the local CA and certificates for {', '.join(issued)}"
+            " under data/pki\n"
+        )
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -88,8 +110,14 @@ def _report_ready(nodes: list[tuple[str, Path]], stopping: threading.Event, time
         with config.open("rb") as file:
             addresses.append((name, tomllib.load(file).get("listen", "")))
     deadline = time.monotonic() + timeout
+    trust = LocalTrust(Path("data"))
+    credentials = grpc.ssl_channel_credentials(
+        trust.ca_file.read_bytes(),
+        private_key=trust.client_key_file("registryctl").read_bytes(),
+        certificate_chain=trust.client_cert_file("registryctl").read_bytes(),
+    )
     for _name, address in addresses:
-        with grpc.insecure_channel(address) as channel:
+        with grpc.secure_channel(address, credentials) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             while not stopping.is_set() and time.monotonic() < deadline:
                 try:
@@ -101,6 +129,10 @@ def _report_ready(nodes: list[tuple[str, Path]], stopping: threading.Event, time
     if not stopping.is_set():
         lines = "".join(f"  {name:<36} {address}\n" for name, address in addresses)
         sys.stdout.write(f"registry-federation: all nodes serving (Ctrl-C stops them):\n{lines}")
+        sys.stdout.write(
+            "  every node serves mutual TLS (CA: data/pki/ca.crt); a token for development only:\n"
+            "    export REGISTRY_TOKEN=$(registryctl login zhang.san --role clerk --role reviewer)\n"
+        )
         sys.stdout.flush()
 
 

@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["NodeSettings", "TimeLimits", "normalise_database_url"]
+__all__ = ["AuthSettings", "NodeSettings", "TimeLimits", "TlsSettings", "normalise_database_url"]
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("registry_config_file", default=None)
 
@@ -42,6 +42,42 @@ class TimeLimits(BaseModel):
     announcement_days: int = Field(default=10, ge=1, le=60)
     objection_days: int = Field(default=10, ge=1, le=60)
     expiry_reminder_days: int = Field(default=20, ge=0, le=250)
+
+
+class TlsSettings(BaseModel):
+    """The node's identity on the wire: its certificate from the national CA, and whom it trusts.
+
+    Every node serves TLS, and presents its certificate when it calls another node (mutual TLS). The
+    files are read again when they change, so a renewed certificate takes effect without a restart.
+    """
+
+    #: The node's certificate (PEM, leaf first), with its SPIFFE identity
+    #: ``spiffe://registry.data.gov.cn/nodes/{region}``.
+    cert_file: Path | None = None
+    #: Its private key (PEM).
+    key_file: Path | None = None
+    #: The federation's certificate authority (PEM): peers' certificates must chain to it.
+    ca_file: Path | None = None
+    #: The revocation list the national CA publishes (PEM); a peer whose certificate is on it is refused.
+    crl_file: Path | None = None
+
+
+class AuthSettings(BaseModel):
+    """Who the node believes about people: the identity provider whose bearer tokens it accepts, and
+    the policy that says what each role may do."""
+
+    #: The identity provider's key set, as a JWKS file (read again when it changes) ...
+    jwks_file: Path | None = None
+    #: ... or its OIDC issuer URL (keys from its discovery document).
+    oidc_issuer: str | None = None
+    #: The ``iss`` tokens must carry (with ``jwks_file``).
+    issuer: str = "https://id.registry.data.gov.cn"
+    #: The ``aud`` tokens must carry.
+    audience: str = "registry.data.gov.cn"
+    #: The policy (TOML); the built-in one (``common/security/policy.toml``) when unset.
+    policy_file: Path | None = None
+    #: The reviewer who approves an application may not be the clerk who accepted it.
+    separation_of_duties: bool = True
 
 
 class NodeSettings(BaseSettings):
@@ -70,6 +106,8 @@ class NodeSettings(BaseSettings):
     clock_start: datetime | None = None
     #: ... and run it this many times faster than real time. Production leaves both unset.
     clock_speed: float = Field(default=1.0, gt=0)
+    tls: TlsSettings = TlsSettings()
+    auth: AuthSettings = AuthSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -32,7 +32,7 @@ from common.registration.models import RegistrationRow
 from common.sync.records import bucket_digests, export_record, import_record, record_digest, rename
 from common.sync.sequences import take_number
 from national_node.directory import OWN_NODE, PROXY, get_node
-from national_node.models import DownwardRow, LedgerRow, NodeRow, SyncStateRow, TransferRow
+from national_node.models import CodeAssignmentRow, DownwardRow, LedgerRow, NodeRow, SyncStateRow, TransferRow
 
 __all__ = ["Ledger"]
 
@@ -108,8 +108,12 @@ class Ledger:
                     if change.sequence > expected:
                         gap = expected
                         break
-                    if not self._apply_change(session, node, change.record, rows):
-                        refused.append(change.record.registration.name)
+                    why = self._apply_change(session, node, change.record, rows)
+                    if why:
+                        # Nothing from a refused change on is acknowledged: the sender cannot get
+                        # past it by sending it again, and nothing after it is taken on trust.
+                        refused.append(f"{change.record.registration.name}: {why}")
+                        break
                     state.acknowledged = change.sequence
                     state.acknowledged_commit = change.commit_time.ToDatetime(tzinfo=UTC)
                     expected += 1
@@ -123,9 +127,8 @@ class Ledger:
             if gap:
                 state.last_error = f"gap: expected sequence {gap}, got {batch.changes[0].sequence}"
             elif refused:
-                state.last_error = (
-                    f"refused changes to registrations nodes/{node} does not manage: {refused[:3]}"
-                )
+                state.last_error = f"refused change {expected}: {refused[0]}"
+                logger.warning("nodes/%s: refused change %d: %s", node, expected, refused[0])
             session.add(state)
             return sync_pb2.ChangeAck(
                 acknowledged_sequence=state.acknowledged, expected_sequence=gap, refused=refused
@@ -133,20 +136,35 @@ class Ledger:
 
     def _apply_change(
         self, session: Session, node: str, record: sync_pb2.RegistrationRecord, rows: dict[str, LedgerRow]
-    ) -> bool:
-        """Apply one change; ``rows`` holds the batch's ledger entries (new ones are added to it)."""
+    ) -> str:
+        """Apply one change; ``rows`` holds the batch's ledger entries (new ones are added to it).
+
+        Returns why the change is refused, or "" when it is applied (or already was). Refused: a
+        registration another node manages (unless the change is older than the ledger's entry: a change
+        made just before a transfer, which the transfer supersedes), and a code the coding authority did
+        not assign to this registration, or that another registration holds.
+        """
         reg = record.registration
         if not reg.name.startswith(f"nodes/{node}/registrations/"):
-            logger.warning("nodes/%s sent a change of %s, which it does not manage", node, reg.name)
-            return False
+            return f"nodes/{node} does not manage {reg.name}"
         row = rows.get(reg.uid)
-        if row is not None and row.node != node:
-            logger.warning("nodes/%s sent a change of %s, managed by nodes/%s", node, reg.uid, row.node)
-            return False
         if row is not None and row.revision >= record.revision:
-            return True  # already has this revision or a newer one
+            return ""  # already has this revision or a newer one
+        if row is not None and row.node != node:
+            return f"the registration is managed by nodes/{row.node}"
+        if reg.code and (row is None or row.code != reg.code):
+            assignment = session.get(CodeAssignmentRow, reg.code)
+            if assignment is None:
+                return f"code {reg.code} was never assigned"
+            if assignment.registration != reg.name:
+                return f"code {reg.code} was assigned to {assignment.registration}"
+            holder = session.exec(
+                select(LedgerRow.uid).where(LedgerRow.code == reg.code, LedgerRow.uid != reg.uid)
+            ).first()
+            if holder is not None:
+                return f"code {reg.code} belongs to another registration"
         rows[reg.uid] = self._put(session, record, node, row)
-        return True
+        return ""
 
     # -- sync health ----------------------------------------------------------------------------
 
@@ -280,9 +298,15 @@ class Ledger:
             ranges_compared=len(set(ours) | set(theirs)),
         )
 
-    def records(self, uids: Iterable[str]) -> list[sync_pb2.RegistrationRecord]:
+    def records(
+        self, uids: Iterable[str], *, managed_by: str | None = None
+    ) -> list[sync_pb2.RegistrationRecord]:
+        """The ledger's records of ``uids`` (only those ``managed_by`` manages, when given)."""
+        statement = select(LedgerRow).where(col(LedgerRow.uid).in_(list(uids)))
+        if managed_by is not None:
+            statement = statement.where(LedgerRow.node == managed_by)
         with self.db.transaction(write=False) as session:
-            rows = session.exec(select(LedgerRow).where(col(LedgerRow.uid).in_(list(uids)))).all()
+            rows = session.exec(statement).all()
         return [sync_pb2.RegistrationRecord.FromString(row.record) for row in rows]
 
     def lookup(self, code: str) -> sync_pb2.RegistrationRecord:

@@ -12,6 +12,7 @@ from common.gen.registry.v1 import national_service_pb2, registration_service_pb
 from common.paging import PageTokens
 from common.registration import build_registration
 from common.rpc import NodeServer
+from common.rpc.security import node_security
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
@@ -32,6 +33,7 @@ SYNC_SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"]
 
 def create_server(settings: NationalSettings) -> NodeServer:
     """A ready-to-start national node server; its database is migrated and its directory synced."""
+    security = node_security(settings)
     db = Database(settings.database_url, pool_size=min(settings.max_workers, 32))
     migrate(db.engine, MIGRATIONS)
     clock = make_clock(settings.clock_start, settings.clock_speed)
@@ -56,6 +58,9 @@ def create_server(settings: NationalSettings) -> NodeServer:
             (SYNC_SERVICE, SyncServicer(ledger, tokens)),
         ],
         shutdown_grace=settings.shutdown_grace,
+        credentials=security.credentials,
+        authenticator=security.authenticator,
+        policy=security.policy,
         on_start=[registration.duties.start],
         on_stop=[registration.duties.stop, db.dispose],
     )

@@ -12,6 +12,7 @@ from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.paging import PageTokens
 from common.rpc.call import Call, Stream
+from common.security.policy import Scope
 from common.validation import Checker, parse_code
 from national_node.ledger import Ledger
 
@@ -94,7 +95,9 @@ class SyncServicer:
             raise InvalidArgument.for_field(
                 "uids", InvalidValue("FIELD_TOO_LONG", "lists more than 500 uids")
             )
-        return ss.GetLedgerRecordsResponse(records=self.ledger.records(request.uids))
+        # A node reads only the records of what it manages (scope own_node); others see them all.
+        own = call.principal.region if call.grant is not None and call.grant.scope == Scope.OWN_NODE else None
+        return ss.GetLedgerRecordsResponse(records=self.ledger.records(request.uids, managed_by=own))
 
     def LookupLedger(self, request: ss.LookupLedgerRequest, call: Call) -> sync_pb2.RegistrationRecord:
         return self.ledger.lookup(parse_code(request.code))

@@ -14,6 +14,8 @@ from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.rpc.channels import ReplaceableChannel
+from common.rpc.tls import Files
+from common.security.identity import NATIONAL_SERVER_NAME
 
 __all__ = ["NationalClient"]
 
@@ -23,10 +25,12 @@ logger = logging.getLogger(__name__)
 class NationalClient:
     """Calls the national node on behalf of one provincial node."""
 
-    def __init__(self, address: str, *, region: str, timeout: float = 5.0) -> None:
+    def __init__(self, address: str, *, region: str, files: Files, timeout: float = 5.0) -> None:
         self.region = region
         self.timeout = timeout
-        self._channel = ReplaceableChannel(address, ns_grpc.NationalServiceStub)
+        self._channel = ReplaceableChannel(
+            address, ns_grpc.NationalServiceStub, files, server_name=NATIONAL_SERVER_NAME
+        )
 
     def assign(self, *, registration: str, object_type: int, subject_uscc: str, request_id: str) -> str:
         """The code for ``registration``; safe to call again with the same request id."""

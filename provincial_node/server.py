@@ -11,6 +11,7 @@ from common.db import Database, migrate
 from common.gen.registry.v1 import provincial_service_pb2, registration_service_pb2
 from common.registration import build_registration
 from common.rpc import NodeServer
+from common.rpc.security import node_security
 from provincial_node.changelog import ChangeLog
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.national_client import NationalClient
@@ -26,11 +27,15 @@ PROVINCIAL_SERVICE = provincial_service_pb2.DESCRIPTOR.services_by_name["Provinc
 
 
 def create_server(settings: ProvincialSettings) -> NodeServer:
+    security = node_security(settings)
     db = Database(settings.database_url, pool_size=min(settings.max_workers, 32))
     migrate(db.engine, MIGRATIONS)
     clock = make_clock(settings.clock_start, settings.clock_speed)
     national = NationalClient(
-        settings.national_address, region=settings.region, timeout=settings.national_timeout
+        settings.national_address,
+        region=settings.region,
+        files=security.files,
+        timeout=settings.national_timeout,
     )
     log = ChangeLog(clock)
     registration = build_registration(
@@ -56,6 +61,9 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
             (PROVINCIAL_SERVICE, ProvincialServicer(daemon)),
         ],
         shutdown_grace=settings.shutdown_grace,
+        credentials=security.credentials,
+        authenticator=security.authenticator,
+        policy=security.policy,
         on_start=on_start,
         on_stop=[*on_stop, national.close, db.dispose],
     )

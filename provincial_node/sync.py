@@ -48,6 +48,8 @@ from common.registration.duties import describe_error
 from common.registration.models import RegistrationRow
 from common.retry import DEFAULT_BACKOFF
 from common.rpc.channels import ReplaceableChannel
+from common.rpc.tls import Files
+from common.security.identity import NATIONAL_SERVER_NAME
 from common.sync.records import import_record, record_digest
 from provincial_node.agreement import check_agreement
 from provincial_node.changelog import ChangeLog, CursorRow
@@ -64,6 +66,10 @@ class _Restart(Exception):
     """The stream must start again from what the national node acknowledged."""
 
 
+class _Refused(Exception):
+    """The national node refused a change; the stream resumes after it was acknowledged, with backoff."""
+
+
 class _Stalled(Exception):
     """Batches were in flight and no acknowledgement came: the link went silent."""
 
@@ -75,6 +81,7 @@ class SyncDaemon:
         *,
         region: str,
         national_address: str,
+        files: Files,
         clock: Clock | None = None,
         batch_size: int = 500,
         window: int = 4,
@@ -91,7 +98,9 @@ class SyncDaemon:
         self.batch_size, self.window, self.poll, self.timeout = batch_size, window, poll_interval, timeout
         self.heartbeat, self.stall_timeout = heartbeat, stall_timeout
         self.in_process = in_process
-        self._channel = ReplaceableChannel(national_address, sync_service_pb2_grpc.SyncServiceStub)
+        self._channel = ReplaceableChannel(
+            national_address, sync_service_pb2_grpc.SyncServiceStub, files, server_name=NATIONAL_SERVER_NAME
+        )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.acknowledged = 0
@@ -106,6 +115,7 @@ class SyncDaemon:
             db,
             region=settings.region,
             national_address=settings.national_address,
+            files=Files(settings.tls),
             clock=clock,
             batch_size=settings.sync_batch_size,
             timeout=settings.national_timeout,
@@ -140,6 +150,10 @@ class SyncDaemon:
                 failures = 0
             except _Restart:
                 continue
+            except _Refused as refusal:
+                failures += 1
+                self.last_error = str(refusal)
+                logger.error("sync: %s", refusal)
             except _Stalled as stall:
                 failures += 1
                 self.last_error = str(stall)
@@ -242,7 +256,9 @@ class SyncDaemon:
                 self._heard()
                 self.acknowledged = ack.acknowledged_sequence
                 if ack.refused:
-                    self.last_error = f"refused by the national node: {', '.join(ack.refused[:3])}"
+                    # The national node applied nothing from the refused change on: sending it again
+                    # changes nothing until an operator has looked (sync status shows it).
+                    raise _Refused(f"refused by the national node: {', '.join(ack.refused[:3])}")
                 if ack.expected_sequence:
                     logger.warning(
                         "national node expects change %d; restarting from %d",

@@ -8,12 +8,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 from tests.nodes import ROOT, NodeProcess, free_port
+from tests.trust import TESTER, channel, node_env, token
 
 __all__ = ["Cluster"]
 
@@ -74,7 +73,7 @@ class Cluster:
 
     def daemon(self, region: str) -> subprocess.Popen[str]:
         """The sync daemon as its own process."""
-        env = {**os.environ, **self._province_env(region, False)}
+        env = {**os.environ, **node_env(region), **self._province_env(region, False)}
         with (self.root / f"daemon-{region}.log").open("a") as log:  # the child keeps its own copy
             process = subprocess.Popen(
                 [sys.executable, "-m", "provincial_node.sync"],
@@ -88,8 +87,13 @@ class Cluster:
         assert "running" in process.stdout.readline()
         return process
 
-    def sync(self) -> ss_grpc.SyncServiceStub:
-        return ss_grpc.SyncServiceStub(grpc.insecure_channel(self.national_address))
+    def sync(self, *, node: str | None = None) -> ss_grpc.SyncServiceStub:
+        """SyncService of the national node: as the node ``node``, or as the tests' operator (a
+        coordinator, so that it also works against nodes on the built-in policy)."""
+        bearer = None if node else token("operator", (TESTER, "coordinator"))
+        return ss_grpc.SyncServiceStub(
+            channel(self.national_address, node=node, bearer=bearer, national=True)
+        )
 
     def state(self, region: str) -> sync_pb2.SyncState:
         return self.sync().GetSyncState(ss.GetSyncStateRequest(node=f"nodes/{region}"), timeout=5)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 
 from google.type import date_pb2
 from stdnum.cn import uscc as stdnum_uscc
 
 from common.codes import ALPHABET
 from common.gen.registry.v1 import registration_pb2
+from common.rpc.call import Call
+from common.security.tokens import Principal
 
 _counter = itertools.count(1)
 
@@ -66,3 +68,17 @@ def make_content(
         )
         content.operation_term.end.CopyFrom(date_pb2.Date(year=end.year, month=end.month, day=end.day))
     return content
+
+
+def acting(subject: str, *roles: str) -> Call:
+    """A call as the person ``subject`` (already verified), with no limit of scope: what the
+    servicers see of a caller when they are driven in-process."""
+    principal = Principal(
+        subject=subject,
+        name=subject,
+        roles=frozenset(roles),
+        subjects=frozenset(),
+        issuer="tests",
+        expires=datetime.max.replace(tzinfo=UTC),
+    )
+    return Call(method="in-process", principal=principal)

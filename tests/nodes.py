@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import grpc
 
+from tests.trust import channel, node_env, token
+
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,10 @@ class NodeProcess:
     ``ready`` is what that line must contain (``listening on`` for a server; a process that serves
     nothing, such as the stand-alone sync daemon, announces something else); its last word becomes
     :attr:`address`.
+
+    A node (``national_node``, ``provincial_node``, ``provincial_node.sync``) gets its certificate and
+    the tests' token issuer (:func:`tests.trust.node_env`; ``strict`` for the built-in policy), unless
+    ``env`` sets them itself.
     """
 
     def __init__(
@@ -43,14 +49,25 @@ class NodeProcess:
         cwd: Path,
         args: tuple[str, ...] = (),
         ready: str = "listening on",
+        strict: bool = False,
     ) -> None:
         self.module, self.env, self.cwd, self.args, self.ready = module, dict(env), cwd, args, ready
+        self.strict = strict
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.log = cwd / f"{module}.log"
 
+    @property
+    def region(self) -> str | None:
+        if self.module == "national_node":
+            return "100000"
+        if self.module.startswith("provincial_node"):
+            return self.env.get("REGISTRY_REGION")
+        return None
+
     def start(self, timeout: float = 30.0) -> NodeProcess:
-        env = {**os.environ, "REGISTRY_LISTEN": "127.0.0.1:0", **self.env}
+        trust_env = node_env(self.region, strict=self.strict) if self.region else {}
+        env = {**os.environ, "REGISTRY_LISTEN": "127.0.0.1:0", **trust_env, **self.env}
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args],
@@ -70,8 +87,12 @@ class NodeProcess:
         self.address = line[0].rsplit(" ", 1)[1].strip()
         return self
 
-    def channel(self) -> grpc.Channel:
-        return grpc.insecure_channel(self.address)
+    def channel(self, *, node: str | None = None, bearer: str | None = None) -> grpc.Channel:
+        """A mutual-TLS channel to the node: as the node ``node`` (its certificate), or as a person with
+        ``bearer`` (default: the tests' token that may call everything, unless ``node`` is given)."""
+        if node is None and bearer is None:
+            bearer = token()
+        return channel(self.address, node=node, bearer=bearer)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or power cut."""

@@ -17,12 +17,11 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.paging import PageTokens
 from common.registration.procedure import Procedure
 from common.registration.service import RegistrationServicer
-from common.rpc.call import Call
 from common.settings import TimeLimits
 from provincial_node.changelog import ChangeLog
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.server import MIGRATIONS
-from tests.factories import make_content, make_uscc
+from tests.factories import acting, make_content, make_uscc
 
 _serials = count(1)
 
@@ -48,9 +47,10 @@ def seed(database_url: str, region: str, *, registrations: int, division: str = 
         clock=clock,
         jurisdiction=ProvincialJurisdiction(region),
         on_change=log.record,
+        separation_of_duties=False,  # the seeder accepts and approves alike
     )
     service = RegistrationServicer(db, procedure, clock, PageTokens(db.secret("page_tokens")))
-    seeder = Call(actor="seed")
+    seeder = acting("seed")
     subject = make_uscc(division or region[:2] + "0106")
     for i in range(registrations):
         request = rs.CreateRegistrationRequest(

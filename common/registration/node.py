@@ -46,6 +46,7 @@ def build_registration(
         clock=clock,
         jurisdiction=jurisdiction,
         on_change=on_change,
+        separation_of_duties=settings.auth.separation_of_duties,
     )
     duties = Duties(db, procedure, codes, interval=settings.duties_interval)
     servicer = RegistrationServicer(db, procedure, clock, PageTokens(db.secret("page_tokens")))

@@ -29,7 +29,14 @@ from common import names, uscc
 from common.calendar import WorkingCalendar
 from common.clock import Clock
 from common.codes import ObjectType
-from common.errors import Aborted, FailedPrecondition, InvalidArgument, InvalidValue, NotFound
+from common.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+)
 from common.registration import queries, validity
 from common.registration.domain import Defect, Materials, ObjectionFiling, Target, content_sha256
 from common.registration.models import (
@@ -87,10 +94,13 @@ class Procedure:
         clock: Clock,
         jurisdiction: Jurisdiction,
         on_change: ChangeHook | None = None,
+        separation_of_duties: bool = True,
     ) -> None:
         self.node, self.calendar, self.limits, self.clock = node, calendar, limits, clock
         self.jurisdiction = jurisdiction
         self.on_change = on_change
+        #: The reviewer who approves an application may not be the clerk who accepted it.
+        self.separation_of_duties = separation_of_duties
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -205,6 +215,23 @@ class Procedure:
     def approve(self, session: Session, target: Target, *, actor: str) -> RegistrationRow:
         reg = self._locked(session, target)
         app = self._application(session, reg, target, "approve", {A.UNDER_REVIEW})
+        if self.separation_of_duties:
+            accepted_by = session.exec(
+                select(HistoryRow.actor)
+                .where(
+                    HistoryRow.registration_id == reg.id,
+                    HistoryRow.application_id == app.id,
+                    HistoryRow.action == "accept",
+                )
+                .order_by(col(HistoryRow.sequence).desc())
+                .limit(1)
+            ).first()
+            if accepted_by == actor:
+                raise PermissionDenied(
+                    "SEPARATION_OF_DUTIES",
+                    f"{actor} accepted application {app.id}; another reviewer must approve it",
+                    metadata={"application": app.id, "principal": actor},
+                )
         if app.type == ApplicationType.DEREGISTRATION:
             # Deregistration needs no announcement: approving it retires the code.
             app.state, reg.state = A.COMPLETED, R.DEREGISTERED

@@ -90,6 +90,8 @@ class RegistrationFilter:
     object_type: int = 0
     subject_uscc: str = ""
     words: tuple[str, ...] = ()
+    #: Only these subjects' registrations (what an applicant may see); None for every subject.
+    subjects: frozenset[str] | None = None
 
 
 def list_registrations(
@@ -108,6 +110,8 @@ def list_registrations(
         statement = statement.where(RegistrationRow.object_type == where.object_type)
     if where.subject_uscc:
         statement = statement.where(RegistrationRow.subject_uscc == where.subject_uscc)
+    if where.subjects is not None:
+        statement = statement.where(col(RegistrationRow.subject_uscc).in_(sorted(where.subjects)))
     for word in where.words:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(col(RegistrationRow.data_name).like(f"%{escaped}%", escape="\\"))

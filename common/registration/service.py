@@ -36,6 +36,7 @@ from common.registration.models import RegistrationRow
 from common.registration.procedure import Procedure
 from common.registration.states import ApplicationType, ObjectionOutcome
 from common.rpc.call import Call
+from common.security.scope import require_own_subject, visible_subjects
 from common.validation import Checker, parse_code
 
 __all__ = ["RegistrationServicer"]
@@ -109,11 +110,24 @@ class RegistrationServicer:
         request: Message,
         request_id: str,
         transition: Callable[[Session], RegistrationRow],
+        *,
+        call: Call | None = None,
+        target: Target | None = None,
     ) -> r.Registration:
+        """A transition in one transaction, once per request id; with ``call`` and ``target``, the
+        caller must act for the registration's subject if its grant is limited to its own subjects."""
+
         def body(session: Session) -> r.Registration:
+            if call is not None and target is not None:
+                self._mine(call, queries.load(session, self.node, target.registration))
             return views.registration_message(session, transition(session))
 
         return self.writes.run(method, request, request_id, r.Registration, body)
+
+    @staticmethod
+    def _mine(call: Call, reg: RegistrationRow, field: str = "name") -> RegistrationRow:
+        require_own_subject(call.principal, call.grant, reg.subject_uscc, field=field)
+        return reg
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -127,6 +141,9 @@ class RegistrationServicer:
         check.request_id("request_id", request.request_id)
         check.done()
         assert content is not None
+        require_own_subject(
+            call.principal, call.grant, content.subject.value, field="registration.content.subject.uscc"
+        )
         return self._write(
             "CreateRegistration",
             request,
@@ -161,7 +178,9 @@ class RegistrationServicer:
             new = self._term_checked(session, target, request.content, subject) if subject else None
             return self.procedure.submit(session, target, kind, new, request.reason, actor=call.actor)
 
-        return self._write("SubmitApplication", request, request.request_id, transition)
+        return self._write(
+            "SubmitApplication", request, request.request_id, transition, call=call, target=target
+        )
 
     def ResubmitApplication(self, request: rs.ResubmitApplicationRequest, call: Call) -> r.Registration:
         check = Checker()
@@ -175,7 +194,9 @@ class RegistrationServicer:
             content = self._term_checked(session, target, request.content, subject)
             return self.procedure.resubmit(session, target, content, actor=call.actor)
 
-        return self._write("ResubmitApplication", request, request.request_id, transition)
+        return self._write(
+            "ResubmitApplication", request, request.request_id, transition, call=call, target=target
+        )
 
     def WithdrawApplication(self, request: rs.WithdrawApplicationRequest, call: Call) -> r.Registration:
         check = Checker()
@@ -188,6 +209,8 @@ class RegistrationServicer:
             request,
             request.request_id,
             lambda s: self.procedure.withdraw(s, target, request.reason, actor=call.actor),
+            call=call,
+            target=target,
         )
 
     # -- acceptance and review ------------------------------------------------------------------
@@ -326,6 +349,8 @@ class RegistrationServicer:
             request,
             request.request_id,
             lambda s: self.procedure.renew(s, target, actor=call.actor),
+            call=call,
+            target=target,
         )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -333,12 +358,14 @@ class RegistrationServicer:
     def GetRegistration(self, request: rs.GetRegistrationRequest, call: Call) -> r.Registration:
         local_id = names.local_registration(request.name, self.node)
         with self.db.transaction(write=False) as session:
-            return views.registration_message(session, queries.load(session, self.node, local_id))
+            reg = self._mine(call, queries.load(session, self.node, local_id))
+            return views.registration_message(session, reg)
 
     def LookupRegistration(self, request: rs.LookupRegistrationRequest, call: Call) -> r.Registration:
         code = parse_code(request.code)
         with self.db.transaction(write=False) as session:
-            return views.registration_message(session, queries.by_code(session, code))
+            reg = self._mine(call, queries.by_code(session, code), field="code")
+            return views.registration_message(session, reg)
 
     def GetConfirmation(self, request: rs.GetConfirmationRequest, call: Call) -> r.Confirmation:
         code = parse_code(request.code)
@@ -357,6 +384,8 @@ class RegistrationServicer:
         check.text("query", request.query, max_length=200, required=False)
         size = check.page_size("page_size", request.page_size, default=50, maximum=500)
         check.done()
+        if subject is not None:
+            require_own_subject(call.principal, call.grant, subject.value, field="subject_uscc")
         filters = [request.state, request.object_type, request.subject_uscc, request.query]
         after = self.tokens.decode("ListRegistrations", request.page_token, filters)
         where = queries.RegistrationFilter(
@@ -364,6 +393,7 @@ class RegistrationServicer:
             object_type=request.object_type,
             subject_uscc=subject.value if subject else "",
             words=tuple(request.query.split()),
+            subjects=visible_subjects(call.principal, call.grant),
         )
         position = None if after is None else (datetime.fromisoformat(after[0]), str(after[1]))
         with self.db.transaction(write=False) as session:
@@ -382,7 +412,7 @@ class RegistrationServicer:
         check.done()
         after = self.tokens.decode("ListHistory", request.page_token, request.parent) or 0
         with self.db.transaction(write=False) as session:
-            reg = queries.load(session, self.node, local_id)
+            reg = self._mine(call, queries.load(session, self.node, local_id), field="parent")
             rows = queries.history_page(session, reg, after=int(after), limit=size + 1)
         entries = [views.history_message(request.parent, row) for row in rows[:size]]
         token = (

@@ -9,7 +9,8 @@ agreement, onboarding, transfers); ``ledger`` shows the national ledger's record
 Every command is one or a few calls of the contract (``registry.v1.RegistrationService`` and, for
 ``sync status --node-status`` and ``sync check``, ``registry.v1.ProvincialService`` on ``--node``;
 ``registry.v1.NationalService`` and ``registry.v1.SyncService`` on ``--national``), each with a
-deadline (``--timeout``) and the operator's name in the ``registry-actor`` request metadata. Every
+deadline (``--timeout``), over TLS verified against the federation's CA (``--ca``), with the
+operator's bearer token (``--token``): the node records who acted from the verified token. Every
 write sends a fresh ``request_id``; ``--request-id`` repeats one, so a write whose answer was lost can
 be retried by hand without doing it twice. The registry checks the content; errors print its reason and
 every field at fault.
@@ -21,7 +22,6 @@ Exit status: 0 done, 1 the registry (or the network) said no, 2 a usage or appli
 from __future__ import annotations
 
 import enum
-import getpass
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import grpc
 import typer
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -37,8 +38,9 @@ from rich.console import Console, RenderableType
 from common import regions
 from common.gen.registry.v1 import registration_pb2 as r
 from common.registryctl import render
-from common.registryctl.client import ACTOR_METADATA_KEY, CallFailed, Session
+from common.registryctl.client import CallFailed, Session
 from common.registryctl.files import ApplicationFileError, load_application
+from common.security.identity import NATIONAL_SERVER_NAME
 
 __all__ = [
     "EXIT_DIFFERS",
@@ -128,25 +130,38 @@ class Options:
 
     node: str
     national: str
-    actor: str | None
+    token: str | None
     json: bool
     timeout: float
     console: Console
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    plaintext: bool = False
 
     def metadata(self) -> tuple[tuple[str, str | bytes], ...]:
-        """The request metadata; the actor is checked here, when a call is about to be made."""
-        actor = self.actor
-        if actor is None:
-            try:
-                actor = getpass.getuser()
-            except (OSError, KeyError):
-                usage_error("cannot tell who you are from the login: give --actor NAME or set REGISTRY_ACTOR")
-        if not actor.strip() or not actor.isprintable():
-            usage_error(f"--actor {actor!r}: must be a printable name")
-        if all(" " <= c <= "~" for c in actor):
-            return ((ACTOR_METADATA_KEY, actor),)
-        # gRPC metadata values are ASCII; a name such as 张三 travels UTF-8 encoded in the -bin variant.
-        return ((ACTOR_METADATA_KEY + "-bin", actor.encode()),)
+        """The request metadata: the bearer token, when there is one."""
+        if self.token is None:
+            return ()
+        token = self.token.strip()
+        if not token or not token.isascii() or any(c.isspace() for c in token):
+            usage_error("--token (REGISTRY_TOKEN): not a bearer token")
+        return (("authorization", f"Bearer {token}"),)
+
+    def credentials(self) -> grpc.ChannelCredentials | None:
+        """TLS with the federation's CA (and, with --cert/--key, a node's certificate); None with
+        --plaintext."""
+        if self.plaintext:
+            return None
+        if self.ca is None or not self.ca.is_file():
+            usage_error(f"--ca {self.ca}: the federation's CA certificate is needed to check the node")
+        for flag, path in (("--cert (REGISTRY_CERT)", self.cert), ("--key (REGISTRY_KEY)", self.key)):
+            if path is None or not path.is_file():
+                usage_error(f"{flag} {path}: every connection is mutual TLS; a client certificate is needed")
+        assert self.cert is not None and self.key is not None
+        return grpc.ssl_channel_credentials(
+            self.ca.read_bytes(), private_key=self.key.read_bytes(), certificate_chain=self.cert.read_bytes()
+        )
 
 
 def usage_error(message: str) -> NoReturn:
@@ -168,7 +183,14 @@ def session_for(options: Options, *, national: bool = False, service: str | None
         address, flag = options.node, "--node (REGISTRY_NODE)"
     try:
         with Session(
-            address, flag=flag, timeout=options.timeout, metadata=metadata, national=national, service=service
+            address,
+            flag=flag,
+            timeout=options.timeout,
+            metadata=metadata,
+            national=national,
+            service=service,
+            credentials=options.credentials(),
+            server_name=NATIONAL_SERVER_NAME if national else None,
         ) as session:
             yield session
     except CallFailed as failure:
@@ -333,16 +355,33 @@ def _global_options(
             help="The national node, for verify, nodes, ledger and sync.",
         ),
     ] = DEFAULT_NATIONAL,
-    actor: Annotated[
+    token: Annotated[
         str | None,
         typer.Option(
-            "--actor",
-            envvar="REGISTRY_ACTOR",
-            metavar="NAME",
-            help="Who is acting, recorded in the history (default: your login name).",
+            "--token",
+            envvar="REGISTRY_TOKEN",
+            metavar="JWT",
+            help="Your bearer token from the identity provider (registryctl login, in development).",
             show_default=False,
         ),
     ] = None,
+    ca: Annotated[
+        Path,
+        typer.Option("--ca", envvar="REGISTRY_CA", metavar="FILE", help="The federation's CA certificate."),
+    ] = Path("data/pki/ca.crt"),
+    cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert", envvar="REGISTRY_CERT", metavar="FILE", help="A node's certificate, to act as it."
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", envvar="REGISTRY_KEY", metavar="FILE", help="That certificate's key."),
+    ] = None,
+    plaintext: Annotated[
+        bool, typer.Option("--plaintext", help="No TLS (only for a test server; nodes refuse it).")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print responses as JSON.")] = False,
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline of each call.")
@@ -351,8 +390,12 @@ def _global_options(
     ctx.obj = Options(
         node=node,
         national=national,
-        actor=actor,
+        token=token,
         json=json_output,
         timeout=timeout,
         console=Console(highlight=False),
+        ca=ca,
+        cert=cert,
+        key=key,
+        plaintext=plaintext,
     )

@@ -1,5 +1,5 @@
-"""The gRPC side of ``registryctl``: one channel per command, a deadline on every call, the actor in the
-request metadata, and failed calls turned into the lines an operator reads.
+"""The gRPC side of ``registryctl``: one TLS channel per command, a deadline on every call, the operator's
+bearer token in the request metadata, and failed calls turned into the lines an operator reads.
 
 A failure prints as ``error: CODE (REASON): message``, then one line per ``BadRequest`` field
 violation (or the ``ErrorInfo`` metadata when there are none), then a hint where one helps: a node
@@ -22,10 +22,7 @@ from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 
-__all__ = ["ACTOR_METADATA_KEY", "SERVICES", "CallFailed", "Session", "describe_rpc_error"]
-
-#: The request metadata key that names who performs a write; the node records it in the history.
-ACTOR_METADATA_KEY = "registry-actor"
+__all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 
 #: The services a session can call, by name: ``registration`` (RegistrationService, every node),
 #: ``national`` (NationalService) and ``sync`` (SyncService) on the national node, ``provincial``
@@ -129,6 +126,8 @@ class Session:
         metadata: Sequence[tuple[str, str | bytes]],
         national: bool = False,
         service: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        server_name: str | None = None,
     ) -> None:
         if service is None:
             service = "national" if national else "registration"
@@ -138,7 +137,11 @@ class Session:
         self._flag = flag
         self._timeout = timeout
         self._metadata = tuple(metadata)
-        self._channel = grpc.insecure_channel(address)
+        if credentials is None:
+            self._channel = grpc.insecure_channel(address)
+        else:
+            options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+            self._channel = grpc.secure_channel(address, credentials, options=options)
         self._stub: Any = SERVICES[service](self._channel)
 
     def __enter__(self) -> Session:

@@ -1,27 +1,23 @@
-"""What a servicer learns about the call it serves, besides the request: who makes it.
+"""What a servicer learns about the call it serves, besides the request: who makes it, and why it may.
 
 Servicers take ``(request, call)`` and never see gRPC's context; the boundary
-(:mod:`common.rpc.handlers`) builds the :class:`Call` from the request metadata before the servicer
-runs, so reading and checking the caller's identity happens in one place.
+(:mod:`common.rpc.handlers`) builds the :class:`Call` before the servicer runs: the verified caller
+(:mod:`common.rpc.auth`) and the grant of the policy that lets it call the method
+(:mod:`common.security.policy`), whose scope the servicer keeps the call within.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from common.errors import InvalidArgument, InvalidValue
+from common.security.policy import Grant
+from common.security.tokens import Principal
 
-__all__ = ["ACTOR_KEY", "ANONYMOUS", "MAX_ACTOR_LENGTH", "Call", "Stream", "actor_from_metadata"]
+__all__ = ["ANONYMOUS", "Call", "Stream"]
 
-#: The metadata key naming who performs a write; names outside ASCII travel UTF-8 encoded in
-#: ``registry-actor-bin`` (gRPC metadata values are ASCII).
-ACTOR_KEY = "registry-actor"
-#: At most this many characters.
-MAX_ACTOR_LENGTH = 100
-#: Recorded when a call names no actor.
+#: Recorded for what a caller without credentials does (an objection from the public).
 ANONYMOUS = "anonymous"
 
 
@@ -53,29 +49,21 @@ class Stream:
             callback()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Call:
-    """One call: the method's full name, who performs it, and its stream if it is one."""
+    """One call: the method's name, the verified caller, the grant that allows it, its stream if any."""
 
     method: str = ""
-    actor: str = ANONYMOUS
+    principal: Principal = field(default_factory=Principal.anonymous)
+    #: None where no policy applies (a caller inside the node itself).
+    grant: Grant | None = None
     stream: Stream | None = None
 
-
-def actor_from_metadata(metadata: Iterable[tuple[str, Any]]) -> str:
-    """Who performs a write, from ``registry-actor`` (or ``registry-actor-bin``); ``anonymous`` if unset."""
-    for key, raw in metadata:
-        if key in (ACTOR_KEY, ACTOR_KEY + "-bin"):
-            try:
-                value = (raw.decode() if isinstance(raw, bytes) else str(raw)).strip()
-            except UnicodeDecodeError:
-                raise InvalidArgument.for_field(
-                    key, InvalidValue("FIELD_MALFORMED", "is not UTF-8 text")
-                ) from None
-            if len(value) > MAX_ACTOR_LENGTH:
-                raise InvalidArgument.for_field(
-                    ACTOR_KEY,
-                    InvalidValue("FIELD_TOO_LONG", f"is longer than {MAX_ACTOR_LENGTH} characters"),
-                )
-            return value or ANONYMOUS
-    return ANONYMOUS
+    @property
+    def actor(self) -> str:
+        """Who acts, as the history records it: a person's subject, ``nodes/{region}``, or anonymous."""
+        if self.principal.kind == "node":
+            return f"nodes/{self.principal.region}"
+        if self.principal.kind == "anonymous":
+            return ANONYMOUS
+        return self.principal.subject

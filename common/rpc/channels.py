@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 import grpc
+
+from common.rpc.tls import Files
 
 __all__ = ["KEEPALIVE_TIME", "KEEPALIVE_TIMEOUT", "ReplaceableChannel", "channel_options"]
 
@@ -57,25 +60,69 @@ def channel_options() -> list[tuple[str, Any]]:
 
 
 class ReplaceableChannel(Generic[S]):
-    """A channel to ``address`` and a stub on it, which can be replaced by a fresh one."""
+    """A channel to ``address`` and a stub on it, which can be replaced by a fresh one.
 
-    def __init__(self, address: str, stub: Callable[[grpc.Channel], S]) -> None:
+    With ``files`` (the node's certificate, key and CA), the channel is mutual TLS and is replaced,
+    with the new files, when they change (looked at no more than once a second); ``server_name`` is
+    the name the server's certificate must carry (the national node's, see
+    :data:`common.security.identity.NATIONAL_SERVER_NAME`).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        stub: Callable[[grpc.Channel], S],
+        files: Files | None = None,
+        *,
+        server_name: str | None = None,
+    ) -> None:
         self.address = address
+        self._server_name = server_name
         self._make_stub = stub
+        self._files = files
         self._lock = threading.Lock()
-        self._channel = grpc.insecure_channel(address, options=channel_options())
+        self._stamp = files.stamp() if files else ()
+        self._looked = time.monotonic()
+        self._channel = self._open()
         self._stub = stub(self._channel)
         self.replacements = 0
+
+    def _open(self) -> grpc.Channel:
+        if self._files is None:
+            return grpc.insecure_channel(self.address, options=channel_options())
+        options = channel_options()
+        if self._server_name is not None:
+            options.append(("grpc.ssl_target_name_override", self._server_name))
+        return grpc.secure_channel(self.address, self._files.channel_credentials(), options=options)
+
+    def _renewed(self) -> bool:
+        if self._files is None or time.monotonic() - self._looked < 1.0:
+            return False
+        self._looked = time.monotonic()
+        try:
+            stamp = self._files.stamp()
+        except OSError:
+            return False
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return True
 
     @property
     def stub(self) -> S:
         with self._lock:
-            return self._stub
+            renewed = self._renewed()
+            stub = self._stub
+        if renewed:
+            self.replace("the node's certificate files changed")
+            return self.stub
+        return stub
 
     @contextmanager
     def calling(self) -> Iterator[S]:
         """The stub for one call; a call that times out replaces the channel it was made on (once,
         however many calls on it time out together)."""
+        self.stub  # noqa: B018 - a renewed certificate replaces the channel first
         with self._lock:
             stub, generation = self._stub, self.replacements
         try:
@@ -92,7 +139,7 @@ class ReplaceableChannel(Generic[S]):
             if generation is not None and generation != self.replacements:
                 return
             old = self._channel
-            self._channel = grpc.insecure_channel(self.address, options=channel_options())
+            self._channel = self._open()
             self._stub = self._make_stub(self._channel)
             self.replacements += 1
         logger.warning("replacing the channel to %s: %s", self.address, why)

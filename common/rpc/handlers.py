@@ -31,6 +31,7 @@ or more than ``max_streams`` open streams, is RESOURCE_EXHAUSTED (``NODE_SATURAT
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import logging
@@ -45,10 +46,14 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from grpc_status import rpc_status
 
+from common import names
 from common.errors import InvalidArgument, RegistryError, ResourceExhausted
 from common.rpc import wellformed
-from common.rpc.call import Call, Stream, actor_from_metadata
+from common.rpc.auth import Authenticator
+from common.rpc.call import Call, Stream
 from common.rpc.status import INTERNAL, status_for
+from common.security.policy import Policy, Scope
+from common.security.scope import require_own_node
 
 __all__ = ["Boundary", "ServingLimits", "decode"]
 
@@ -91,9 +96,17 @@ def decode(message_class: type[Message], raw: bytes) -> Message:
 def _invoke(
     implementation: Callable[[Message, Call], T], request_class: type[Message], raw: bytes, call: Call
 ) -> T:
-    """Decode and check the request, then run the servicer (in a thread of the pool: a large request's
-    checks never hold the event loop)."""
-    return implementation(decode(request_class, raw), call)
+    """Decode and check the request, keep it within the caller's node if its grant says so, then run
+    the servicer (in a thread of the pool: a large request's checks never hold the event loop)."""
+    request = decode(request_class, raw)
+    if (
+        call.grant is not None
+        and call.grant.scope == Scope.OWN_NODE
+        and "node" in request.DESCRIPTOR.fields_by_name
+    ):
+        region = names.parse_node(getattr(request, "node"), field="node")  # noqa: B009 - read by descriptor
+        require_own_node(call.principal, call.grant, region, field="node")
+    return implementation(request, call)
 
 
 def _serialize(message: Message) -> bytes:
@@ -128,11 +141,24 @@ class _Saturated(ResourceExhausted):
 
 
 class Boundary:
-    """Makes the handlers of servicers; one per server, sharing its thread pool and limits."""
+    """Makes the handlers of servicers; one per server, sharing its thread pool and limits.
 
-    def __init__(self, executor: Executor, limits: ServingLimits | None = None) -> None:
+    With ``authenticator`` and ``policy``, every call is authenticated and authorised before its
+    request is even decoded; without them (a server inside a test or a benchmark) every caller is
+    anonymous and nothing is refused.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        limits: ServingLimits | None = None,
+        *,
+        authenticator: Authenticator | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         self.executor = executor
         self.limits = limits or ServingLimits()
+        self.authenticator, self.policy = authenticator, policy
         self.unary_waiting = 0
         self.streams_open = 0
         self._stream_ids = itertools.count(1)
@@ -153,16 +179,26 @@ class Boundary:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(function, *args))
 
-    @staticmethod
-    def _call(name: str, context: grpc.aio.ServicerContext[Any, Any], stream: Stream | None = None) -> Call:
-        return Call(
-            method=name, actor=actor_from_metadata(context.invocation_metadata() or ()), stream=stream
-        )
+    def _call(self, name: str, context: grpc.aio.ServicerContext[Any, Any]) -> Call:
+        """Who calls (verified), and the grant that lets them: refused here, before anything else."""
+        if self.authenticator is None or self.policy is None:
+            return Call(method=name)
+        metadata = tuple(context.invocation_metadata() or ())
+        principal = self.authenticator.identify(context.auth_context(), metadata)
+        service, method = name.strip("/").split("/")
+        grant = self.policy.authorize(principal, f"{service.rsplit('.', 1)[-1]}.{method}")
+        return Call(method=name, principal=principal, grant=grant)
 
     @staticmethod
-    async def _fail(name: str, context: grpc.aio.ServicerContext[Any, Any], error: BaseException) -> None:
+    async def _fail(
+        name: str, context: grpc.aio.ServicerContext[Any, Any], error: BaseException, call: Call | None
+    ) -> None:
         if isinstance(error, RegistryError):
-            logger.info("%s refused: %s %s: %s", name, error.code.name, error.reason, error.message)
+            # The principal when it is known (a policy refusal names it), else the peer's address.
+            who = call.actor if call is not None else error.metadata.get("principal", context.peer())
+            logger.info(
+                "%s refused for %s: %s %s: %s", name, who, error.code.name, error.reason, error.message
+            )
             status = rpc_status.to_status(status_for(error))
         else:
             logger.error("%s failed unexpectedly", name, exc_info=error)
@@ -200,6 +236,7 @@ class Boundary:
         self, name: str, request_class: type[Message], implementation: Callable[..., Any]
     ) -> Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Any]:
         async def handle(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message | None:
+            call: Call | None = None
             try:
                 call = self._call(name, context)
                 if self.unary_waiting >= self.limits.unary_queue:
@@ -214,7 +251,7 @@ class Boundary:
                 logger.debug("%s cancelled by the client", name)
                 raise
             except Exception as error:
-                await self._fail(name, context, error)
+                await self._fail(name, context, error, call)
             return None
 
         return handle
@@ -232,9 +269,11 @@ class Boundary:
                 if task is not None:
                     loop.call_soon_threadsafe(task.cancel)
 
+            call: Call | None = None
             try:
+                call = self._call(name, context)
                 stream = self._open_stream(close)
-                call = self._call(name, context, stream)
+                call = dataclasses.replace(call, stream=stream)
                 items: Iterator[Message] = await self._run(
                     lambda: iter(_invoke(implementation, request_class, raw, call))
                 )
@@ -258,7 +297,7 @@ class Boundary:
                 logger.debug("%s ended: cancelled", name)
                 raise
             except Exception as error:
-                await self._fail(name, context, error)
+                await self._fail(name, context, error, call)
             finally:
                 if stream is not None:
                     self.streams_open -= 1
@@ -279,9 +318,11 @@ class Boundary:
                 if task is not None:
                     loop.call_soon_threadsafe(task.cancel)
 
+            call: Call | None = None
             try:
+                call = self._call(name, context)
                 stream = self._open_stream(close)
-                call = self._call(name, context, stream)
+                call = dataclasses.replace(call, stream=stream)
                 incoming = aiter(requests)
                 while True:
                     try:
@@ -301,7 +342,7 @@ class Boundary:
             except TimeoutError:
                 logger.info("%s: the peer did not read its answers; stream ended", name)
             except Exception as error:
-                await self._fail(name, context, error)
+                await self._fail(name, context, error, call)
             finally:
                 if stream is not None:
                     self.streams_open -= 1

@@ -28,8 +28,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from common.rpc.auth import Authenticator
 from common.rpc.handlers import Boundary, ServingLimits
 from common.rpc.reflection import DocumentedReflection
+from common.security.policy import Policy
 
 __all__ = ["SERVER_KEEPALIVE_TIME", "SERVER_KEEPALIVE_TIMEOUT", "NodeServer", "server_options"]
 
@@ -59,7 +61,9 @@ class NodeServer:
     """A gRPC server with the node's services, health checking and reflection.
 
     ``services`` pairs each service descriptor with the servicer implementing it; the service names
-    are what health checking and reflection report.
+    are what health checking and reflection report. A node passes its TLS ``credentials``, its
+    ``authenticator`` and its ``policy`` (:func:`common.rpc.security.node_security`); without them the
+    server is plaintext and refuses nobody, for tests and benchmarks of the boundary alone.
     """
 
     def __init__(
@@ -70,12 +74,16 @@ class NodeServer:
         services: Sequence[tuple[ServiceDescriptor, object]],
         shutdown_grace: float = 5.0,
         limits: ServingLimits | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+        authenticator: Authenticator | None = None,
+        policy: Policy | None = None,
         on_start: Iterable[Callable[[], None]] = (),
         on_stop: Iterable[Callable[[], None]] = (),
     ) -> None:
         self.limits = limits or ServingLimits()
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
-        self._boundary = Boundary(self._executor, self.limits)
+        self._boundary = Boundary(self._executor, self.limits, authenticator=authenticator, policy=policy)
+        self._credentials = credentials
         self._services = list(services)
         self._service_names = tuple(d.full_name for d, _ in services)
         self._grace = shutdown_grace
@@ -105,7 +113,10 @@ class NodeServer:
         reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
             DocumentedReflection((*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)), server
         )
-        port = server.add_insecure_port(listen)
+        if self._credentials is not None:
+            port = server.add_secure_port(listen, self._credentials)
+        else:
+            port = server.add_insecure_port(listen)
         if port == 0:
             raise OSError(f"cannot listen on {listen}")
         return server, port

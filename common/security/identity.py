@@ -29,6 +29,10 @@ from common.regions import is_region
 from common.security.errors import SecurityError
 
 __all__ = [
+    "CLIENT_PATH_PREFIX",
+    "client_spiffe_id",
+    "is_client_spiffe_id",
+    "NATIONAL_SERVER_NAME",
     "NODE_PATH_PREFIX",
     "TRUST_DOMAIN",
     "IdentityError",
@@ -43,6 +47,10 @@ _log = logging.getLogger(__name__)
 
 #: The SPIFFE trust domain of the registry federation.
 TRUST_DOMAIN = "registry.data.gov.cn"
+#: The DNS name the national CA gives the national node's certificate, and no other: provinces verify
+#: the national node by it (a province's certificate, valid for the same address in a local
+#: federation, cannot pass for the national node's).
+NATIONAL_SERVER_NAME = "national.registry.data.gov.cn"
 #: The path under which node identities live: ``/nodes/<region>``.
 NODE_PATH_PREFIX = "/nodes/"
 
@@ -87,6 +95,23 @@ def node_spiffe_id(region: str) -> str:
             f"{_shown(region)} is not a region code (six digits, for example 320000 for Jiangsu)",
         )
     return f"{_SPIFFE_PREFIX}{TRUST_DOMAIN}{NODE_PATH_PREFIX}{region}"
+
+
+_CLIENT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+CLIENT_PATH_PREFIX = "/clients/"
+
+
+def client_spiffe_id(name: str) -> str:
+    """The SPIFFE ID of a client (a tool, not a node): ``spiffe://registry.data.gov.cn/clients/<name>``."""
+    if not _CLIENT_NAME.fullmatch(name):
+        raise IdentityError("SPIFFE_MALFORMED", f"{_shown(name)} is not a client name (a-z, 0-9, '-')")
+    return f"{_SPIFFE_PREFIX}{TRUST_DOMAIN}{CLIENT_PATH_PREFIX}{name}"
+
+
+def is_client_spiffe_id(uri: str) -> bool:
+    """Whether ``uri`` is exactly a client identity of the registry's trust domain."""
+    prefix = f"{_SPIFFE_PREFIX}{TRUST_DOMAIN}{CLIENT_PATH_PREFIX}"
+    return uri.startswith(prefix) and bool(_CLIENT_NAME.fullmatch(uri[len(prefix) :]))
 
 
 def parse_spiffe_id(uri: str) -> str:

@@ -37,7 +37,13 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from common.security.errors import SecurityError
 from common.security.files import write_atomically
-from common.security.identity import IdentityError, certificate_region, node_spiffe_id, parse_spiffe_id
+from common.security.identity import (
+    IdentityError,
+    certificate_region,
+    client_spiffe_id,
+    node_spiffe_id,
+    parse_spiffe_id,
+)
 
 __all__ = [
     "DEFAULT_HOSTS",
@@ -290,9 +296,48 @@ def issue_node_certificate(
     subject and authority key identifiers, a random 159-bit serial. The validity ends at ``valid_days``
     from now or at the CA's own end, whichever comes first.
     """
+    return _issue(
+        ca,
+        node_spiffe_id(region),  # IdentityError for a non-region
+        unit="nodes",
+        common_name=region,
+        hosts=hosts,
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        valid_days=valid_days,
+        key_pem=key_pem,
+    )
+
+
+def issue_client_certificate(ca: CertifiedKey, name: str, *, valid_days: int = 397) -> CertifiedKey:
+    """A client certificate ``spiffe://registry.data.gov.cn/clients/<name>`` (EKU clientAuth only):
+    for the tools of operators (registryctl, grpcurl) and the public portal. It proves a connection
+    comes from the federation's tools; who acts is proven by a bearer token, and without one the caller
+    has the public's rights only."""
+    return _issue(
+        ca,
+        client_spiffe_id(name),
+        unit="clients",
+        common_name=name,
+        hosts=(),
+        usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
+        valid_days=valid_days,
+        key_pem=None,
+    )
+
+
+def _issue(
+    ca: CertifiedKey,
+    spiffe_id: str,
+    *,
+    unit: str,
+    common_name: str,
+    hosts: Sequence[str],
+    usages: list[x509.ObjectIdentifier],
+    valid_days: int,
+    key_pem: bytes | None,
+) -> CertifiedKey:
     _check_days(valid_days, "valid_days")
-    spiffe_id = node_spiffe_id(region)  # IdentityError for a non-region
-    names = _general_names(hosts)
+    names = _general_names(hosts) if hosts else []
     ca_key, ca_certificate = _ca_parts(ca)
     key = _load_ec_key(key_pem) if key_pem is not None else ec.generate_private_key(ec.SECP256R1())
     now = _now()
@@ -300,8 +345,8 @@ def issue_node_certificate(
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "nodes"),
-            x509.NameAttribute(NameOID.COMMON_NAME, region),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
     certificate = (
@@ -328,7 +373,7 @@ def issue_node_certificate(
             critical=True,
         )
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(usages),
             critical=False,
         )
         .add_extension(
@@ -338,9 +383,7 @@ def issue_node_certificate(
         .add_extension(_authority_key_id(ca_certificate), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    _log.info(
-        "issued node certificate for %s serial %x until %s", region, certificate.serial_number, not_after
-    )
+    _log.info("issued certificate for %s serial %x until %s", spiffe_id, certificate.serial_number, not_after)
     return CertifiedKey(
         key_pem=_key_pem(key),
         cert_pem=certificate.public_bytes(serialization.Encoding.PEM),

@@ -79,7 +79,7 @@ _JWKS_FILE = "jwks.json"
 _NODE_ROLE = "node"
 _MAX_DOCUMENT_BYTES = 1 << 20
 
-PrincipalKind = Literal["person", "node"]
+PrincipalKind = Literal["person", "node", "anonymous"]
 
 
 class TokenError(SecurityError):
@@ -124,6 +124,19 @@ class Principal:
             issuer=f"spiffe://{TRUST_DOMAIN}",
             expires=expires if expires is not None else datetime.max.replace(tzinfo=UTC),
             kind="node",
+        )
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        """A caller without credentials."""
+        return cls(
+            subject="anonymous",
+            name="anonymous",
+            roles=frozenset(),
+            subjects=frozenset(),
+            issuer="",
+            expires=datetime.max.replace(tzinfo=UTC),
+            kind="anonymous",
         )
 
     @property

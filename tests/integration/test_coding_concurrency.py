@@ -12,7 +12,6 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -21,6 +20,8 @@ from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from tests.factories import make_uscc
 from tests.nodes import NodeProcess
+from tests.trust import channel as tls_channel
+from tests.trust import token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,7 +42,7 @@ def _start_nodes(database_url: str, tmp_path: Path, count: int) -> list[NodeProc
 
 def _run_workload(addresses: list[str], clients: int, new_per_client: int) -> dict[str, set[str]]:
     """Returns, per request id, the set of codes the callers were given for it (should be one)."""
-    channels = [grpc.insecure_channel(a) for a in addresses]
+    channels = [tls_channel(a, bearer=token()) for a in addresses]
     stubs = [ns_grpc.NationalServiceStub(c) for c in channels]
     subjects = {node: make_uscc(DIVISIONS[node]) for node in NODES}
     answers: dict[str, set[str]] = defaultdict(set)

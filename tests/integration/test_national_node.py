@@ -343,6 +343,6 @@ def test_reflection_serves_the_contract_with_its_comments(national_node: NodePro
         files[proto.name] = proto
     service = files["registry/v1/registration_service.proto"]
     comments = " ".join(loc.leading_comments for loc in service.source_code_info.location)
-    assert "Request ids" in comments and "registry-actor-bin" in comments
+    assert "Request ids" in comments and "authorization: Bearer" in comments
     assert "registry/v1/registration.proto" in files  # its imports come along, documented too
     assert files["registry/v1/registration.proto"].source_code_info.location

@@ -209,7 +209,7 @@ def runner() -> CliRunner:
         env={
             "REGISTRY_NODE": None,
             "REGISTRY_NATIONAL": None,
-            "REGISTRY_ACTOR": None,
+            "REGISTRY_TOKEN": None,
             "REGISTRY_REGION": None,
             "COLUMNS": "200",
         }
@@ -219,11 +219,22 @@ def runner() -> CliRunner:
 def _run(runner: CliRunner, fakes: Fakes, *args: str) -> Any:
     return runner.invoke(
         app,
-        ["--node", fakes.address, "--national", fakes.address, "--actor", "li.ming", "--timeout", "5", *args],
+        [
+            "--node",
+            fakes.address,
+            "--national",
+            fakes.address,
+            "--plaintext",
+            "--token",
+            "li.ming",
+            "--timeout",
+            "5",
+            *args,
+        ],
     )
 
 
-def test_apply_sends_the_file_content_the_actor_and_a_request_id(runner: CliRunner, fakes: Fakes) -> None:
+def test_apply_sends_the_file_content_the_token_and_a_request_id(runner: CliRunner, fakes: Fakes) -> None:
     fakes.registration.responses["CreateRegistration"] = _pending()
     file = EXAMPLES / "product.toml"
 
@@ -235,7 +246,7 @@ def test_apply_sends_the_file_content_the_actor_and_a_request_id(runner: CliRunn
     assert call.request.parent == "nodes/320000"
     assert call.request.registration.object_type == r.DATA_PRODUCT_OR_SERVICE
     assert call.request.registration.content == load_application(file)
-    assert call.metadata["registry-actor"] == "li.ming"
+    assert call.metadata["authorization"] == "Bearer li.ming"
     assert uuid.UUID(call.request.request_id)
     # The operator sees the new registration, its state and the acceptance deadline.
     assert NAME in result.stdout
@@ -323,7 +334,8 @@ def test_an_unreachable_node_exits_1_with_a_hint_and_the_request_id_to_retry(run
         address = f"127.0.0.1:{probe.getsockname()[1]}"
 
     result = runner.invoke(
-        app, ["--node", address, "--actor", "li.ming", "accept", NAME, "--request-id", "retry-1"]
+        app,
+        ["--node", address, "--plaintext", "--token", "li.ming", "accept", NAME, "--request-id", "retry-1"],
     )
 
     assert result.exit_code == 1
@@ -497,7 +509,7 @@ def test_sync_transfer_sends_the_receiving_node_and_a_fresh_request_id_unless_on
     assert first.request.to_node == "nodes/440000" and first.request.code == CODE
     assert uuid.UUID(first.request.request_id) and first.request.request_id != second.request.request_id
     assert third.request.request_id == "move-7"
-    assert first.metadata["registry-actor"] == "li.ming"
+    assert first.metadata["authorization"] == "Bearer li.ming"
     for text in ("t-1", "nodes/320000", "nodes/440000", "PENDING", "until nodes/440000 confirms it"):
         assert text in result.stdout
 

@@ -30,10 +30,20 @@ from common.registryctl import EXIT_DIFFERS, app
 from tests.factories import make_uscc
 from tests.integration.test_sync import Cluster
 from tests.nodes import wait_until
+from tests.trust import token, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 APPLICATION = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "application.toml"
+#: registryctl's mutual TLS: the tests' CA and the tool certificate "tester".
+TRUST_OPTIONS = (
+    "--ca",
+    str(trust().ca_file),
+    "--cert",
+    str(trust().client_cert_file("tester")),
+    "--key",
+    str(trust().client_key_file("tester")),
+)
 # Long enough for a proof of agreement (the node allows itself 3 x REGISTRY_NATIONAL_TIMEOUT = 9 s).
 TIMEOUT = "30"
 
@@ -55,7 +65,7 @@ def runner() -> CliRunner:
         env={
             "REGISTRY_NODE": None,
             "REGISTRY_NATIONAL": None,
-            "REGISTRY_ACTOR": None,
+            "REGISTRY_TOKEN": None,
             "REGISTRY_REGION": None,
             "COLUMNS": "200",
         }
@@ -76,8 +86,9 @@ class Cli:
                 node or self.node,
                 "--national",
                 self.cluster.national_address,
-                "--actor",
-                "operator-li",
+                *TRUST_OPTIONS,
+                "--token",
+                token("operator-li"),
                 "--timeout",
                 TIMEOUT,
                 *args,

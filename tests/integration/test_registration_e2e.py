@@ -27,11 +27,14 @@ from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.registration.content import canonical_json, content_sha256
 from tests.factories import make_content, make_uscc
 from tests.nodes import NodeProcess, free_port, wait_until
+from tests.trust import channel, metadata, token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FAST_CLOCK = {"REGISTRY_CLOCK_SPEED": "172800", "REGISTRY_DUTIES_INTERVAL": "0.2"}
-ACTOR = (("registry-actor", "operator-zhang"),)
+#: The calls of these tests are made as this operator (a token of the tests' issuer, role "tester").
+ACTOR = metadata(None)
+OPERATOR = token("operator-zhang")
 
 
 @dataclass
@@ -41,7 +44,7 @@ class Federation:
     national_db: Path
 
     def registrations(self, node: NodeProcess) -> rs_grpc.RegistrationServiceStub:
-        return rs_grpc.RegistrationServiceStub(node.channel())
+        return rs_grpc.RegistrationServiceStub(node.channel(bearer=OPERATOR))
 
     def national_service(self) -> ns_grpc.NationalServiceStub:
         return ns_grpc.NationalServiceStub(self.national.channel())
@@ -49,6 +52,14 @@ class Federation:
 
 @pytest.fixture
 def federation(tmp_path: Path) -> Iterator[Federation]:
+    started = start_federation(tmp_path)
+    yield started
+    started.province.kill()
+    started.national.kill()
+
+
+def start_federation(tmp_path: Path, *, strict: bool = False) -> Federation:
+    """A national node and Jiangsu's node; ``strict``: the built-in policy, as deployed."""
     national_dir, province_dir = tmp_path / "national", tmp_path / "jiangsu"
     national_dir.mkdir()
     province_dir.mkdir()
@@ -62,6 +73,7 @@ def federation(tmp_path: Path) -> Iterator[Federation]:
             "REGISTRY_PROVINCIAL_NODES": '[{"region": "320000"}]',
         },
         cwd=national_dir,
+        strict=strict,
     ).start()
     province = NodeProcess(
         "provincial_node",
@@ -73,10 +85,9 @@ def federation(tmp_path: Path) -> Iterator[Federation]:
             "REGISTRY_DATABASE_URL": f"sqlite:///{province_dir / 'jiangsu.db'}",
         },
         cwd=province_dir,
+        strict=strict,
     ).start()
-    yield Federation(national, province, national_dir / "national.db")
-    province.kill()
-    national.kill()
+    return Federation(national, province, national_dir / "national.db")
 
 
 def _rid() -> str:
@@ -184,13 +195,13 @@ def test_each_object_type_goes_through_every_step_on_a_province(
     )
     announced = _to_announcement(stub, name)
     assert announced.current_application.state == r.Application.ANNOUNCED
-    objection = stub.CreateObjection(
+    public = rs_grpc.RegistrationServiceStub(channel(federation.province.address))  # no token
+    objection = public.CreateObjection(
         rs.CreateObjectionRequest(
             parent=name,
             request_id=_rid(),
             objection=r.Objection(objector="李四 13800000000", reason="数据来源存疑"),
         ),
-        metadata=(("registry-actor", "public"),),
         timeout=10,
     )
     stub.ResolveObjection(

@@ -33,6 +33,7 @@ from tests.factories import make_content, make_uscc
 from tests.nodes import NodeProcess, wait_until
 from tests.proxy import Proxy
 from tests.rpc_support import tracebacks
+from tests.trust import credentials
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,7 +62,7 @@ class HeldStreams:
 
         for i in range(push + pull):
             if i % 100 == 0:
-                self.channels.append(grpc.aio.insecure_channel(address))
+                self.channels.append(grpc.aio.secure_channel(address, credentials(node="320000")))
             stub = ss_grpc.SyncServiceStub(self.channels[-1])
             if i < push:
                 self.calls.append(stub.PushChanges(silent()))

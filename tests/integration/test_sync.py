@@ -199,7 +199,7 @@ def _push(stub: ss_grpc.SyncServiceStub, *batches: list[sync_pb2.Change]) -> lis
 def test_duplicate_reordered_and_replayed_batches_change_nothing(cluster: Cluster) -> None:
     cluster.national().start()
     changes = _batches(cluster, 4)  # 20 changes
-    stub = cluster.sync()
+    stub = cluster.sync(node="320000")
     ledger = cluster.root / "national.db"
     query = "SELECT uid, revision FROM ledger WHERE node = '320000'"
     [ack] = _push(stub, changes[:10])
@@ -231,12 +231,14 @@ def test_the_national_node_accepts_changes_only_for_registrations_the_node_manag
     cluster.own_nodes = ("320000", "440000")
     cluster.national().start()
     changes = _batches(cluster, 1)
-    stub = cluster.sync()
+    stub = cluster.sync(node="440000")
     forged = sync_pb2.ChangeBatch(
         node="nodes/440000", changes=changes[:1]
     )  # Guangdong sends Jiangsu's change
     [ack] = list(stub.PushChanges(iter([forged]), timeout=10))
-    assert list(ack.refused) == [changes[0].record.registration.name]
+    [refused] = ack.refused
+    assert refused.startswith(changes[0].record.registration.name + ": nodes/440000 does not manage")
+    assert ack.acknowledged_sequence == 0  # a refused change is not acknowledged
     assert _revisions(cluster.root / "national.db", "SELECT uid, revision FROM ledger") == {}
     assert cluster.state("440000").refused_changes == 1
 

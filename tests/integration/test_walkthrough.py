@@ -1,50 +1,79 @@
-"""The README's walkthrough, run as an operator would: the registryctl command against real nodes."""
+"""The README's walkthrough, run as operators would: the registryctl command against real nodes, each
+step by a person in the role it needs (tokens of the tests' issuer), with the built-in policy and
+separation of duties on, as deployed."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_registration_e2e import Federation, federation  # noqa: F401 (fixture)
+from tests.integration.test_registration_e2e import Federation, start_federation
 from tests.nodes import ROOT, wait_until
+from tests.trust import token, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+#: The subject of deploy/examples/application.toml.
+SUBJECT = "12320106MB1C584759"
+APPLICANT = token("wang.wu", ("applicant",), (SUBJECT,))
+CLERK = token("张三", ("clerk",))
+REVIEWER = token("李四", ("reviewer",))
+REGISTRAR = token("zhao.liu", ("registrar",))
 
-def _ctl(fed: Federation, *args: str, json_output: bool = True) -> subprocess.CompletedProcess[str]:
+
+@pytest.fixture
+def federation(tmp_path: Path) -> Iterator[Federation]:
+    started = start_federation(tmp_path, strict=True)
+    yield started
+    started.province.kill()
+    started.national.kill()
+
+
+def _ctl(
+    fed: Federation, bearer: str | None, *args: str, json_output: bool = True
+) -> subprocess.CompletedProcess[str]:
     # The console script the README uses, installed beside this interpreter by `pip install -e .`.
     registryctl = str(Path(sys.executable).parent / "registryctl")
+    local = trust()
     command = [
         registryctl,
         "--node",
         fed.province.address,
         "--national",
         fed.national.address,
-        "--actor",
-        "张三",
+        "--ca",
+        str(local.ca_file),
+        "--cert",
+        str(local.client_cert_file("tester")),
+        "--key",
+        str(local.client_key_file("tester")),
     ]
+    if bearer:
+        command += ["--token", bearer]
     if json_output:
         command.append("--json")
     return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
-def _ok(fed: Federation, *args: str) -> dict:
-    result = _ctl(fed, *args)
+def _ok(fed: Federation, bearer: str | None, *args: str) -> dict:
+    result = _ctl(fed, bearer, *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_one_registration_through_every_step_with_the_cli(federation: Federation, tmp_path: Path) -> None:  # noqa: F811
+def test_one_registration_through_every_step_with_the_cli(federation: Federation) -> None:
     fed = federation
-    created = _ok(fed, "apply", "deploy/examples/application.toml", "--region", "320000")
+    created = _ok(fed, APPLICANT, "apply", "deploy/examples/application.toml", "--region", "320000")
     name = created["name"]
     assert created["current_application"]["state"] == "SUBMITTED"
     returned = _ok(
         fed,
+        CLERK,
         "return",
         name,
         "--defect",
@@ -53,29 +82,39 @@ def test_one_registration_through_every_step_with_the_cli(federation: Federation
         "commitment=承诺书未盖章",
     )
     assert len(returned["current_application"]["defects"]) == 2
-    _ok(fed, "resubmit", name, "deploy/examples/application.toml")
-    _ok(fed, "accept", name)
-    _ok(fed, "approve", name)
-    _ok(fed, "announce", name)
-    objection = _ok(fed, "object", name, "--objector", "李四 lisi@example.cn", "--reason", "数据来源存疑")
-    _ok(fed, "resolve", objection["name"], "--dismiss", "--resolution", "来源合法，驳回异议")
+    _ok(fed, APPLICANT, "resubmit", name, "deploy/examples/application.toml")
+    _ok(fed, CLERK, "accept", name)
+    # The clerk who accepted may not approve as well (separation of duties); the reviewer does.
+    same = _ctl(fed, token("张三", ("clerk", "reviewer")), "approve", name, json_output=False)
+    assert same.returncode == 1 and "SEPARATION_OF_DUTIES" in same.stderr
+    _ok(fed, REVIEWER, "approve", name)
+    _ok(fed, REGISTRAR, "announce", name)
+    objection = _ok(
+        fed, None, "object", name, "--objector", "李四 lisi@example.cn", "--reason", "数据来源存疑"
+    )
+    _ok(fed, REGISTRAR, "resolve", objection["name"], "--dismiss", "--resolution", "来源合法，驳回异议")
     active = wait_until(
         lambda: (
-            (reg := _ok(fed, "show", name, "--no-history")["registration"]).get("state") == "ACTIVE" and reg
+            (reg := _ok(fed, CLERK, "show", name, "--no-history")["registration"]).get("state") == "ACTIVE"
+            and reg
         ),
         timeout=60,
         message="the registration to be coded",
     )
     code = active["code"]
-    shown = _ok(fed, "show", code)
+    shown = _ok(fed, CLERK, "show", code)
     assert shown["confirmation"]["code"] == code
-    assert {e["actor"] for e in shown["history"] if e["action"] == "accept"} == {"张三"}
-    verified = _ok(fed, "verify", code)
+    actors = {e["action"]: e["actor"] for e in shown["history"]}
+    assert (actors["submit"], actors["accept"], actors["approve"]) == ("wang.wu", "张三", "李四")
+    assert actors["object"] == "anonymous" and actors["assign_code"] == "system"
+    verified = _ok(fed, None, "verify", code)
     assert verified["assigned"] and verified["assignment"]["registration"] == name
     # The readable forms work too, and a wrong step is explained, not a traceback.
-    table = _ctl(fed, "show", code, json_output=False)
+    table = _ctl(fed, CLERK, "show", code, json_output=False)
     assert table.returncode == 0 and code in table.stdout
-    wrong = _ctl(fed, "announce", name, json_output=False)
+    wrong = _ctl(fed, REGISTRAR, "announce", name, json_output=False)
     assert wrong.returncode == 1 and "FAILED_PRECONDITION" in wrong.stderr and "Traceback" not in wrong.stderr
-    listed = _ok(fed, "list", "--region", "320000", "--state", "active")
+    refused = _ctl(fed, APPLICANT, "accept", name, json_output=False)
+    assert refused.returncode == 1 and "PERMISSION_DENIED" in refused.stderr
+    listed = _ok(fed, CLERK, "list", "--region", "320000", "--state", "active")
     assert [r["code"] for r in listed["registrations"]] == [code]

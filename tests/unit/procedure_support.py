@@ -30,11 +30,10 @@ from common.registration.content import canonical_json
 from common.registration.duties import Duties
 from common.registration.procedure import Procedure
 from common.registration.service import RegistrationServicer
-from common.rpc.call import Call
 from common.settings import TimeLimits
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.server import MIGRATIONS
-from tests.factories import make_uscc
+from tests.factories import acting, make_uscc
 
 REGION = "320000"
 PARENT = f"nodes/{REGION}"
@@ -216,7 +215,7 @@ class FakeCodes:
 
 
 #: The reads of the tests are made as this caller.
-READER = Call(actor="reader")
+READER = acting("reader")
 
 
 def rid() -> str:
@@ -227,7 +226,12 @@ class Node:
     """One provincial node (320000) on a SQLite file, driven in-process."""
 
     def __init__(
-        self, path: Path, *, limits: TimeLimits | None = None, calendar: WorkingCalendar | None = None
+        self,
+        path: Path,
+        *,
+        limits: TimeLimits | None = None,
+        calendar: WorkingCalendar | None = None,
+        separation_of_duties: bool = False,
     ) -> None:
         self.clock = FakeClock()
         self.db = Database(f"sqlite:///{path / 'node.db'}")
@@ -238,6 +242,7 @@ class Node:
             limits=limits or TimeLimits(),
             clock=self.clock,
             jurisdiction=ProvincialJurisdiction(REGION),
+            separation_of_duties=separation_of_duties,
         )
         self.codes = FakeCodes(self.clock)
         self.duties = Duties(self.db, self.procedure, self.codes)
@@ -255,7 +260,7 @@ class Node:
         method = type(req).__name__.removesuffix("Request")
         if not hasattr(req, "request_id"):
             raise TypeError(f"not a write: {type(req).__name__}")
-        return getattr(self.service, method)(req, Call(method=method, actor=actor))
+        return getattr(self.service, method)(req, acting(actor))
 
     def create(self, body: r.RegistrationContent | None = None, object_type: int = 1) -> Reg:
         registration = Reg(object_type=object_type, content=body or content())

@@ -49,12 +49,13 @@ def no_channels(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("a unit test tried to open a gRPC channel")
 
     monkeypatch.setattr(grpc, "insecure_channel", refuse)
+    monkeypatch.setattr(grpc, "secure_channel", refuse)
 
 
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner(
-        env={"REGISTRY_NODE": None, "REGISTRY_ACTOR": None, "REGISTRY_REGION": None, "COLUMNS": "200"}
+        env={"REGISTRY_NODE": None, "REGISTRY_TOKEN": None, "REGISTRY_REGION": None, "COLUMNS": "200"}
     )
 
 
@@ -215,8 +216,8 @@ def test_sync_help_lists_its_commands(runner: CliRunner) -> None:
         assert re.search(rf"\b{command}\b", result.stdout), command
 
 
-def _invoke(runner: CliRunner, *args: str, actor: str = "li.ming") -> object:
-    return runner.invoke(app, ["--node", NOWHERE, "--actor", actor, *args])
+def _invoke(runner: CliRunner, *args: str, token: str = "eyJ.li-ming.token") -> object:
+    return runner.invoke(app, ["--node", NOWHERE, "--token", token, *args])
 
 
 def test_a_bad_application_file_exits_2_naming_the_file_and_key(runner: CliRunner, tmp_path: Path) -> None:
@@ -296,11 +297,11 @@ def test_missing_required_options_are_usage_errors(runner: CliRunner) -> None:
         assert _invoke(runner, *args).exit_code == 2, args
 
 
-def test_an_unprintable_actor_is_refused_up_front(runner: CliRunner) -> None:
-    result = _invoke(runner, "accept", NAME, actor="li\nming")
+def test_a_malformed_token_is_refused_up_front(runner: CliRunner) -> None:
+    result = _invoke(runner, "accept", NAME, token="li\nming")
 
     assert result.exit_code == 2
-    assert "must be a printable name" in result.stderr
+    assert "not a bearer token" in result.stderr
 
 
 def test_apply_needs_a_region(runner: CliRunner) -> None:

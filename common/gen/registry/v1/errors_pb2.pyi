@@ -64,6 +64,32 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_PENDING: _ClassVar[ErrorReason]
     TRANSFER_NOT_FOUND: _ClassVar[ErrorReason]
     NATIONAL_NODE_UNREACHABLE: _ClassVar[ErrorReason]
+    NODE_SATURATED: _ClassVar[ErrorReason]
+    CREDENTIALS_REQUIRED: _ClassVar[ErrorReason]
+    ROLE_NOT_ALLOWED: _ClassVar[ErrorReason]
+    NOT_YOUR_NODE: _ClassVar[ErrorReason]
+    NOT_YOUR_SUBJECT: _ClassVar[ErrorReason]
+    SEPARATION_OF_DUTIES: _ClassVar[ErrorReason]
+    TOKEN_MALFORMED: _ClassVar[ErrorReason]
+    TOKEN_EXPIRED: _ClassVar[ErrorReason]
+    TOKEN_NOT_YET_VALID: _ClassVar[ErrorReason]
+    TOKEN_BAD_SIGNATURE: _ClassVar[ErrorReason]
+    TOKEN_UNKNOWN_KEY: _ClassVar[ErrorReason]
+    TOKEN_WRONG_ISSUER: _ClassVar[ErrorReason]
+    TOKEN_WRONG_AUDIENCE: _ClassVar[ErrorReason]
+    TOKEN_ALGORITHM: _ClassVar[ErrorReason]
+    TOKEN_CLAIMS: _ClassVar[ErrorReason]
+    TOKEN_KEYS_UNAVAILABLE: _ClassVar[ErrorReason]
+    TOKENS_NOT_ACCEPTED: _ClassVar[ErrorReason]
+    CERT_REVOKED: _ClassVar[ErrorReason]
+    CERT_MALFORMED: _ClassVar[ErrorReason]
+    CERT_NO_SPIFFE_ID: _ClassVar[ErrorReason]
+    CERT_MULTIPLE_URIS: _ClassVar[ErrorReason]
+    NO_PEER_CERTIFICATE: _ClassVar[ErrorReason]
+    SPIFFE_MALFORMED: _ClassVar[ErrorReason]
+    SPIFFE_WRONG_TRUST_DOMAIN: _ClassVar[ErrorReason]
+    SPIFFE_NOT_A_NODE: _ClassVar[ErrorReason]
+    SPIFFE_UNKNOWN_REGION: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -122,3 +148,29 @@ ALREADY_MANAGED_THERE: ErrorReason
 TRANSFER_PENDING: ErrorReason
 TRANSFER_NOT_FOUND: ErrorReason
 NATIONAL_NODE_UNREACHABLE: ErrorReason
+NODE_SATURATED: ErrorReason
+CREDENTIALS_REQUIRED: ErrorReason
+ROLE_NOT_ALLOWED: ErrorReason
+NOT_YOUR_NODE: ErrorReason
+NOT_YOUR_SUBJECT: ErrorReason
+SEPARATION_OF_DUTIES: ErrorReason
+TOKEN_MALFORMED: ErrorReason
+TOKEN_EXPIRED: ErrorReason
+TOKEN_NOT_YET_VALID: ErrorReason
+TOKEN_BAD_SIGNATURE: ErrorReason
+TOKEN_UNKNOWN_KEY: ErrorReason
+TOKEN_WRONG_ISSUER: ErrorReason
+TOKEN_WRONG_AUDIENCE: ErrorReason
+TOKEN_ALGORITHM: ErrorReason
+TOKEN_CLAIMS: ErrorReason
+TOKEN_KEYS_UNAVAILABLE: ErrorReason
+TOKENS_NOT_ACCEPTED: ErrorReason
+CERT_REVOKED: ErrorReason
+CERT_MALFORMED: ErrorReason
+CERT_NO_SPIFFE_ID: ErrorReason
+CERT_MULTIPLE_URIS: ErrorReason
+NO_PEER_CERTIFICATE: ErrorReason
+SPIFFE_MALFORMED: ErrorReason
+SPIFFE_WRONG_TRUST_DOMAIN: ErrorReason
+SPIFFE_NOT_A_NODE: ErrorReason
+SPIFFE_UNKNOWN_REGION: ErrorReason

@@ -31,6 +31,11 @@ Every status the registry sends carries, in the `grpc-status-details-bin` traile
   that a caller can correct them all in one go. `ErrorInfo.reason` is then the single violation's
   reason, or INVALID_FIELDS when there are several.
 
+Trust. Every connection is mutual TLS with a certificate of the federation's CA (a node's, naming
+the node, or a tool's); a person adds `authorization: Bearer <JWT>` metadata. Bad credentials are
+UNAUTHENTICATED; a caller whose roles do not allow the call is PERMISSION_DENIED (the policy, who
+may call what, is printed by `registryctl policy`).
+
 The list below is complete for this version of the contract (a test of the project checks every
 reason the software can send against it); later versions may add reasons, so treat an unknown one
 like ERROR_REASON_UNSPECIFIED of its status code.

@@ -49,11 +49,14 @@ class RegistrationServiceStub:
     registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
     the current one (NOT_CURRENT_APPLICATION otherwise).
 
-    Who acts. The request metadata `registry-actor` names who performs a write; the node records it in
-    the history. gRPC metadata values are ASCII: a name with other characters (张三) is sent UTF-8
-    encoded under the binary key `registry-actor-bin`. At most 100 characters; longer, or -bin bytes
-    that are not UTF-8, is INVALID_ARGUMENT with `field` naming the metadata key. Without it, the
-    history records "anonymous". What the node does by itself is recorded as "system".
+    Who acts. Every connection is mutual TLS with a certificate of the federation's CA; a person sends
+    the metadata `authorization: Bearer <JWT>` from the identity provider the node trusts, and the node
+    records the token's verified subject (`sub`) in the history as who acted ("system" for what the node
+    does by itself, "anonymous" for a caller with no token, such as an objection from the public). What
+    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects their
+    token names (claim `uscc`), clerks accept, reviewers review, registrars announce and resolve
+    objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED
+    (wrong role, subject or node) and changes nothing.
 
     Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
     `request_id` and a required field names both). Every error carries a google.rpc.Status with an
@@ -134,11 +137,14 @@ class RegistrationServiceAsyncStub(RegistrationServiceStub):
     registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
     the current one (NOT_CURRENT_APPLICATION otherwise).
 
-    Who acts. The request metadata `registry-actor` names who performs a write; the node records it in
-    the history. gRPC metadata values are ASCII: a name with other characters (张三) is sent UTF-8
-    encoded under the binary key `registry-actor-bin`. At most 100 characters; longer, or -bin bytes
-    that are not UTF-8, is INVALID_ARGUMENT with `field` naming the metadata key. Without it, the
-    history records "anonymous". What the node does by itself is recorded as "system".
+    Who acts. Every connection is mutual TLS with a certificate of the federation's CA; a person sends
+    the metadata `authorization: Bearer <JWT>` from the identity provider the node trusts, and the node
+    records the token's verified subject (`sub`) in the history as who acted ("system" for what the node
+    does by itself, "anonymous" for a caller with no token, such as an objection from the public). What
+    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects their
+    token names (claim `uscc`), clerks accept, reviewers review, registrars announce and resolve
+    objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED
+    (wrong role, subject or node) and changes nothing.
 
     Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
     `request_id` and a required field names both). Every error carries a google.rpc.Status with an
@@ -215,11 +221,14 @@ class RegistrationServiceServicer(metaclass=_abc_1.ABCMeta):
     registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
     the current one (NOT_CURRENT_APPLICATION otherwise).
 
-    Who acts. The request metadata `registry-actor` names who performs a write; the node records it in
-    the history. gRPC metadata values are ASCII: a name with other characters (张三) is sent UTF-8
-    encoded under the binary key `registry-actor-bin`. At most 100 characters; longer, or -bin bytes
-    that are not UTF-8, is INVALID_ARGUMENT with `field` naming the metadata key. Without it, the
-    history records "anonymous". What the node does by itself is recorded as "system".
+    Who acts. Every connection is mutual TLS with a certificate of the federation's CA; a person sends
+    the metadata `authorization: Bearer <JWT>` from the identity provider the node trusts, and the node
+    records the token's verified subject (`sub`) in the history as who acted ("system" for what the node
+    does by itself, "anonymous" for a caller with no token, such as an objection from the public). What
+    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects their
+    token names (claim `uscc`), clerks accept, reviewers review, registrars announce and resolve
+    objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED
+    (wrong role, subject or node) and changes nothing.
 
     Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
     `request_id` and a required field names both). Every error carries a google.rpc.Status with an

@@ -1,0 +1,197 @@
+"""``registryctl pki ...``, ``registryctl login`` and ``registryctl policy``: the federation's trust.
+
+``pki`` is the national coordinators' tool for the CA (kept in ``--dir``, ``data`` by default):
+``init`` makes the CA and its revocation list, ``issue`` and ``renew`` a node's certificate, ``revoke``
+puts one on the list, ``show`` prints what a certificate says. A provincial operator receives from the
+coordinators their node's ``.crt`` and ``.key``, the CA's ``ca.crt`` and ``crl.pem``, and names them in
+the node's ``[tls]`` settings.
+
+``login`` is for DEVELOPMENT ONLY: it signs a token with the local federation's development issuer
+(``data/tokens``), which no production node trusts; in production, tokens come from the identity
+provider the nodes are configured with (``[auth]``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from common import regions
+from common.registryctl.cli import app, options_of, usage_error
+from common.rpc.security import CONTRACT_METHODS
+from common.security.local import LocalTrust
+from common.security.pki import PKIError, certificate_info
+from common.security.policy import Policy, PolicyError
+
+__all__ = ["pki_app"]
+
+pki_app = typer.Typer(
+    name="pki",
+    help="The federation's CA: node certificates, renewal, revocation (national coordinators).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(pki_app, name="pki")
+
+DirOption = Annotated[
+    Path, typer.Option("--dir", metavar="DIR", help="Where the trust material is kept (pki/, tokens/).")
+]
+RegionArg = Annotated[
+    str, typer.Argument(metavar="REGION", help="The node's region, e.g. 320000 (100000: national).")
+]
+
+
+def _region(value: str) -> str:
+    if not regions.is_region(value.strip()):
+        usage_error(f"{value!r}: not a GB/T 2260 province-level code (such as 320000) or 100000")
+    return value.strip()
+
+
+def _needs_ca(trust: LocalTrust) -> None:
+    if not trust.ca_file.exists():
+        usage_error(f"no CA in {trust.pki}: run registryctl pki init --dir {trust.root}")
+
+
+@pki_app.command("init")
+def pki_init(directory: DirOption = Path("data")) -> None:
+    """Create the CA and an empty revocation list (once; an existing CA is kept)."""
+    trust = LocalTrust(directory)
+    created = trust.init_ca()
+    typer.echo(
+        f"{'created' if created else 'kept'} the CA: {trust.ca_file}, revocation list {trust.crl_file}"
+    )
+
+
+@pki_app.command("issue")
+def pki_issue(
+    region: RegionArg,
+    directory: DirOption = Path("data"),
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", metavar="NAME_OR_IP", help="A name or address the node serves on. Repeat."),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Days of validity.")] = 397,
+) -> None:
+    """Issue a node's certificate (with its SPIFFE identity) and key."""
+    trust = LocalTrust(directory)
+    _needs_ca(trust)
+    node = trust.issue(_region(region), hosts=host or ("localhost", "127.0.0.1"), valid_days=days)
+    typer.echo(f"issued {trust.cert_file(region)} (serial {node.serial:x}, until {node.not_after:%Y-%m-%d})")
+
+
+@pki_app.command("renew")
+def pki_renew(
+    region: RegionArg,
+    directory: DirOption = Path("data"),
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Days of validity.")] = 397,
+) -> None:
+    """Renew a node's certificate: same identity and hosts, a new key; the node picks it up by itself."""
+    trust = LocalTrust(directory)
+    _needs_ca(trust)
+    try:
+        node = trust.renew(_region(region), valid_days=days)
+    except (OSError, PKIError) as error:
+        usage_error(f"cannot renew {region}: {error}")
+    typer.echo(f"renewed {trust.cert_file(region)} (serial {node.serial:x}, until {node.not_after:%Y-%m-%d})")
+
+
+@pki_app.command("revoke")
+def pki_revoke(region: RegionArg, directory: DirOption = Path("data")) -> None:
+    """Put a node's current certificate on the revocation list (the nodes refuse it within a second)."""
+    trust = LocalTrust(directory)
+    _needs_ca(trust)
+    serial = trust.revoke(_region(region))
+    typer.echo(f"revoked serial {serial:x} of nodes/{region}; {trust.crl_file} updated")
+
+
+@pki_app.command("show")
+def pki_show(ctx: typer.Context, file: Annotated[Path, typer.Argument(metavar="CERT_FILE")]) -> None:
+    """Print what a certificate says: identity, hosts, validity, issuer."""
+    try:
+        info = certificate_info(file.read_bytes())
+    except (OSError, PKIError) as error:
+        usage_error(f"{file}: {error}")
+    fields = {
+        "subject": info.subject,
+        "identity": info.spiffe_id or "",
+        "region": info.region or "",
+        "hosts": ", ".join(info.hosts),
+        "serial": f"{info.serial:x}",
+        "valid from": info.not_before.isoformat(),
+        "valid until": info.not_after.isoformat(),
+        "issuer": info.issuer,
+    }
+    if options_of(ctx).json:
+        typer.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False)
+    for key, value in fields.items():
+        table.add_row(key, value)
+    options_of(ctx).console.print(table)
+
+
+@app.command()
+def login(
+    subject: Annotated[str, typer.Argument(metavar="USER", help="Who you are, e.g. zhang.san.")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help="applicant, clerk, reviewer, registrar, coordinator or auditor. Repeat.",
+        ),
+    ],
+    uscc: Annotated[
+        list[str] | None,
+        typer.Option("--uscc", metavar="USCC", help="A subject an applicant acts for. Repeat."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Display name (may be Chinese).")] = None,
+    hours: Annotated[float, typer.Option("--hours", min=0.01, max=24, help="Lifetime of the token.")] = 8.0,
+    directory: DirOption = Path("data"),
+) -> None:
+    """DEVELOPMENT ONLY: print a token from the local federation's development issuer.
+
+    Use it as --token (or REGISTRY_TOKEN). Production nodes trust only their real identity provider.
+    """
+    trust = LocalTrust(directory)
+    if not trust.jwks_file.exists():
+        usage_error(f"no development issuer in {trust.tokens}: start registry-federation once (it makes one)")
+    known = {"applicant", "clerk", "reviewer", "registrar", "coordinator", "auditor"}
+    unknown = sorted(set(role) - known)
+    if unknown:
+        usage_error(f"unknown roles {unknown}; the policy knows {sorted(known)}")
+    try:
+        token = trust.issuer().issue(
+            subject, name=name or subject, roles=role, subjects=uscc or (), ttl=timedelta(hours=hours)
+        )
+    except ValueError as error:
+        usage_error(str(error))
+    typer.echo(token)
+
+
+@app.command()
+def policy(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Option("--file", metavar="FILE", help="A node's policy file (default: built-in).")
+    ] = None,
+) -> None:
+    """Print the authorisation policy: which role may call which method, and on what."""
+    try:
+        loaded = Policy.load(file, methods=CONTRACT_METHODS)
+    except (OSError, PolicyError) as error:
+        usage_error(str(error))
+    rows = loaded.table()
+    if options_of(ctx).json:
+        typer.echo(json.dumps([{"method": m, "role": r, "scope": s} for m, r, s in rows], indent=2))
+        return
+    table = Table("method", "role", "scope", title="who may call what")
+    for method, role, scope in rows:
+        table.add_row(method, role, scope)
+    options_of(ctx).console.print(table)

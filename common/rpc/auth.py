@@ -1,0 +1,141 @@
+"""Who calls: the boundary's one decision, made from what the connection and the call prove.
+
+* A **node** proves itself by its TLS client certificate, verified by the TLS handshake against the
+  federation's CA; its identity is the SPIFFE URI in the certificate
+  (``spiffe://registry.data.gov.cn/nodes/320000``), read from ``context.auth_context()``, never from
+  a request field. A certificate on the national CA's revocation list is refused.
+* A **person** sends ``authorization: Bearer <JWT>``, verified against the key set of the identity
+  provider the node trusts (:class:`~common.security.tokens.TokenVerifier`). A call with a token is the
+  person's, even on a connection with a client certificate.
+* A connection with a client certificate of a tool (``spiffe://registry.data.gov.cn/clients/...``,
+  registryctl, the public portal) and no token is **anonymous**: the public's rights only.
+
+Every connection is mutual TLS: a client without a certificate of the federation's CA cannot connect.
+
+Bad credentials are UNAUTHENTICATED with the reason (``TOKEN_EXPIRED``, ``CERT_REVOKED``, ...); a
+token the node cannot check now (its identity provider unreachable) is UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from common.errors import Unauthenticated, Unavailable
+from common.security.identity import IdentityError, certificate_region, is_client_spiffe_id
+from common.security.pki import PKIError, RevocationList
+from common.security.tokens import Principal, TokenError, TokenVerifier
+
+__all__ = ["Authenticator", "RevocationFile"]
+
+logger = logging.getLogger(__name__)
+
+_BEARER = "bearer "
+
+
+class RevocationFile:
+    """The national CA's revocation list, read again when the file changes (looked at once a second)."""
+
+    def __init__(self, crl_file: Path, ca_file: Path) -> None:
+        self.crl_file, self.ca_file = crl_file, ca_file
+        self._lock = threading.Lock()
+        self._stamp: int | None = None
+        self._looked = 0.0
+        self._list = self._load()
+
+    def _load(self) -> RevocationList:
+        self._stamp = self.crl_file.stat().st_mtime_ns
+        return RevocationList.load(self.crl_file.read_bytes(), self.ca_file.read_bytes())
+
+    def is_revoked(self, serial: int) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._looked >= 1.0:
+                self._looked = now
+                try:
+                    if self.crl_file.stat().st_mtime_ns != self._stamp:
+                        self._list = self._load()
+                        logger.info("revocation list %d loaded", self._list.number)
+                except (OSError, PKIError) as error:
+                    logger.error(
+                        "cannot read the revocation list %s: %s; keeping the last one", self.crl_file, error
+                    )
+            return self._list.is_revoked(serial)
+
+
+@functools.lru_cache(maxsize=256)
+def _peer(pem: bytes) -> tuple[str | None, int, datetime]:
+    """(node region, or None for a client identity; serial; end of validity) of a peer certificate."""
+    certificate = x509.load_pem_x509_certificates(pem)[0]
+    try:
+        region: str | None = certificate_region(certificate)
+    except IdentityError as error:
+        if error.reason != "SPIFFE_NOT_A_NODE":
+            raise
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        if not is_client_spiffe_id(san.get_values_for_type(x509.UniformResourceIdentifier)[0]):
+            raise
+        region = None
+    return region, certificate.serial_number, certificate.not_valid_after_utc
+
+
+def _first(value: Iterable[bytes] | bytes | None) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    return next(iter(value), None)
+
+
+class Authenticator:
+    """Turns a call's transport and metadata into a verified :class:`Principal`."""
+
+    def __init__(self, tokens: TokenVerifier | None, revocations: RevocationFile | None) -> None:
+        self.tokens, self.revocations = tokens, revocations
+
+    def identify(self, auth_context: Mapping[str, Any], metadata: Iterable[tuple[str, Any]]) -> Principal:
+        token = None
+        for key, value in metadata:
+            if key == "authorization":
+                text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+                if not text[: len(_BEARER)].lower() == _BEARER:
+                    raise Unauthenticated("TOKEN_MALFORMED", "authorization must be 'Bearer <token>'")
+                token = text[len(_BEARER) :].strip()
+        pem = _first(auth_context.get("x509_pem_cert"))
+        # Every connection is mutual TLS, so every caller has a certificate: a revoked one is refused
+        # whoever holds it; a token then says which person acts.
+        node = self._node(pem) if pem else Principal.anonymous()
+        if token is not None:
+            return self._person(token)
+        return node
+
+    def _person(self, token: str) -> Principal:
+        if self.tokens is None:
+            raise Unauthenticated("TOKENS_NOT_ACCEPTED", "this node is configured to accept no bearer tokens")
+        try:
+            principal = self.tokens.verify(token)
+        except TokenError as error:
+            if error.reason == "TOKEN_KEYS_UNAVAILABLE":
+                raise Unavailable(error.reason, error.message) from None
+            raise Unauthenticated(error.reason, error.message) from None
+        if len(principal.subject) > 100:
+            raise Unauthenticated("TOKEN_CLAIMS", "the token's subject is longer than 100 characters")
+        return principal
+
+    def _node(self, pem: bytes) -> Principal:
+        try:
+            region, serial, not_after = _peer(pem)
+        except (IdentityError, ValueError, IndexError) as error:
+            reason = getattr(error, "reason", "CERT_NOT_A_NODE")
+            raise Unauthenticated(reason, "the client certificate names no registry node") from None
+        if self.revocations is not None and self.revocations.is_revoked(serial):
+            raise Unauthenticated("CERT_REVOKED", f"the client certificate (serial {serial:x}) is revoked")
+        if region is None:
+            return Principal.anonymous()  # a tool of the federation, acting for nobody in particular
+        return Principal.node(region, expires=not_after)

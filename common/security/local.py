@@ -1,0 +1,162 @@
+"""A federation's trust material in one folder: the CA, its revocation list, node certificates, and a
+development token issuer. What ``registry-federation`` sets up on its first run, what
+``registryctl pki`` works on, and what the tests use.
+
+::
+
+    <root>/pki/ca.crt ca.key crl.pem          the national CA and its revocation list
+    <root>/pki/nodes/<region>.crt <region>.key one certificate per node
+    <root>/pki/clients/<name>.crt <name>.key   one per tool (registryctl, the portal)
+    <root>/tokens/jwks.json token-issuer.*     the development identity provider (never in production)
+
+A national coordinator keeps ``ca.key`` to themselves; a provincial operator receives their node's
+``.crt`` and ``.key``, ``ca.crt`` and ``crl.pem`` (see the README, "Trust").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from common import regions
+from common.security.files import write_atomically
+from common.security.identity import NATIONAL_SERVER_NAME
+from common.security.pki import (
+    DEFAULT_HOSTS,
+    CertifiedKey,
+    certificate_info,
+    create_ca,
+    empty_crl,
+    issue_client_certificate,
+    issue_node_certificate,
+    load_certified_key,
+    renew_node_certificate,
+    revoke,
+)
+from common.security.tokens import TokenIssuer
+
+__all__ = ["DEVELOPMENT_ISSUER", "LocalTrust"]
+
+logger = logging.getLogger(__name__)
+
+#: The ``iss`` of the development token issuer (a URL that is not one, so it is never mistaken).
+DEVELOPMENT_ISSUER = "https://id.registry.invalid/development"
+AUDIENCE = "registry.data.gov.cn"
+
+
+class LocalTrust:
+    """The trust material under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pki = root / "pki"
+        self.tokens = root / "tokens"
+
+    # -- paths ----------------------------------------------------------------------------------
+
+    @property
+    def ca_file(self) -> Path:
+        return self.pki / "ca.crt"
+
+    @property
+    def crl_file(self) -> Path:
+        return self.pki / "crl.pem"
+
+    @property
+    def jwks_file(self) -> Path:
+        return self.tokens / "jwks.json"
+
+    def cert_file(self, region: str) -> Path:
+        return self.pki / "nodes" / f"{region}.crt"
+
+    def key_file(self, region: str) -> Path:
+        return self.pki / "nodes" / f"{region}.key"
+
+    def client_cert_file(self, name: str) -> Path:
+        return self.pki / "clients" / f"{name}.crt"
+
+    def client_key_file(self, name: str) -> Path:
+        return self.pki / "clients" / f"{name}.key"
+
+    # -- the CA ---------------------------------------------------------------------------------
+
+    def ca(self) -> CertifiedKey:
+        return load_certified_key(self.pki / "ca.key", self.ca_file)
+
+    def init_ca(self) -> bool:
+        """Create the CA and an empty revocation list, unless they exist; True if created."""
+        if self.ca_file.exists():
+            return False
+        ca = create_ca()
+        self.pki.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.pki / "ca.key", ca.key_pem, 0o600)
+        write_atomically(self.ca_file, ca.cert_pem, 0o644)
+        write_atomically(self.crl_file, empty_crl(ca), 0o644)
+        logger.info("created the federation's CA in %s", self.pki)
+        return True
+
+    def _write(self, region: str, node: CertifiedKey) -> None:
+        folder = self.cert_file(region).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.key_file(region), node.key_pem, 0o600)
+        write_atomically(self.cert_file(region), node.cert_pem, 0o644)
+
+    def issue(
+        self, region: str, *, hosts: Iterable[str] = DEFAULT_HOSTS, valid_days: int = 397
+    ) -> CertifiedKey:
+        """A certificate for the node of ``region`` (the national node also gets its server name)."""
+        hosts = list(hosts)
+        if region == regions.NATIONAL and NATIONAL_SERVER_NAME not in hosts:
+            hosts.append(NATIONAL_SERVER_NAME)
+        node = issue_node_certificate(self.ca(), region, hosts=hosts, valid_days=valid_days)
+        self._write(region, node)
+        return node
+
+    def issue_client(self, name: str, *, valid_days: int = 397) -> CertifiedKey:
+        """A client certificate for a tool (``registryctl``, ``portal``)."""
+        client = issue_client_certificate(self.ca(), name, valid_days=valid_days)
+        folder = self.client_cert_file(name).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.client_key_file(name), client.key_pem, 0o600)
+        write_atomically(self.client_cert_file(name), client.cert_pem, 0o644)
+        return client
+
+    def ensure(self, regions_: Iterable[str], clients: Iterable[str] = ("registryctl",)) -> list[str]:
+        """The CA, a certificate for each region and client that has none; returns what was issued."""
+        self.init_ca()
+        issued = []
+        for region in regions_:
+            if not self.cert_file(region).exists():
+                self.issue(region)
+                issued.append(region)
+        for name in clients:
+            if not self.client_cert_file(name).exists():
+                self.issue_client(name)
+                issued.append(name)
+        return issued
+
+    def renew(self, region: str, *, valid_days: int = 397) -> CertifiedKey:
+        node = renew_node_certificate(self.ca(), self.cert_file(region).read_bytes(), valid_days=valid_days)
+        self._write(region, node)
+        return node
+
+    def revoke(self, region: str) -> int:
+        """Put the node's current certificate on the revocation list; returns its serial."""
+        serial = certificate_info(self.cert_file(region).read_bytes()).serial
+        self.revoke_serial(serial)
+        return serial
+
+    def revoke_serial(self, serial: int) -> None:
+        crl = revoke(self.ca(), self.crl_file.read_bytes(), serial)
+        write_atomically(self.crl_file, crl, 0o644)
+
+    # -- the development token issuer -----------------------------------------------------------
+
+    def issuer(self) -> TokenIssuer:
+        """The development token issuer, made on first use."""
+        if (self.tokens / "jwks.json").exists():
+            return TokenIssuer.load(self.tokens)
+        issuer = TokenIssuer.generate(DEVELOPMENT_ISSUER, AUDIENCE)
+        issuer.save(self.tokens)
+        return issuer
