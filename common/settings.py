@@ -60,6 +60,9 @@ class TlsSettings(BaseModel):
     ca_file: Path | None = None
     #: The revocation list the national CA publishes (PEM); a peer whose certificate is on it is refused.
     crl_file: Path | None = None
+    #: A provincial node fetches the national node's published list this often and installs it in
+    #: ``crl_file`` when it is the CA's and newer (0: never; the file is then kept up to date by hand).
+    crl_refresh_seconds: float = Field(default=60.0, ge=0, le=86400)
 
 
 class AuthSettings(BaseModel):

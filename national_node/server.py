@@ -53,7 +53,7 @@ def create_server(settings: NationalSettings) -> NodeServer:
         listen=settings.listen,
         max_workers=settings.max_workers,
         services=[
-            (NATIONAL_SERVICE, NationalServicer(db, authority, tokens)),
+            (NATIONAL_SERVICE, NationalServicer(db, authority, tokens, security.authenticator.revocations)),
             (REGISTRATION_SERVICE, registration.servicer),
             (SYNC_SERVICE, SyncServicer(ledger, tokens)),
         ],

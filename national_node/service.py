@@ -6,12 +6,13 @@ import logging
 
 from common import codes, names, regions
 from common.db import Database
-from common.errors import InvalidArgument, InvalidValue
+from common.errors import InvalidArgument, InvalidValue, NotFound
 from common.gen.registry.v1 import code_pb2, node_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
 from common.paging import PageTokens
 from common.registration.views import timestamp
+from common.rpc.auth import RevocationFile
 from common.rpc.call import Call
 from common.validation import Checker, parse_code
 from national_node.coding import CodeRequest, CodingAuthority
@@ -63,8 +64,15 @@ def _code_from_name(name: str, field: str = "name") -> str:
 class NationalServicer:
     """``registry.v1.NationalService``: the coding authority and the node directory."""
 
-    def __init__(self, db: Database, authority: CodingAuthority, tokens: PageTokens) -> None:
+    def __init__(
+        self,
+        db: Database,
+        authority: CodingAuthority,
+        tokens: PageTokens,
+        revocations: RevocationFile | None = None,
+    ) -> None:
         self._db, self._authority, self._tokens = db, authority, tokens
+        self._revocations = revocations
 
     def AssignCode(self, request: ns.AssignCodeRequest, call: Call) -> code_pb2.CodeAssignment:
         check = Checker()
@@ -146,3 +154,13 @@ class NationalServicer:
             nodes=[node_message(r) for r in rows],
             next_page_token=self._tokens.encode("ListNodes", rows[-1].region) if more else "",
         )
+
+    def GetRevocationList(self, request: ns.GetRevocationListRequest, call: Call) -> ns.RevocationList:
+        if self._revocations is None:
+            raise NotFound("NO_REVOCATION_LIST", "this national node is configured without a revocation list")
+        current = self._revocations.current()
+        published = ns.RevocationList(crl=current.der, revoked_count=len(current.revoked_serials))
+        published.issue_time.FromDatetime(current.last_update)
+        if current.next_update is not None:
+            published.next_update_time.FromDatetime(current.next_update)
+        return published

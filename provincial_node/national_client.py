@@ -45,5 +45,10 @@ class NationalClient:
         with self._channel.calling() as stub:
             return stub.AssignCode(request, timeout=self.timeout).code
 
+    def revocation_list(self) -> bytes:
+        """The national CA's current revocation list (DER), as the national node publishes it."""
+        with self._channel.calling() as stub:
+            return stub.GetRevocationList(ns.GetRevocationListRequest(), timeout=self.timeout).crl
+
     def close(self) -> None:
         self._channel.close()

@@ -16,6 +16,7 @@ from provincial_node.changelog import ChangeLog
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.national_client import NationalClient
 from provincial_node.provincial_service import ProvincialServicer
+from provincial_node.revocations import RevocationFeed
 from provincial_node.settings import ProvincialSettings
 from provincial_node.sync import SyncDaemon
 
@@ -53,6 +54,16 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
     if settings.sync_in_process:
         on_start.append(daemon.start)
         on_stop.append(daemon.stop)
+    tls = settings.tls
+    if tls.crl_file is not None and tls.ca_file is not None and tls.crl_refresh_seconds > 0:
+        revocations = RevocationFeed(
+            national.revocation_list,
+            crl_file=tls.crl_file,
+            ca_file=tls.ca_file,
+            interval=tls.crl_refresh_seconds,
+        )
+        on_start.append(revocations.start)
+        on_stop.append(revocations.stop)
     return NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,

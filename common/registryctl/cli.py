@@ -149,8 +149,7 @@ class Options:
         return (("authorization", f"Bearer {token}"),)
 
     def credentials(self) -> grpc.ChannelCredentials | None:
-        """TLS with the federation's CA (and, with --cert/--key, a node's certificate); None with
-        --plaintext."""
+        """Mutual TLS with the federation's CA and the client certificate; None with --plaintext."""
         if self.plaintext:
             return None
         if self.ca is None or not self.ca.is_file():
@@ -370,15 +369,18 @@ def _global_options(
         typer.Option("--ca", envvar="REGISTRY_CA", metavar="FILE", help="The federation's CA certificate."),
     ] = Path("data/pki/ca.crt"),
     cert: Annotated[
-        Path | None,
+        Path,
         typer.Option(
-            "--cert", envvar="REGISTRY_CERT", metavar="FILE", help="A node's certificate, to act as it."
+            "--cert",
+            envvar="REGISTRY_CERT",
+            metavar="FILE",
+            help="The client certificate: the tool's own, or a node's to act as that node.",
         ),
-    ] = None,
+    ] = Path("data/pki/clients/registryctl.crt"),
     key: Annotated[
-        Path | None,
+        Path,
         typer.Option("--key", envvar="REGISTRY_KEY", metavar="FILE", help="That certificate's key."),
-    ] = None,
+    ] = Path("data/pki/clients/registryctl.key"),
     plaintext: Annotated[
         bool, typer.Option("--plaintext", help="No TLS (only for a test server; nodes refuse it).")
     ] = False,

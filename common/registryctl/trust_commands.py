@@ -1,9 +1,11 @@
 """``registryctl pki ...``, ``registryctl login`` and ``registryctl policy``: the federation's trust.
 
 ``pki`` is the national coordinators' tool for the CA (kept in ``--dir``, ``data`` by default):
-``init`` makes the CA and its revocation list, ``issue`` and ``renew`` a node's certificate, ``revoke``
-puts one on the list, ``show`` prints what a certificate says. A provincial operator receives from the
-coordinators their node's ``.crt`` and ``.key``, the CA's ``ca.crt`` and ``crl.pem``, and names them in
+``init`` makes the CA and its revocation list, ``sign`` certifies a node's signing request, ``issue``
+and ``renew`` make a node's key and certificate together (for a local federation), ``revoke`` puts a
+certificate on the list, ``republish`` signs the list again before it goes stale, ``show`` prints what a
+certificate says. A provincial operator runs ``pki request`` (the key stays on the node), sends the
+request to the coordinators, receives the ``.crt`` with ``ca.crt`` and ``crl.pem``, and names them in
 the node's ``[tls]`` settings.
 
 ``login`` is for DEVELOPMENT ONLY: it signs a token with the local federation's development issuer
@@ -24,8 +26,9 @@ from rich.table import Table
 from common import regions
 from common.registryctl.cli import app, options_of, usage_error
 from common.rpc.security import CONTRACT_METHODS
+from common.security.files import write_atomically
 from common.security.local import LocalTrust
-from common.security.pki import PKIError, certificate_info
+from common.security.pki import PKIError, certificate_info, create_node_request
 from common.security.policy import Policy, PolicyError
 
 __all__ = ["pki_app"]
@@ -83,6 +86,67 @@ def pki_issue(
     _needs_ca(trust)
     node = trust.issue(_region(region), hosts=host or ("localhost", "127.0.0.1"), valid_days=days)
     typer.echo(f"issued {trust.cert_file(region)} (serial {node.serial:x}, until {node.not_after:%Y-%m-%d})")
+
+
+@pki_app.command("request")
+def pki_request(
+    region: RegionArg,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Where to write <region>.key and <region>.csr.")
+    ] = Path("."),
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", metavar="NAME_OR_IP", help="A name or address the node serves on. Repeat."),
+    ] = None,
+) -> None:
+    """On a provincial node: make its key and a signing request for the national coordinators.
+
+    The key (<region>.key, mode 0600) never leaves the node; send <region>.csr.
+    """
+    region = _region(region)
+    try:
+        made = create_node_request(region, hosts=host or ("localhost", "127.0.0.1"))
+    except ValueError as error:
+        usage_error(str(error))
+    key, csr = out / f"{region}.key", out / f"{region}.csr"
+    if key.exists():
+        usage_error(f"{key} exists: a node keeps one key; move it away to make a new one")
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomically(key, made.key_pem, 0o600)
+    write_atomically(csr, made.csr_pem, 0o644)
+    typer.echo(f"wrote {key} (keep it here) and {csr} (send it to the national coordinators)")
+
+
+@pki_app.command("sign")
+def pki_sign(
+    csr: Annotated[Path, typer.Argument(metavar="CSR_FILE", help="The node's signing request.")],
+    region: Annotated[
+        str, typer.Option("--region", metavar="REGION", help="The node you mean to certify (must match).")
+    ],
+    directory: DirOption = Path("data"),
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Days of validity.")] = 397,
+) -> None:
+    """Certify a node's signing request, after checking it names that node and is signed by its key."""
+    trust = LocalTrust(directory)
+    _needs_ca(trust)
+    region = _region(region)
+    try:
+        node = trust.sign(region, csr.read_bytes(), valid_days=days)
+    except (OSError, PKIError) as error:
+        usage_error(f"{csr}: {error}")
+    typer.echo(
+        f"signed {trust.cert_file(region)} (serial {node.serial:x}, until {node.not_after:%Y-%m-%d}); send"
+        f" it with {trust.ca_file} and {trust.crl_file}"
+    )
+
+
+@pki_app.command("republish")
+def pki_republish(directory: DirOption = Path("data")) -> None:
+    """Sign the revocation list again (same entries, next number, a week more): run it at least weekly."""
+    trust = LocalTrust(directory)
+    _needs_ca(trust)
+    number = trust.republish()
+    typer.echo(f"revocation list {number} written to {trust.crl_file}")
 
 
 @pki_app.command("renew")

@@ -9,8 +9,9 @@ development token issuer. What ``registry-federation`` sets up on its first run,
     <root>/pki/clients/<name>.crt <name>.key   one per tool (registryctl, the portal)
     <root>/tokens/jwks.json token-issuer.*     the development identity provider (never in production)
 
-A national coordinator keeps ``ca.key`` to themselves; a provincial operator receives their node's
-``.crt`` and ``.key``, ``ca.crt`` and ``crl.pem`` (see the README, "Trust").
+A national coordinator keeps ``ca.key`` to themselves. A provincial operator makes their node's key and
+a signing request (``registryctl pki request``), sends the request, and receives the ``.crt`` with
+``ca.crt`` and ``crl.pem`` (see the README, "Trust").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.pki import (
     DEFAULT_HOSTS,
     CertifiedKey,
+    RevocationList,
     certificate_info,
     create_ca,
     empty_crl,
@@ -32,7 +34,9 @@ from common.security.pki import (
     issue_node_certificate,
     load_certified_key,
     renew_node_certificate,
+    republish,
     revoke,
+    sign_node_request,
 )
 from common.security.tokens import TokenIssuer
 
@@ -135,6 +139,19 @@ class LocalTrust:
                 self.issue_client(name)
                 issued.append(name)
         return issued
+
+    def sign(self, region: str, csr_pem: bytes, *, valid_days: int = 397) -> CertifiedKey:
+        """The certificate for a node's signing request (its key stays with the node)."""
+        node = sign_node_request(self.ca(), csr_pem, region=region, valid_days=valid_days)
+        self.cert_file(region).parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.cert_file(region), node.cert_pem, 0o644)
+        return node
+
+    def republish(self) -> int:
+        """Sign the revocation list again (same entries, next number); returns the new number."""
+        crl = republish(self.ca(), self.crl_file.read_bytes())
+        write_atomically(self.crl_file, crl, 0o644)
+        return RevocationList.load(crl, self.ca().cert_pem).number
 
     def renew(self, region: str, *, valid_days: int = 397) -> CertifiedKey:
         node = renew_node_certificate(self.ca(), self.cert_file(region).read_bytes(), valid_days=valid_days)

@@ -15,6 +15,10 @@ credentials do not consult CRLs, so serving nodes check the peer certificate's s
 current :class:`RevocationList` themselves (per call, which makes a revocation effective at once).
 
 Renewal is issuing again (:func:`renew_node_certificate`), with a fresh key or the same one.
+
+A province that keeps its key to itself makes a signing request (:func:`create_node_request`) and the
+coordinators sign it (:func:`sign_node_request`) after checking it names the node they mean; renewal
+is then a new request.
 """
 
 from __future__ import annotations
@@ -47,17 +51,22 @@ from common.security.identity import (
 
 __all__ = [
     "DEFAULT_HOSTS",
+    "MAX_REQUEST_BYTES",
     "CertificateInfo",
     "CertifiedKey",
+    "NodeRequest",
     "PKIError",
     "RevocationList",
     "certificate_info",
     "create_ca",
+    "create_node_request",
     "empty_crl",
     "issue_node_certificate",
     "load_certified_key",
     "renew_node_certificate",
+    "republish",
     "revoke",
+    "sign_node_request",
     "verify_chain",
     "write_certified_key",
 ]
@@ -79,7 +88,9 @@ class PKIError(SecurityError):
     Reasons: ``CERT_MALFORMED``, ``CERT_UNTRUSTED`` (not issued by the CA, expired, wrong usage),
     ``CERT_REVOKED``, ``CERT_NOT_A_NODE`` (no valid node identity), ``KEY_MALFORMED``,
     ``KEY_MISMATCH`` (key and certificate do not belong together), ``KEY_UNSUPPORTED`` (not EC P-256),
-    ``CRL_MALFORMED``, ``CRL_WRONG_ISSUER``, ``CRL_BAD_SIGNATURE``, ``CRL_BAD_REASON``.
+    ``CRL_MALFORMED``, ``CRL_WRONG_ISSUER``, ``CRL_BAD_SIGNATURE``, ``CRL_BAD_REASON``,
+    ``CSR_INVALID`` (not a request, a bad signature or hosts), ``CSR_WRONG_IDENTITY`` (the request
+    names another node than the one to certify).
     """
 
 
@@ -336,10 +347,39 @@ def _issue(
     valid_days: int,
     key_pem: bytes | None,
 ) -> CertifiedKey:
+    key = _load_ec_key(key_pem) if key_pem is not None else ec.generate_private_key(ec.SECP256R1())
+    certificate = _certificate(
+        ca,
+        spiffe_id,
+        key.public_key(),
+        unit=unit,
+        common_name=common_name,
+        hosts=hosts,
+        usages=usages,
+        valid_days=valid_days,
+    )
+    return CertifiedKey(
+        key_pem=_key_pem(key),
+        cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
+        serial=certificate.serial_number,
+        not_after=certificate.not_valid_after_utc,
+    )
+
+
+def _certificate(
+    ca: CertifiedKey,
+    spiffe_id: str,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    unit: str,
+    common_name: str,
+    hosts: Sequence[str],
+    usages: list[x509.ObjectIdentifier],
+    valid_days: int,
+) -> x509.Certificate:
     _check_days(valid_days, "valid_days")
     names = _general_names(hosts) if hosts else []
     ca_key, ca_certificate = _ca_parts(ca)
-    key = _load_ec_key(key_pem) if key_pem is not None else ec.generate_private_key(ec.SECP256R1())
     now = _now()
     not_after = min(now + timedelta(days=valid_days), ca_certificate.not_valid_after_utc)
     subject = x509.Name(
@@ -353,7 +393,7 @@ def _issue(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca_certificate.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - _BACKDATE)
         .not_valid_after(not_after)
@@ -379,13 +419,110 @@ def _issue(
         .add_extension(
             x509.SubjectAlternativeName([x509.UniformResourceIdentifier(spiffe_id), *names]), critical=False
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(_authority_key_id(ca_certificate), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _log.info("issued certificate for %s serial %x until %s", spiffe_id, certificate.serial_number, not_after)
+    return certificate
+
+
+# ------------------------------------------------------------------- certificate signing requests
+
+#: The most a signing request may be: a P-256 key and a few dozen names are far below it.
+MAX_REQUEST_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class NodeRequest:
+    """A node's certificate signing request (PKCS#10) and the key that stays with the node."""
+
+    key_pem: bytes = field(repr=False)
+    csr_pem: bytes
+
+
+def create_node_request(region: str, *, hosts: Sequence[str] = DEFAULT_HOSTS) -> NodeRequest:
+    """A new P-256 key and a signing request for the node of ``region`` serving on ``hosts``.
+
+    The provincial operator makes this; only the request goes to the national coordinators, the key
+    never leaves the node. The request names the node's SPIFFE identity and hosts in its SAN.
+    """
+    spiffe_id = node_spiffe_id(region)  # IdentityError for a non-region
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
+                    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "nodes"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, region),
+                ]
+            )
+        )
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(spiffe_id), *_general_names(hosts)]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return NodeRequest(key_pem=_key_pem(key), csr_pem=csr.public_bytes(serialization.Encoding.PEM))
+
+
+def sign_node_request(
+    ca: CertifiedKey, csr_pem: bytes, *, region: str, valid_days: int = 397
+) -> CertifiedKey:
+    """The certificate for a node's signing request, after checking it.
+
+    ``region`` is the node the coordinators mean to certify: the request must name exactly that node's
+    SPIFFE identity, carry a P-256 key and a valid signature by it (proof that its maker holds the key).
+    Only the identity and the hosts are taken from the request; everything else (usages, validity,
+    constraints) is the CA's. The returned :class:`CertifiedKey` has no ``key_pem``: the node has it.
+    """
+    if len(csr_pem) > MAX_REQUEST_BYTES:
+        raise PKIError("CSR_INVALID", f"a signing request is at most {MAX_REQUEST_BYTES} bytes")
+    try:
+        csr = (
+            x509.load_pem_x509_csr(csr_pem)
+            if csr_pem.lstrip().startswith(b"-----")
+            else x509.load_der_x509_csr(csr_pem)
+        )
+    except ValueError:
+        raise PKIError("CSR_INVALID", "not a PEM or DER certificate signing request") from None
+    if not csr.is_signature_valid:
+        raise PKIError("CSR_INVALID", "the request's signature does not verify: its key did not sign it")
+    public_key = csr.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name != "secp256r1":
+        raise PKIError("KEY_UNSUPPORTED", "federation keys are ECDSA P-256")
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise PKIError("CSR_INVALID", "the request names no identity (no subjectAltName)") from None
+    uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+    expected = node_spiffe_id(region)
+    if uris != [expected]:
+        raise PKIError(
+            "CSR_WRONG_IDENTITY", f"the request names {', '.join(uris) or 'no identity'}, not {expected}"
+        )
+    hosts = [
+        *san.get_values_for_type(x509.DNSName),
+        *(str(address) for address in san.get_values_for_type(x509.IPAddress)),
+    ]
+    try:
+        certificate = _certificate(
+            ca,
+            expected,
+            public_key,
+            unit="nodes",
+            common_name=region,
+            hosts=hosts,
+            usages=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+            valid_days=valid_days,
+        )
+    except ValueError as error:
+        raise PKIError("CSR_INVALID", f"the request's hosts: {error}") from None
     return CertifiedKey(
-        key_pem=_key_pem(key),
+        key_pem=b"",
         cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
         serial=certificate.serial_number,
         not_after=certificate.not_valid_after_utc,
@@ -467,6 +604,13 @@ def empty_crl(ca: CertifiedKey, *, next_update_days: int = 7) -> bytes:
     return _build_crl(ca, 1, (), next_update_days)
 
 
+def republish(ca: CertifiedKey, crl_pem: bytes, *, next_update_days: int = 7) -> bytes:
+    """The same revocations, signed again with a new number and ``next_update``: what the CA does
+    before its CRL goes stale (``nextUpdate`` passed), also when nothing was revoked."""
+    current = RevocationList.load(crl_pem, ca.cert_pem)
+    return _build_crl(ca, current.number + 1, list(_parse_crl(crl_pem)), next_update_days)
+
+
 def revoke(
     ca: CertifiedKey,
     crl_pem: bytes,
@@ -507,6 +651,8 @@ class RevocationList:
     next_update: datetime | None
     issuer: str
     revoked_serials: frozenset[int]
+    #: The CRL itself, DER-encoded: what the national node publishes.
+    der: bytes = field(default=b"", repr=False)
 
     @classmethod
     def load(cls, crl_pem: bytes, ca_cert_pem: bytes) -> RevocationList:
@@ -541,7 +687,12 @@ class RevocationList:
             next_update=crl.next_update_utc,
             issuer=crl.issuer.rfc4514_string(),
             revoked_serials=frozenset(entry.serial_number for entry in crl),
+            der=crl.public_bytes(serialization.Encoding.DER),
         )
+
+    def pem(self) -> bytes:
+        """The CRL as PEM, as a node keeps it in its ``crl_file``."""
+        return x509.load_der_x509_crl(self.der).public_bytes(serialization.Encoding.PEM)
 
     def is_revoked(self, serial: int) -> bool:
         """Whether the certificate with this serial number is revoked."""

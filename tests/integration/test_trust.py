@@ -531,3 +531,40 @@ def test_a_renewed_certificate_is_used_without_a_restart_and_no_change_is_lost(
     )
     assert national.process is not None and national.process.poll() is None
     assert province.process is not None and province.process.poll() is None
+
+
+# -- revocation reaches the provinces ------------------------------------------------------------------
+
+
+def test_a_certificate_the_coordinators_revoke_is_refused_by_a_province_that_fetched_the_list(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.own_nodes = ("320000",)
+    national, province = cluster.national(), cluster.province("320000")
+    national.strict = province.strict = True
+    # The province keeps its own copy of the list, as on a machine of its own, and fetches often.
+    held = tmp_path / "province-crl.pem"
+    held.write_bytes(trust().crl_file.read_bytes())
+    province.env.update({"REGISTRY_TLS__CRL_FILE": str(held), "REGISTRY_TLS__CRL_REFRESH_SECONDS": "0.5"})
+    national.start()
+    province.start()
+    tool = trust().issue_client(f"tool-{uuid.uuid4().hex[:8]}")
+    creds = grpc.composite_channel_credentials(
+        grpc.ssl_channel_credentials(trust().ca_file.read_bytes(), tool.key_pem, tool.cert_pem),
+        grpc.access_token_call_credentials(token("clerk-r", ("clerk",))),
+    )
+    stub = rs_grpc.RegistrationServiceStub(grpc.secure_channel(province.address, creds))
+    ask = rs.ListDueItemsRequest(parent="nodes/320000")
+    stub.ListDueItems(ask, timeout=5)
+    trust().revoke_serial(tool.serial)  # on the national node's list only
+
+    def refused() -> bool:
+        try:
+            stub.ListDueItems(ask, timeout=5)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.UNAUTHENTICATED and "revoked" in (error.details() or "")
+            return True
+        return False
+
+    wait_until(refused, timeout=15, message="the province to fetch the new list and refuse the certificate")
+    assert held.read_bytes() == trust().crl_file.read_bytes()

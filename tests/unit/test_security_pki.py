@@ -333,6 +333,73 @@ def test_a_crl_signed_by_another_ca_is_refused(ca: CertifiedKey, other_ca: Certi
 # --------------------------------------------------------------------------------------------- files
 
 
+def test_a_signing_request_is_certified_for_the_node_it_names_and_the_key_stays_with_the_node(
+    ca: CertifiedKey,
+) -> None:
+    request = pki.create_node_request("510000", hosts=("sc.registry.example.cn", "10.0.0.5"))
+    assert b"PRIVATE KEY" not in request.csr_pem
+    signed = pki.sign_node_request(ca, request.csr_pem, region="510000", valid_days=30)
+    assert signed.key_pem == b""
+    info = pki.certificate_info(signed.cert_pem)
+    assert info.region == "510000" and set(info.hosts) == {"sc.registry.example.cn", "10.0.0.5"}
+    pki.verify_chain(signed.cert_pem, ca.cert_pem)
+    # The certificate is for the node's own key: the node can load the pair.
+    key = serialization.load_pem_private_key(request.key_pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert x509.load_pem_x509_certificate(signed.cert_pem).public_key() == key.public_key()
+
+
+def test_a_signing_request_for_another_node_or_with_a_forged_signature_is_not_certified(
+    ca: CertifiedKey,
+) -> None:
+    guangdong = pki.create_node_request("440000")
+    with pytest.raises(PKIError) as refused:
+        pki.sign_node_request(ca, guangdong.csr_pem, region="320000")
+    assert refused.value.reason == "CSR_WRONG_IDENTITY"
+    # A request whose body was changed after signing (another identity spliced in) does not verify.
+    csr = x509.load_pem_x509_csr(guangdong.csr_pem)
+    der = bytearray(csr.public_bytes(serialization.Encoding.DER))
+    at = der.find(b"nodes/440000")
+    der[at : at + len(b"nodes/440000")] = b"nodes/320000"
+    with pytest.raises(PKIError) as refused:
+        pki.sign_node_request(ca, bytes(der), region="320000")
+    assert refused.value.reason == "CSR_INVALID" and "signature" in refused.value.message
+    for garbage in (b"", b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"):
+        with pytest.raises(PKIError) as refused:
+            pki.sign_node_request(ca, garbage, region="320000")
+        assert refused.value.reason == "CSR_INVALID"
+    with pytest.raises(PKIError):
+        pki.sign_node_request(ca, b"0" * (pki.MAX_REQUEST_BYTES + 1), region="320000")
+
+
+def test_a_signing_request_without_an_identity_or_with_another_key_type_is_not_certified(
+    ca: CertifiedKey,
+) -> None:
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "320000")])
+    no_san = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    with pytest.raises(PKIError) as refused:
+        pki.sign_node_request(ca, no_san.public_bytes(serialization.Encoding.PEM), region="320000")
+    assert refused.value.reason == "KEY_UNSUPPORTED"
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    no_san = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(p256, hashes.SHA256())
+    with pytest.raises(PKIError) as refused:
+        pki.sign_node_request(ca, no_san.public_bytes(serialization.Encoding.PEM), region="320000")
+    assert refused.value.reason == "CSR_INVALID"
+
+
+def test_republishing_keeps_every_revocation_under_a_higher_number(
+    ca: CertifiedKey, jiangsu: CertifiedKey
+) -> None:
+    crl = pki.revoke(ca, pki.empty_crl(ca), jiangsu.serial)
+    again = pki.republish(ca, crl, next_update_days=14)
+    before, after = pki.RevocationList.load(crl, ca.cert_pem), pki.RevocationList.load(again, ca.cert_pem)
+    assert after.number == before.number + 1
+    assert after.revoked_serials == before.revoked_serials == {jiangsu.serial}
+    assert after.next_update is not None and after.next_update > datetime.now(UTC) + timedelta(days=13)
+    assert pki.RevocationList.load(after.pem(), ca.cert_pem).der == after.der
+
+
 def test_write_and_load_certified_key(tmp_path: Path, ca: CertifiedKey, jiangsu: CertifiedKey) -> None:
     key_path, cert_path = pki.write_certified_key(tmp_path / "tls", "node", jiangsu)
     assert key_path.name == "node.key" and cert_path.name == "node.crt"

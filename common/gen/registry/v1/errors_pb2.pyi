@@ -90,6 +90,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SPIFFE_WRONG_TRUST_DOMAIN: _ClassVar[ErrorReason]
     SPIFFE_NOT_A_NODE: _ClassVar[ErrorReason]
     SPIFFE_UNKNOWN_REGION: _ClassVar[ErrorReason]
+    NO_REVOCATION_LIST: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -174,3 +175,4 @@ SPIFFE_MALFORMED: ErrorReason
 SPIFFE_WRONG_TRUST_DOMAIN: ErrorReason
 SPIFFE_NOT_A_NODE: ErrorReason
 SPIFFE_UNKNOWN_REGION: ErrorReason
+NO_REVOCATION_LIST: ErrorReason

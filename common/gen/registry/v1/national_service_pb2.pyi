@@ -1,6 +1,9 @@
+import datetime
+
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from common.gen.registry.v1 import code_pb2 as _code_pb2
 from common.gen.registry.v1 import node_pb2 as _node_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
@@ -11,6 +14,22 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetRevocationListRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RevocationList(_message.Message):
+    __slots__ = ("crl", "issue_time", "next_update_time", "revoked_count")
+    CRL_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NEXT_UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    crl: bytes
+    issue_time: _timestamp_pb2.Timestamp
+    next_update_time: _timestamp_pb2.Timestamp
+    revoked_count: int
+    def __init__(self, crl: _Optional[bytes] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_count: _Optional[int] = ...) -> None: ...
 
 class AssignCodeRequest(_message.Message):
     __slots__ = ("node", "issuer", "object_type", "registration", "subject_uscc", "request_id")

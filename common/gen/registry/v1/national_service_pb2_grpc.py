@@ -66,6 +66,11 @@ class NationalServiceStub:
                 request_serializer=registry_dot_v1_dot_national__service__pb2.ListNodesRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_national__service__pb2.ListNodesResponse.FromString,
                 _registered_method=True)
+        self.GetRevocationList = channel.unary_unary(
+                '/registry.v1.NationalService/GetRevocationList',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.GetRevocationListRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_national__service__pb2.RevocationList.FromString,
+                _registered_method=True)
 
 
 class NationalServiceServicer:
@@ -122,6 +127,18 @@ class NationalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRevocationList(self, request, context):
+        """Gets the federation CA's current certificate revocation list, as the national node publishes
+        it. Public, like any CRL: its signature by the CA is what makes it trustworthy, so a node checks
+        it before using it. Provincial nodes fetch it periodically (`tls.crl_refresh_seconds`) and
+        refuse the revoked certificates from then on.
+
+        Errors: NOT_FOUND when the national node is configured without a revocation list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NationalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +166,11 @@ def add_NationalServiceServicer_to_server(servicer, server):
                     servicer.ListNodes,
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.ListNodesRequest.FromString,
                     response_serializer=registry_dot_v1_dot_national__service__pb2.ListNodesResponse.SerializeToString,
+            ),
+            'GetRevocationList': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRevocationList,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.GetRevocationListRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_national__service__pb2.RevocationList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -291,6 +313,33 @@ class NationalService:
             '/registry.v1.NationalService/ListNodes',
             registry_dot_v1_dot_national__service__pb2.ListNodesRequest.SerializeToString,
             registry_dot_v1_dot_national__service__pb2.ListNodesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRevocationList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/GetRevocationList',
+            registry_dot_v1_dot_national__service__pb2.GetRevocationListRequest.SerializeToString,
+            registry_dot_v1_dot_national__service__pb2.RevocationList.FromString,
             options,
             channel_credentials,
             insecure,

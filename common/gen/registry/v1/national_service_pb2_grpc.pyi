@@ -63,6 +63,14 @@ class NationalServiceStub:
     """Gets one directory entry."""
     ListNodes: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.ListNodesRequest, _national_service_pb2.ListNodesResponse]
     """Lists the directory: the national node and every province-level region, in region-code order."""
+    GetRevocationList: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.GetRevocationListRequest, _national_service_pb2.RevocationList]
+    """Gets the federation CA's current certificate revocation list, as the national node publishes
+    it. Public, like any CRL: its signature by the CA is what makes it trustworthy, so a node checks
+    it before using it. Provincial nodes fetch it periodically (`tls.crl_refresh_seconds`) and
+    refuse the revoked certificates from then on.
+
+    Errors: NOT_FOUND when the national node is configured without a revocation list.
+    """
 
 @_typing.type_check_only
 class NationalServiceAsyncStub(NationalServiceStub):
@@ -97,6 +105,14 @@ class NationalServiceAsyncStub(NationalServiceStub):
     """Gets one directory entry."""
     ListNodes: _aio.UnaryUnaryMultiCallable[_national_service_pb2.ListNodesRequest, _national_service_pb2.ListNodesResponse]  # type: ignore[assignment]
     """Lists the directory: the national node and every province-level region, in region-code order."""
+    GetRevocationList: _aio.UnaryUnaryMultiCallable[_national_service_pb2.GetRevocationListRequest, _national_service_pb2.RevocationList]  # type: ignore[assignment]
+    """Gets the federation CA's current certificate revocation list, as the national node publishes
+    it. Public, like any CRL: its signature by the CA is what makes it trustworthy, so a node checks
+    it before using it. Provincial nodes fetch it periodically (`tls.crl_refresh_seconds`) and
+    refuse the revoked certificates from then on.
+
+    Errors: NOT_FOUND when the national node is configured without a revocation list.
+    """
 
 class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the national node only.
@@ -158,5 +174,19 @@ class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_national_service_pb2.ListNodesResponse, _abc.Awaitable[_national_service_pb2.ListNodesResponse]]:
         """Lists the directory: the national node and every province-level region, in region-code order."""
+
+    @_abc_1.abstractmethod
+    def GetRevocationList(
+        self,
+        request: _national_service_pb2.GetRevocationListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_national_service_pb2.RevocationList, _abc.Awaitable[_national_service_pb2.RevocationList]]:
+        """Gets the federation CA's current certificate revocation list, as the national node publishes
+        it. Public, like any CRL: its signature by the CA is what makes it trustworthy, so a node checks
+        it before using it. Provincial nodes fetch it periodically (`tls.crl_refresh_seconds`) and
+        refuse the revoked certificates from then on.
+
+        Errors: NOT_FOUND when the national node is configured without a revocation list.
+        """
 
 def add_NationalServiceServicer_to_server(servicer: NationalServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
