@@ -96,13 +96,27 @@ class WorkerSpec:
 PLAINTEXT = "BENCHMARK_PLAINTEXT"
 
 
-def _transport(region: str) -> dict[str, str]:
-    """What a benchmark server needs for mutual TLS as the node of ``region`` (nothing in plaintext)."""
+def _transport(region: str, *, tokens: bool = True) -> dict[str, str]:
+    """What a benchmark server needs for mutual TLS as the node of ``region`` (nothing in plaintext);
+    without ``tokens``, no token key set (the empty server then identifies no caller)."""
     if os.environ.get(PLAINTEXT) == "1":
         return {}
     from tests.trust import node_env
 
-    return node_env(region)
+    env = node_env(region)
+    return env if tokens else {k: v for k, v in env.items() if not k.startswith("REGISTRY_AUTH__")}
+
+
+#: The empty method's runs: how the clients call (see :func:`_worker`), what the server checks.
+EMPTY_KINDS = {
+    "empty-plaintext": "plaintext, nothing checked",
+    "empty": "mutual TLS (a node's certificate)",
+    "empty-token": "mutual TLS + a bearer token, the same one each call",
+    "empty-tokens": "mutual TLS + a bearer token, a new one each call",
+}
+#: Tokens per client for ``empty-tokens``: together more than the server remembers, so that every call's
+#: token is verified (see ``common.rpc.auth._VerifiedTokens``).
+TOKENS_PER_CLIENT = 600
 
 
 Calls = tuple[Callable[..., Any], Callable[[int], Any]]  # (the stub's method, request number -> request)
@@ -119,7 +133,22 @@ def _empty_calls(channel: grpc.Channel, spec: WorkerSpec, client: int) -> Calls:
         response_deserializer=empty_pb2.Empty.FromString,
         _registered_method=True,  # type: ignore[call-arg]  # as the generated stubs do
     )
-    return call, lambda _k: empty_pb2.Empty()
+    if spec.kind not in ("empty-token", "empty-tokens"):
+        return call, lambda _k: empty_pb2.Empty()
+    from tests.trust import trust
+
+    issuer = trust().issuer()
+    count = TOKENS_PER_CLIENT if spec.kind == "empty-tokens" else 1
+    metadata = [
+        (("authorization", f"Bearer {issuer.issue(f'bench-{client}-{i}', name='bench', roles=['clerk'])}"),)
+        for i in range(count)
+    ]
+    request = empty_pb2.Empty()
+
+    def with_token(k: int, *, timeout: float) -> empty_pb2.Empty:
+        return call(request, metadata=metadata[k % count], timeout=timeout)
+
+    return with_token, lambda k: k  # the "request" is the call's number: which token it sends
 
 
 def _assign_calls(channel: grpc.Channel, spec: WorkerSpec, client: int) -> Calls:
@@ -158,11 +187,15 @@ def _worker_main(conn: Connection, spec: WorkerSpec) -> None:
 
 
 def _worker(conn: Connection, spec: WorkerSpec) -> None:
-    factory = _empty_calls if spec.kind == "empty" else _assign_calls
+    factory = _empty_calls if spec.kind.startswith("empty") else _assign_calls
     # One channel (one HTTP/2 connection) per client, like independent callers.
     options = [("grpc.use_local_subchannel_pool", 1)]
-    if os.environ.get(PLAINTEXT) == "1":
+    if os.environ.get(PLAINTEXT) == "1" or spec.kind == "empty-plaintext":
         channels = [grpc.insecure_channel(spec.target, options=options) for _ in range(spec.threads)]
+    elif spec.kind in ("empty-token", "empty-tokens"):  # a person, through a tool's certificate
+        from tests.trust import channel
+
+        channels = [channel(spec.target, options=options) for _ in range(spec.threads)]
     else:  # as each node calls: mutual TLS with its certificate
         from tests.trust import channel
 
@@ -392,7 +425,14 @@ def print_run(console: Console, result: RunResult) -> None:
     print_backends(console, result.postgres_backends)
 
 
-LABELS = {"empty": "empty method", "sqlite": "SQLite", "postgresql": "PostgreSQL"}
+LABELS = {
+    "empty-plaintext": "empty method, plaintext",
+    "empty": "empty method (mTLS)",
+    "empty-token": "empty, mTLS + same token",
+    "empty-tokens": "empty, mTLS + new tokens",
+    "sqlite": "SQLite",
+    "postgresql": "PostgreSQL",
+}
 
 
 def print_summary(console: Console, report: dict[str, Any]) -> None:
@@ -427,6 +467,19 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
             )
         elif key in report["skipped"]:
             console.print(f"  {LABELS[key]}: skipped ({report['skipped'][key]})")
+    trust = report.get("trust") or {}
+    for kind, label in EMPTY_KINDS.items():
+        if kind in trust:
+            figures = trust[kind]
+            console.print(
+                f"  empty method, {label}: {figures['calls_per_second_vs_plaintext']:.2f} x plaintext's"
+                f" calls/s, +{figures['server_cpu_us_per_call_over_plaintext']:.0f} µs server CPU a call"
+            )
+    if "token_verification_us_per_call" in trust:
+        console.print(
+            f"  verifying a token (a new one each call, over the same one): "
+            f"{trust['token_verification_us_per_call']:.0f} µs server CPU a call"
+        )
     config = report["config"]
     print_machine(console, report["machine"], "database")
     console.print(
@@ -511,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
             "smoke": options.smoke,
         },
         "runs": {"empty": None, "sqlite": None, "postgresql": None},
+        "trust": {},
         "skipped": {},
         "ratios": {},
     }
@@ -564,14 +618,20 @@ def _run_all(
 ) -> None:
     runs = report["runs"]
 
-    workdir = tmp / "empty"
-    workdir.mkdir()
-    server = ServerProcess(
-        "empty_server", "benchmarks.empty_server", env=_transport("100000"), workdir=workdir
-    )
-    result = _measure("empty", "empty", server, options)
-    print_run(console, result)
-    runs["empty"] = asdict(result)
+    # The empty method: plaintext, then each layer of trust added (only plaintext against old nodes).
+    kinds = ["empty"] if os.environ.get(PLAINTEXT) == "1" else list(EMPTY_KINDS)
+    for kind in kinds:
+        workdir = tmp / kind
+        workdir.mkdir()
+        env = (
+            {}
+            if kind == "empty-plaintext"
+            else _transport("100000", tokens=kind in ("empty-token", "empty-tokens"))
+        )
+        server = ServerProcess("empty_server", "benchmarks.empty_server", env=env, workdir=workdir)
+        result = _measure(kind, kind, server, options)
+        print_run(console, result)
+        runs[kind] = asdict(result)
 
     workdir = tmp / "sqlite"
     workdir.mkdir()
@@ -595,9 +655,25 @@ def _run_all(
         runs["postgresql"] = asdict(result)
 
     empty_rate = runs["empty"]["calls_per_second"]
-    for key in ("sqlite", "postgresql"):
-        if runs[key] is not None and empty_rate:
+    for key in (*EMPTY_KINDS, "sqlite", "postgresql"):
+        if runs.get(key) is not None and empty_rate and key != "empty":
             report["ratios"][key] = runs[key]["calls_per_second"] / empty_rate
+    plain = runs.get("empty-plaintext")
+    if plain:
+        report["trust"] = {
+            kind: {
+                "calls_per_second_vs_plaintext": runs[kind]["calls_per_second"] / plain["calls_per_second"],
+                "server_cpu_us_per_call_over_plaintext": 1000
+                * (runs[kind]["server_cpu_ms_per_call"] - plain["server_cpu_ms_per_call"]),
+            }
+            for kind in EMPTY_KINDS
+            if kind != "empty-plaintext" and runs.get(kind)
+        }
+        same, fresh = runs.get("empty-token"), runs.get("empty-tokens")
+        if same and fresh:
+            report["trust"]["token_verification_us_per_call"] = 1000 * (
+                fresh["server_cpu_ms_per_call"] - same["server_cpu_ms_per_call"]
+            )
 
 
 if __name__ == "__main__":

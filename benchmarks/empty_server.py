@@ -21,7 +21,9 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from common.process import run_process
 from common.rpc import Call, NodeServer
+from common.rpc.security import node_security
 from common.rpc.tls import Files
+from common.security.policy import PUBLIC, Policy, Role, Scope
 from common.settings import NodeSettings
 
 __all__ = ["METHOD", "SERVICE", "EmptyServicer", "create_server", "main", "service"]
@@ -54,15 +56,23 @@ class EmptyServicer:
         return _EMPTY
 
 
+#: The benchmark's policy: everyone may call the empty method (the caller is still identified).
+POLICY = Policy([Role(PUBLIC, "everyone", {"Empty.Call": Scope.ANY})])
+
+
 def create_server(settings: NodeSettings) -> NodeServer:
+    # A node's transport: mutual TLS when the settings name the certificate (as the benchmarks'
+    # secure runs do), plaintext otherwise; with a token key set (auth.jwks_file), every call is
+    # identified as a node's are (certificate, revocation list, bearer token) and authorised.
+    authenticator = node_security(settings).authenticator if settings.auth.jwks_file else None
     return NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
         services=[(service(), EmptyServicer())],
         shutdown_grace=settings.shutdown_grace,
-        # A node's transport: mutual TLS when the settings name the certificate (as the benchmarks'
-        # secure runs do), plaintext otherwise.
         credentials=Files(settings.tls).server_credentials() if settings.tls.cert_file else None,
+        authenticator=authenticator,
+        policy=POLICY if authenticator else None,
     )
 
 

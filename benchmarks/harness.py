@@ -113,14 +113,19 @@ class ServerProcess:
         env: Mapping[str, str],
         workdir: Path,
         ready: str = "listening on",
+        code: Path | None = None,
+        without_env: tuple[str, ...] = (),
     ) -> None:
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        """``code``: another checkout of the project to run the module from (a baseline to compare
+        with); ``without_env``: prefixes of settings it does not know."""
+        path = os.pathsep.join(p for p in (str(code or ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.name = name
         self.node = NodeProcess(
             module,
             env={"REGISTRY_LOG_LEVEL": "WARNING", "PYTHONPATH": path, **env},
             cwd=workdir,
             ready=ready,
+            without_env=without_env,
         )
         self.started = False
         self.ready_seconds = math.nan  # from starting the process until its first stdout line

@@ -275,9 +275,26 @@ def daemon_process(province_url: str, national_address: str, workdir: Path) -> S
     return ServerProcess("sync_daemon", "provincial_node.sync", env=env, workdir=workdir, ready="running for")
 
 
-def national_process(database_url: str, workdir: Path, **extra_env: str) -> ServerProcess:
+def national_process(
+    database_url: str, workdir: Path, *, baseline: Path | None = None, **extra_env: str
+) -> ServerProcess:
+    """The national node; with ``baseline``, the one of that checkout (an earlier version, to compare
+    with: settings it does not know are left out)."""
     env = {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_PROVINCIAL_NODES": PROVINCIAL_NODES, **extra_env}
-    return ServerProcess("national_node", "national_node", env=env, workdir=workdir)
+    if baseline is None:
+        return ServerProcess("national_node", "national_node", env=env, workdir=workdir)
+    return ServerProcess(
+        "national_node (baseline)",
+        "national_node",
+        env=env,
+        workdir=workdir,
+        code=baseline,
+        without_env=BASELINE_UNKNOWN,
+    )
+
+
+#: Settings of the current version an earlier baseline may not know.
+BASELINE_UNKNOWN = ("REGISTRY_TRANSPARENCY__",)
 
 
 def _alive(*processes: ServerProcess) -> None:
@@ -545,13 +562,14 @@ def run_national(
     spec_for: Callable[[str], WriterSpec],
     sustained_seconds: float,
     postgres_url: str | None = None,
+    baseline: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Catch-up of the backlog by a national node on ``database_url``, then the sustained run."""
-    workdir = tmp / key
+    workdir = tmp / (key if baseline is None else f"{key}-baseline")
     workdir.mkdir()
     province = workdir / "province.db"
     shutil.copyfile(backlog, province)
-    national = national_process(database_url, workdir)
+    national = national_process(database_url, workdir, baseline=baseline)
     daemon: ServerProcess | None = None
     sustained = None
     try:
@@ -1075,6 +1093,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-postgres", action="store_true", help="do not run the PostgreSQL parts")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout of the project (git worktree add DIR COMMIT): its national node catches"
+        " up the same backlog in the same run, for a ratio",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="seconds in all: a backlog of 1000 interleaved by 100, 1 s sustained, 3 registrations end to"
@@ -1197,6 +1222,29 @@ def _run_all(
                 postgres_url=database_url,
             )
     del rows
+
+    if options.baseline is not None:
+        for key in LABELS:
+            if key == "postgresql" and admin_url is None:
+                continue
+            with contextlib.ExitStack() as stack:
+                url = (
+                    f"sqlite:///{tmp / 'baseline.db'}"
+                    if key == "sqlite"
+                    else stack.enter_context(fresh_database(admin_url))  # type: ignore[arg-type]
+                )
+                runs[f"baseline_catch_up_{key}"], _ = run_national(
+                    console, key, tmp, backlog, count, url, spec_for, 0, baseline=options.baseline
+                )
+            shutil.rmtree(tmp / f"{key}-baseline", ignore_errors=True)
+            (tmp / "baseline.db").unlink(missing_ok=True)
+            now, then = runs.get(f"catch_up_{key}"), runs[f"baseline_catch_up_{key}"]
+            if now is not None:
+                ratios[f"{key}_vs_baseline"] = now["changes_per_second"] / then["changes_per_second"]
+                console.print(
+                    f"  catch-up {LABELS[key]}: {now['changes_per_second']:,.0f} changes/s, baseline"
+                    f" {then['changes_per_second']:,.0f}: {ratios[f'{key}_vs_baseline']:.3f} of it"
+                )
 
     for key in LABELS:
         run, insert = runs.get(f"catch_up_{key}"), runs.get(f"insert_{key}")

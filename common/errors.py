@@ -21,6 +21,7 @@ __all__ = [
     "DOMAIN",
     "Aborted",
     "AlreadyExists",
+    "DataLoss",
     "FailedPrecondition",
     "FieldViolation",
     "InvalidArgument",
@@ -148,6 +149,12 @@ class ResourceExhausted(RegistryError):
     """The node is serving as much as it can (or the caller sent too much too fast): retry later."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class DataLoss(RegistryError):
+    """Stored data is damaged (it no longer matches what protects it); an operator must look."""
+
+    code = grpc.StatusCode.DATA_LOSS
 
 
 class Unauthenticated(RegistryError):

@@ -72,10 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     regions = [NATIONAL, *(_region_of(c) for c in provincial)]
     issued = trust.ensure(regions)
     trust.issuer()
+    issued += trust.ensure_log_keys([r for r in regions if r != NATIONAL])
     if issued:
         sys.stdout.write(
-            f"registry-federation: made the local CA and certificates for {', '.join(issued)}"
-            " under data/pki\n"
+            f"registry-federation: made the local CA, certificates and log keys for {', '.join(issued)}"
+            " under data/pki and data/log\n"
         )
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

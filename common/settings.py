@@ -83,6 +83,28 @@ class AuthSettings(BaseModel):
     separation_of_duties: bool = True
 
 
+class TransparencySettings(BaseModel):
+    """The national log (``log_service.proto``): the national node's signing key, and the provinces'
+    keys as its witnesses. Keys are C2SP note key texts, each file read when the node starts (the
+    witness list again whenever it changes)."""
+
+    #: National: the log's private key (``PRIVATE+KEY+registry.data.gov.cn/national-ledger+...``).
+    log_key_file: Path | None = None
+    #: National: verifier keys of the log's earlier keys, so their checkpoints stay verifiable.
+    old_verifier_keys: list[str] = []
+    #: National: the witnesses' cosignature verifier keys, one per line.
+    witness_keys_file: Path | None = None
+    #: National: seconds between looks for appends by other processes on the same database (appends in
+    #: this process are checkpointed at once).
+    checkpoint_interval: float = Field(default=1.0, gt=0, le=3600)
+    #: Provincial: the log's verifier keys, one per line (the current key and every earlier one).
+    log_verifier_keys_file: Path | None = None
+    #: Provincial: this node's private cosignature key as a witness.
+    witness_key_file: Path | None = None
+    #: Provincial: seconds between comparisons with the other witnesses' checkpoints.
+    gossip_interval: float = Field(default=30.0, gt=0, le=86400)
+
+
 class NodeSettings(BaseSettings):
     """What every node needs: where to listen, where its data lives, its calendar and time limits."""
 
@@ -111,6 +133,7 @@ class NodeSettings(BaseSettings):
     clock_speed: float = Field(default=1.0, gt=0)
     tls: TlsSettings = TlsSettings()
     auth: AuthSettings = AuthSettings()
+    transparency: TransparencySettings = TransparencySettings()
 
     @field_validator("database_url")
     @classmethod

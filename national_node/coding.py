@@ -25,6 +25,7 @@ from common.db import Database, insert_for
 from common.errors import AlreadyExists, NotFound, PermissionDenied
 from national_node.directory import NATIONAL, OWN_NODE, get_node
 from national_node.models import CodeAssignmentRow, CodeCounterRow, NodeRow
+from national_node.tlog import TransparencyLog
 
 __all__ = ["CodeRequest", "CodingAuthority"]
 
@@ -56,8 +57,8 @@ class CodingAuthority:
     """Assigns and looks up codes in the national node's database, on the node's clock (a code
     carries the year of assignment in China Standard Time)."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db, self._clock = db, clock
+    def __init__(self, db: Database, clock: Clock, log: TransparencyLog) -> None:
+        self._db, self._clock, self._log = db, clock, log
 
     def assign(self, request: CodeRequest) -> tuple[CodeAssignmentRow, bool]:
         """Assign a code, or return the one this request got before. Returns (assignment, replayed).
@@ -192,6 +193,7 @@ class CodingAuthority:
         )
         session.add(row)
         session.flush()
+        self._log.add_code_assignment(session, row)  # appended to the national log at commit
         logger.info("assigned %s to %s (request %s)", row.code, row.registration, row.request_id)
         return row
 

@@ -29,10 +29,11 @@ from common.db import Database
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, InvalidValue, NotFound
 from common.gen.registry.v1 import registration_pb2, sync_pb2, sync_service_pb2
 from common.registration.models import RegistrationRow
-from common.sync.records import bucket_digests, export_record, import_record, record_digest, rename
+from common.sync.records import bucket_digests, digests, export_record, import_record, rename
 from common.sync.sequences import take_number
 from national_node.directory import OWN_NODE, PROXY, get_node
 from national_node.models import CodeAssignmentRow, DownwardRow, LedgerRow, NodeRow, SyncStateRow, TransferRow
+from national_node.tlog import TransparencyLog, registration_entry
 
 __all__ = ["Ledger"]
 
@@ -40,8 +41,8 @@ logger = logging.getLogger(__name__)
 
 
 class Ledger:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db, self.clock = db, clock
+    def __init__(self, db: Database, clock: Clock, log: TransparencyLog) -> None:
+        self.db, self.clock, self.log = db, clock, log
 
     # -- writing entries ------------------------------------------------------------------------
 
@@ -49,17 +50,21 @@ class Ledger:
         self, session: Session, record: sync_pb2.RegistrationRecord, node: str, row: LedgerRow | None = None
     ) -> LedgerRow:
         reg = record.registration
+        digest, content = digests(record)
+        now = self.clock.now()
         fields: dict[str, Any] = {
             "node": node,
             "name": reg.name,
             "code": reg.code or None,
             "state": registration_pb2.Registration.State.Name(reg.state),
             "revision": record.revision,
-            "digest": record_digest(record),
+            "digest": digest,
             "bucket": reg.uid[:2],
             "record": record.SerializeToString(deterministic=True),
-            "updated_at": self.clock.now(),
+            "updated_at": now,
         }
+        # The national log gets the same change, appended when this transaction commits.
+        self.log.add_registration(session, registration_entry(record, digest, content), at=now)
         if row is None:
             row = session.get(LedgerRow, reg.uid)
         if row is None:
@@ -73,9 +78,8 @@ class Ledger:
     def record_own(self, session: Session, reg: RegistrationRow) -> None:
         """The hook of the national node's own registry: its registrations enter the ledger directly."""
         record = export_record(session, reg)
-        reg.digest = record_digest(record)
+        reg.digest = self._put(session, record, reg.node).digest
         session.add(reg)
-        self._put(session, record, reg.node)
 
     # -- upward ---------------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ from sqlmodel import Field, SQLModel
 from common.db import UTCDateTime
 
 __all__ = [
+    "CheckpointRow",
+    "CosignatureRow",
+    "LogEntryRow",
+    "LogHashRow",
     "CodeAssignmentRow",
     "CodeCounterRow",
     "DownwardRow",
@@ -126,3 +130,54 @@ class TransferRow(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class LogEntryRow(SQLModel, table=True):
+    """One entry of the national log (see ``log_service.proto``): appended, never changed."""
+
+    __tablename__ = "log_entries"
+    __table_args__ = (Index("ix_log_entries_code", "code"), Index("ix_log_entries_uid", "uid", "revision"))
+
+    index: int = Field(primary_key=True, sa_type=BigInteger)
+    kind: str = Field(max_length=16)
+    code: str | None = Field(default=None, max_length=19)
+    uid: str | None = Field(default=None, max_length=36)
+    revision: int | None = None
+    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: Its leaf hash, SHA-256(0x00 || entry): the level-0 subtree hash.
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogHashRow(SQLModel, table=True):
+    """The hash of a perfect subtree of the log, level 1 and up: leaves
+    ``[index * 2**level, (index + 1) * 2**level)`` (level 0 is the entries' ``hash``). Every proof is
+    made of O(log n) of these."""
+
+    __tablename__ = "log_hashes"
+
+    level: int = Field(primary_key=True)
+    index: int = Field(primary_key=True, sa_type=BigInteger)
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A checkpoint the log signed (the note as signed, without cosignatures)."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: int = Field(primary_key=True, sa_type=BigInteger)
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    note: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CosignatureRow(SQLModel, table=True):
+    """A witness's cosignature of a checkpoint (its signature line)."""
+
+    __tablename__ = "log_cosignatures"
+
+    size: int = Field(primary_key=True, sa_type=BigInteger)
+    witness: str = Field(primary_key=True, max_length=6)  # the witnessing node's region
+    line: str
+    timestamp: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

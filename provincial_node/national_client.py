@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 
+import grpc
+
 from common import names
+from common.gen.registry.v1 import log_service_pb2 as ls
+from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
@@ -31,6 +35,9 @@ class NationalClient:
         self._channel = ReplaceableChannel(
             address, ns_grpc.NationalServiceStub, files, server_name=NATIONAL_SERVER_NAME
         )
+        self._log = ReplaceableChannel(
+            address, ls_grpc.LogServiceStub, files, server_name=NATIONAL_SERVER_NAME
+        )
 
     def assign(self, *, registration: str, object_type: int, subject_uscc: str, request_id: str) -> str:
         """The code for ``registration``; safe to call again with the same request id."""
@@ -50,5 +57,21 @@ class NationalClient:
         with self._channel.calling() as stub:
             return stub.GetRevocationList(ns.GetRevocationListRequest(), timeout=self.timeout).crl
 
+    def tlog_proof(self, code: str, revision: int) -> tuple[str, str]:
+        """A confirmation's file from the national log (ConfirmationProofs); never raises."""
+        request = ls.GetInclusionProofRequest(code=code, revision=revision)
+        try:
+            with self._log.calling() as stub:
+                return stub.GetInclusionProof(request, timeout=min(self.timeout, 3.0)).tlog_proof, ""
+        except grpc.RpcError as error:
+            if isinstance(error, grpc.Call) and error.code() in (
+                grpc.StatusCode.NOT_FOUND,
+                grpc.StatusCode.FAILED_PRECONDITION,
+            ):
+                return "", error.details() or "not in the national log yet"
+            code_name = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
+            return "", f"the national node did not answer ({code_name}); try again later"
+
     def close(self) -> None:
         self._channel.close()
+        self._log.close()

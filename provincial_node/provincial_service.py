@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from common.errors import Unavailable
+from common.errors import FailedPrecondition, InvalidArgument, InvalidValue, NotFound, Unavailable
 from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.rpc.call import Call
 from provincial_node.agreement import check_agreement
@@ -39,3 +39,28 @@ class ProvincialServicer:
                 f"the national node did not answer the comparison: {status}",
                 metadata={"national_status": status},
             ) from None
+
+    def GetWitnessedCheckpoint(
+        self, request: ps.GetWitnessedCheckpointRequest, call: Call
+    ) -> ps.WitnessedCheckpoint:
+        witness = self.daemon.witness
+        witnessed = witness.witnessed() if witness is not None else None
+        if witnessed is None:
+            raise NotFound(
+                "NOT_WITNESSED",
+                "this node has verified no checkpoint of the national log"
+                + ("" if witness is not None else " (it is not configured as a witness)"),
+            )
+        return witnessed
+
+    def ResolveLogAlarm(self, request: ps.ResolveLogAlarmRequest, call: Call) -> ps.SyncStatus:
+        reason = request.reason.strip()
+        if not 1 <= len(reason) <= 2000:
+            raise InvalidArgument.for_field(
+                "reason",
+                InvalidValue("FIELD_REQUIRED", "say what the investigation found (1 to 2000 characters)"),
+            )
+        witness = self.daemon.witness
+        if witness is None or not witness.resolve(call.actor, reason):
+            raise FailedPrecondition("NO_LOG_ALARM", "there is no log alarm to resolve")
+        return self.daemon.status()

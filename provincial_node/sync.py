@@ -42,7 +42,14 @@ from sqlmodel import Session, select
 from common import names
 from common.clock import Clock, SystemClock, make_clock
 from common.db import Database, migrate
-from common.gen.registry.v1 import provincial_service_pb2, sync_pb2, sync_service_pb2, sync_service_pb2_grpc
+from common.gen.registry.v1 import (
+    log_service_pb2_grpc,
+    national_service_pb2_grpc,
+    provincial_service_pb2,
+    sync_pb2,
+    sync_service_pb2,
+    sync_service_pb2_grpc,
+)
 from common.process import run_process
 from common.registration.duties import describe_error
 from common.registration.models import RegistrationRow
@@ -50,10 +57,13 @@ from common.retry import DEFAULT_BACKOFF
 from common.rpc.channels import ReplaceableChannel
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
+from common.security.local import read_key_lines
 from common.sync.records import import_record, record_digest
+from common.transparency import CosignatureSigner
 from provincial_node.agreement import check_agreement
 from provincial_node.changelog import ChangeLog, CursorRow
 from provincial_node.settings import ProvincialSettings
+from provincial_node.witness import Directory, Witness
 
 __all__ = ["SyncDaemon", "SyncProcess", "main"]
 
@@ -90,6 +100,7 @@ class SyncDaemon:
         heartbeat: float = 2.0,
         stall_timeout: float = 6.0,
         in_process: bool = True,
+        witness: Witness | None = None,
     ) -> None:
         self.db, self.region = db, region
         self.node = names.node_name(region)
@@ -101,6 +112,7 @@ class SyncDaemon:
         self._channel = ReplaceableChannel(
             national_address, sync_service_pb2_grpc.SyncServiceStub, files, server_name=NATIONAL_SERVER_NAME
         )
+        self.witness = witness
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.acknowledged = 0
@@ -111,15 +123,17 @@ class SyncDaemon:
     def from_settings(
         cls, db: Database, settings: ProvincialSettings, *, clock: Clock, in_process: bool
     ) -> SyncDaemon:
+        files = Files(settings.tls)
         return cls(
             db,
             region=settings.region,
             national_address=settings.national_address,
-            files=Files(settings.tls),
+            files=files,
             clock=clock,
             batch_size=settings.sync_batch_size,
             timeout=settings.national_timeout,
             in_process=in_process,
+            witness=witness_from_settings(db, settings, clock, files),
         )
 
     @property
@@ -138,6 +152,8 @@ class SyncDaemon:
         """Stop both directions: closing the channel cancels the calls in flight, then the threads end."""
         self._stop.set()
         self._channel.close()
+        if self.witness is not None:
+            self.witness.close()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -279,6 +295,11 @@ class SyncDaemon:
     # -- downward -------------------------------------------------------------------------------
 
     def _loop_down(self) -> None:
+        # As a witness: the national log must extend what this node verified before anything it sends
+        # down is applied here (registration and the upward feed go on regardless).
+        if self.witness is not None and not self.witness.check():
+            self._stop.wait(self.poll * 5)
+            return
         with self.db.transaction(write=False) as session:
             cursor = session.get(CursorRow, DOWNWARD)
             applied = cursor.value if cursor else 0
@@ -364,9 +385,49 @@ class SyncDaemon:
             last_error=self.last_error,
             daemon_in_process=self.in_process,
         )
+        if self.witness is not None:
+            message.witness.CopyFrom(self.witness.status())
         if self.last_contact is not None:
             message.last_contact_time.FromDatetime(self.last_contact)
         return message
+
+
+def witness_from_settings(
+    db: Database, settings: ProvincialSettings, clock: Clock, files: Files
+) -> Witness | None:
+    """The node as a witness of the national log, when its keys are configured."""
+    config = settings.transparency
+    if config.log_verifier_keys_file is None or config.witness_key_file is None:
+        logger.warning("transparency keys not configured: this node does not witness the national log")
+        return None
+    signer = CosignatureSigner.from_key(config.witness_key_file.read_text().strip())
+    log = ReplaceableChannel(
+        settings.national_address,
+        log_service_pb2_grpc.LogServiceStub,
+        files,
+        server_name=NATIONAL_SERVER_NAME,
+    )
+    national = ReplaceableChannel(
+        settings.national_address,
+        national_service_pb2_grpc.NationalServiceStub,
+        files,
+        server_name=NATIONAL_SERVER_NAME,
+    )
+    node = names.node_name(settings.region)
+    witness = Witness(
+        db,
+        clock,
+        node=node,
+        log_keys=read_key_lines(config.log_verifier_keys_file),
+        signer=signer,
+        log=lambda: log.stub,
+        gossip_interval=config.gossip_interval,
+        timeout=settings.national_timeout,
+    )
+    directory = Directory(lambda: national.stub, files=files, node=node, timeout=settings.national_timeout)
+    witness.set_peers(directory.peers)
+    witness.on_close(log.close, national.close, directory.close)
+    return witness
 
 
 class SyncProcess:

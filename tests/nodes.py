@@ -50,9 +50,12 @@ class NodeProcess:
         args: tuple[str, ...] = (),
         ready: str = "listening on",
         strict: bool = False,
+        without_env: tuple[str, ...] = (),
     ) -> None:
         self.module, self.env, self.cwd, self.args, self.ready = module, dict(env), cwd, args, ready
         self.strict = strict
+        #: Prefixes of settings left out of the environment (a node of an older version knows fewer).
+        self.without_env = without_env
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.log = cwd / f"{module}.log"
@@ -68,6 +71,9 @@ class NodeProcess:
     def start(self, timeout: float = 30.0) -> NodeProcess:
         trust_env = node_env(self.region, strict=self.strict) if self.region else {}
         env = {**os.environ, "REGISTRY_LISTEN": "127.0.0.1:0", **trust_env, **self.env}
+        env = (
+            {k: v for k, v in env.items() if not k.startswith(self.without_env)} if self.without_env else env
+        )
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args],

@@ -12,6 +12,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from common.gen.registry.v1 import (
+    log_service_pb2,
     national_service_pb2,
     provincial_service_pb2,
     registration_service_pb2,
@@ -24,6 +25,7 @@ NATIONAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     national_service_pb2.DESCRIPTOR.services_by_name["NationalService"],
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"],
     sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"],
+    log_service_pb2.DESCRIPTOR.services_by_name["LogService"],
 )
 PROVINCIAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"],

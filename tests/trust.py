@@ -30,6 +30,7 @@ from common.security.local import DEVELOPMENT_ISSUER, LocalTrust
 
 __all__ = [
     "STAFF",
+    "log_env",
     "TESTER",
     "BUILT_IN_POLICY",
     "channel",
@@ -65,6 +66,7 @@ def trust() -> LocalTrust:
     local = LocalTrust(root)
     local.ensure(["100000"], clients=("tester",))
     local.issuer()
+    local.ensure_log_keys([])
     methods = "\n".join(f'"{m}" = "any"' for m in sorted(CONTRACT_METHODS))
     (root / "test-policy.toml").write_text(
         BUILT_IN_POLICY.read_text()
@@ -81,12 +83,38 @@ def _certificate(region: str) -> tuple[Path, Path]:
     return local.cert_file(region), local.key_file(region)
 
 
+def _witness_key(region: str) -> Path:
+    local = trust()
+    with _lock:
+        if not local.witness_key_file(region).exists():
+            local.make_witness_key(region)
+    return local.witness_key_file(region)
+
+
+def log_env(region: str) -> dict[str, str]:
+    """The national log's keys: its signing key for the national node; for a province, the log's
+    verifier keys and the province's own witness key."""
+    local = trust()
+    if region == "100000":
+        return {
+            "REGISTRY_TRANSPARENCY__LOG_KEY_FILE": str(local.log_key_file),
+            "REGISTRY_TRANSPARENCY__WITNESS_KEYS_FILE": str(local.witness_keys_file),
+            "REGISTRY_TRANSPARENCY__CHECKPOINT_INTERVAL": "0.5",
+        }
+    return {
+        "REGISTRY_TRANSPARENCY__LOG_VERIFIER_KEYS_FILE": str(local.log_verifier_keys_file),
+        "REGISTRY_TRANSPARENCY__WITNESS_KEY_FILE": str(_witness_key(region)),
+        "REGISTRY_TRANSPARENCY__GOSSIP_INTERVAL": "1",
+    }
+
+
 def node_env(region: str, *, strict: bool = False) -> dict[str, str]:
-    """The settings that give a node process its certificate and the tests' token issuer; with
-    ``strict``, the built-in policy and separation of duties, as deployed."""
+    """The settings that give a node process its certificate, the tests' token issuer and the
+    national log's keys; with ``strict``, the built-in policy and separation of duties, as deployed."""
     local = trust()
     cert, key = _certificate(region)
     return {
+        **log_env(region),
         "REGISTRY_TLS__CERT_FILE": str(cert),
         "REGISTRY_TLS__KEY_FILE": str(key),
         "REGISTRY_TLS__CA_FILE": str(local.ca_file),

@@ -10,7 +10,7 @@ from common.db import Database
 from common.paging import PageTokens
 from common.registration.duties import CodeSource, Duties
 from common.registration.procedure import ChangeHook, Jurisdiction, Procedure
-from common.registration.service import RegistrationServicer
+from common.registration.service import ConfirmationProofs, RegistrationServicer
 from common.settings import NodeSettings
 
 __all__ = ["RegistrationNode", "build_registration", "calendar_from"]
@@ -38,6 +38,7 @@ def build_registration(
     jurisdiction: Jurisdiction,
     codes: CodeSource,
     on_change: ChangeHook | None = None,
+    proofs: ConfirmationProofs | None = None,
 ) -> RegistrationNode:
     procedure = Procedure(
         node=node,
@@ -49,5 +50,5 @@ def build_registration(
         separation_of_duties=settings.auth.separation_of_duties,
     )
     duties = Duties(db, procedure, codes, interval=settings.duties_interval)
-    servicer = RegistrationServicer(db, procedure, clock, PageTokens(db.secret("page_tokens")))
+    servicer = RegistrationServicer(db, procedure, clock, PageTokens(db.secret("page_tokens")), proofs)
     return RegistrationNode(procedure, duties, servicer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from google.protobuf.message import Message
 from sqlmodel import Session
@@ -39,7 +40,7 @@ from common.rpc.call import Call
 from common.security.scope import require_own_subject, visible_subjects
 from common.validation import Checker, parse_code
 
-__all__ = ["RegistrationServicer"]
+__all__ = ["ConfirmationProofs", "RegistrationServicer"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +60,28 @@ _OUTCOMES = {
 }
 
 
+class ConfirmationProofs(Protocol):
+    """Where a node gets a confirmation's proof from the national log (the national node: its own log;
+    a province: the national node)."""
+
+    def tlog_proof(self, code: str, revision: int) -> tuple[str, str]:
+        """(the confirmation file, "") or ("", why there is none now)."""
+        ...
+
+
 class RegistrationServicer:
     """``registry.v1.RegistrationService`` on one node."""
 
-    def __init__(self, db: Database, procedure: Procedure, clock: Clock, tokens: PageTokens) -> None:
+    def __init__(
+        self,
+        db: Database,
+        procedure: Procedure,
+        clock: Clock,
+        tokens: PageTokens,
+        proofs: ConfirmationProofs | None = None,
+    ) -> None:
         self.db, self.procedure, self.clock, self.tokens = db, procedure, clock, tokens
+        self.proofs = proofs
         self.node = procedure.node
         self.writes = IdempotentWrites(db, clock)
 
@@ -370,7 +388,12 @@ class RegistrationServicer:
     def GetConfirmation(self, request: rs.GetConfirmationRequest, call: Call) -> r.Confirmation:
         code = parse_code(request.code)
         with self.db.transaction(write=False) as session:
-            return views.confirmation_message(session, queries.by_code(session, code))
+            reg = queries.by_code(session, code)
+            confirmation = views.confirmation_message(session, reg)
+            revision = reg.revision
+        if self.proofs is not None:
+            confirmation.tlog_proof, confirmation.tlog_proof_status = self.proofs.tlog_proof(code, revision)
+        return confirmation
 
     def ListRegistrations(
         self, request: rs.ListRegistrationsRequest, call: Call

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
@@ -26,12 +27,13 @@ __all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 
 #: The services a session can call, by name: ``registration`` (RegistrationService, every node),
 #: ``national`` (NationalService) and ``sync`` (SyncService) on the national node, ``provincial``
-#: (ProvincialService) on a provincial node.
+#: (ProvincialService) on a provincial node, ``log`` (LogService) on the national node.
 SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
     "registration": rs_grpc.RegistrationServiceStub,
     "national": ns_grpc.NationalServiceStub,
     "sync": ss_grpc.SyncServiceStub,
     "provincial": ps_grpc.ProvincialServiceStub,
+    "log": ls_grpc.LogServiceStub,
 }
 
 # Codes after which a write may or may not have been done.

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from common.registryctl import procedure_commands, sync_commands, trust_commands  # noqa: F401  (they register the commands)
+from common.registryctl import (  # noqa: F401  (they register the commands)
+    log_commands,
+    procedure_commands,
+    sync_commands,
+    trust_commands,
+)
 from common.registryctl.cli import app
 
 __all__ = ["main"]

@@ -500,6 +500,26 @@ def node_sync_panel(status: ps.SyncStatus) -> Panel:
             "in the node's process" if status.daemon_in_process else "its own process (provincial_node.sync)",
         ),
     ]
+    if status.HasField("witness"):
+        witness = status.witness
+        rows.append(
+            ("log verified", f"{witness.verified_size:,} entries" if witness.verified_size else "(not yet)")
+        )
+        if witness.HasField("alarm"):
+            alarm = witness.alarm
+            kind = ps.LogAlarm.Kind.Name(alarm.kind)
+            rows.append(
+                (
+                    "LOG ALARM",
+                    Text(
+                        f"{kind} (from {alarm.source}): {alarm.message}; the downward feed is stopped"
+                        " (registryctl log resolve after investigating)",
+                        style="bold red",
+                    ),
+                )
+            )
+        if witness.last_error:
+            rows.append(("log check error", Text(witness.last_error, style="red")))
     return Panel(_fields(rows), title="Sync status (this node)", title_align="left", expand=False)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import grpc
 
 from common.gen.registry.v1 import (
+    log_service_pb2,
     national_service_pb2,
     provincial_service_pb2,
     registration_service_pb2,
@@ -28,6 +29,7 @@ CONTRACT_METHODS = frozenset(
         (registration_service_pb2, "RegistrationService"),
         (sync_service_pb2, "SyncService"),
         (provincial_service_pb2, "ProvincialService"),
+        (log_service_pb2, "LogService"),
     )
     for service in (module.DESCRIPTOR.services_by_name[name],)
     for method in service.methods

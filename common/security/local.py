@@ -8,6 +8,9 @@ development token issuer. What ``registry-federation`` sets up on its first run,
     <root>/pki/nodes/<region>.crt <region>.key one certificate per node
     <root>/pki/clients/<name>.crt <name>.key   one per tool (registryctl, the portal)
     <root>/tokens/jwks.json token-issuer.*     the development identity provider (never in production)
+    <root>/log/log.key log.vkeys               the national log's signing key; its verifier keys
+    <root>/log/witnesses/<region>.key          a province's cosignature key as a witness
+    <root>/log/witnesses.vkeys                 the witnesses' verifier keys (the national node reads it)
 
 A national coordinator keeps ``ca.key`` to themselves. A provincial operator makes their node's key and
 a signing request (``registryctl pki request``), sends the request, and receives the ``.crt`` with
@@ -39,8 +42,10 @@ from common.security.pki import (
     sign_node_request,
 )
 from common.security.tokens import TokenIssuer
+from common.transparency import CosignatureSigner, Signer
+from common.transparency.entry import ORIGIN, WITNESS_KEY_PREFIX
 
-__all__ = ["DEVELOPMENT_ISSUER", "LocalTrust"]
+__all__ = ["DEVELOPMENT_ISSUER", "LocalTrust", "read_key_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,3 +182,64 @@ class LocalTrust:
         issuer = TokenIssuer.generate(DEVELOPMENT_ISSUER, AUDIENCE)
         issuer.save(self.tokens)
         return issuer
+
+    # -- the national log's keys ------------------------------------------------------------------
+
+    @property
+    def log_key_file(self) -> Path:
+        return self.root / "log" / "log.key"
+
+    @property
+    def log_verifier_keys_file(self) -> Path:
+        return self.root / "log" / "log.vkeys"
+
+    def witness_key_file(self, region: str) -> Path:
+        return self.root / "log" / "witnesses" / f"{region}.key"
+
+    @property
+    def witness_keys_file(self) -> Path:
+        return self.root / "log" / "witnesses.vkeys"
+
+    def ensure_log_keys(self, witnesses: Iterable[str]) -> list[str]:
+        """The log's key, and a witness key for each region in ``witnesses``, unless they exist."""
+        made = []
+        if not self.log_key_file.exists():
+            self.rotate_log_key()
+            made.append("log")
+        for region in witnesses:
+            if not self.witness_key_file(region).exists():
+                self.make_witness_key(region)
+                made.append(f"witness {region}")
+        return made
+
+    def rotate_log_key(self) -> str:
+        """A new signing key for the log; its verifier key goes first in ``log.vkeys``, the earlier
+        ones stay (old checkpoints verify with them). Returns the new verifier key."""
+        signer = Signer.generate(ORIGIN)
+        self.log_key_file.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.log_key_file, signer.private_key_text().encode() + b"\n", 0o600)
+        old = self.log_verifier_keys() if self.log_verifier_keys_file.exists() else []
+        keys = [signer.verifier_key(), *(k for k in old if k != signer.verifier_key())]
+        write_atomically(self.log_verifier_keys_file, "".join(k + "\n" for k in keys).encode(), 0o644)
+        return signer.verifier_key()
+
+    def log_verifier_keys(self) -> list[str]:
+        return read_key_lines(self.log_verifier_keys_file)
+
+    def make_witness_key(self, region: str) -> str:
+        """A cosignature key for the witness ``region``, listed in ``witnesses.vkeys`` (replacing an
+        earlier key of that region)."""
+        signer = CosignatureSigner.generate(WITNESS_KEY_PREFIX + region)
+        path = self.witness_key_file(region)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, signer.private_key_text().encode() + b"\n", 0o600)
+        listed = read_key_lines(self.witness_keys_file) if self.witness_keys_file.exists() else []
+        keys = [k for k in listed if not k.startswith(signer.name + "+")] + [signer.verifier_key()]
+        write_atomically(self.witness_keys_file, "".join(k + "\n" for k in keys).encode(), 0o644)
+        return signer.verifier_key()
+
+
+def read_key_lines(path: Path) -> list[str]:
+    """The key texts of a keys file: one per line, ``#`` starts a comment, blank lines ignored."""
+    lines = (raw.split("#", 1)[0].strip() for raw in path.read_text().splitlines())
+    return [line for line in lines if line]

@@ -28,7 +28,7 @@ from common.registration.models import (
     VersionRow,
 )
 
-__all__ = ["bucket_digests", "export_record", "import_record", "record_digest", "rename"]
+__all__ = ["bucket_digests", "digests", "export_record", "import_record", "record_digest", "rename"]
 
 
 def export_record(session: Session, reg: RegistrationRow) -> sync_pb2.RegistrationRecord:
@@ -48,8 +48,14 @@ def export_record(session: Session, reg: RegistrationRow) -> sync_pb2.Registrati
 
 def record_digest(record: sync_pb2.RegistrationRecord) -> str:
     """SHA-256 over what two copies of a registration must agree on."""
+    return digests(record)[0]
+
+
+def digests(record: sync_pb2.RegistrationRecord) -> tuple[str, str]:
+    """(:func:`record_digest`, the content's SHA-256 as a confirmation states it), computed together."""
     reg = record.registration
     until = reg.valid_until
+    content = content_sha256(canonical_json(reg.content))
     parts = [
         reg.uid,
         str(record.revision),
@@ -57,11 +63,11 @@ def record_digest(record: sync_pb2.RegistrationRecord) -> str:
         reg.code,
         str(reg.version),
         f"{until.year:04d}-{until.month:02d}-{until.day:02d}",
-        content_sha256(canonical_json(reg.content)),
+        content,
         r.Application.State.Name(reg.current_application.state),
         str(len(record.history)),
     ]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return hashlib.sha256("|".join(parts).encode()).hexdigest(), content
 
 
 def rename(record: sync_pb2.RegistrationRecord, node: str) -> sync_pb2.RegistrationRecord:

@@ -16,7 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col
 
 from common.db import insert_for
 
-__all__ = ["CounterRow", "fast_forward", "take_number"]
+__all__ = ["CounterRow", "current", "fast_forward", "take_number", "take_numbers"]
 
 
 class CounterRow(SQLModel, table=True):
@@ -34,6 +34,25 @@ def take_number(session: Session, name: str) -> int:
     statement = statement.on_conflict_do_update(index_elements=["name"], set_={"last": CounterRow.last + 1})
     number: int = session.execute(statement.returning(CounterRow.last)).scalar_one()
     return number
+
+
+def take_numbers(session: Session, name: str, count: int) -> int:
+    """Take ``count`` (at least 1) consecutive numbers of sequence ``name`` at once; returns the last.
+    The caller's transaction holds the counter until it ends."""
+    if count < 1:
+        raise ValueError(f"take at least one number, not {count}")
+    statement = insert_for(session)(CounterRow).values(name=name, last=count)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"last": CounterRow.last + count}
+    )
+    number: int = session.execute(statement.returning(CounterRow.last)).scalar_one()
+    return number
+
+
+def current(session: Session, name: str) -> int:
+    """The last number handed out (0 for none), as far as this transaction sees."""
+    row = session.get(CounterRow, name)
+    return row.last if row is not None else 0
 
 
 def fast_forward(session: Session, name: str, to: int) -> None:

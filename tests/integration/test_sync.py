@@ -133,6 +133,15 @@ def test_kill_9_national_then_daemon_while_10000_changes_stream(cluster: Cluster
     assert len(province) == 2000 and ledger == province
     report = _in_agreement(cluster, "320000")
     assert report.in_agreement and not report.ledger_newer and not report.node_newer
+    # The national log holds every accepted change exactly once: one entry per change, no gap.
+    with sqlite3.connect(cluster.root / "national.db") as conn:
+        logged = conn.execute('SELECT "index", uid, revision FROM log_entries ORDER BY "index"').fetchall()
+        size = conn.execute("SELECT last FROM sequence_counters WHERE name = 'log'").fetchone()[0]
+    with sqlite3.connect(province_db) as conn:
+        changes = set(conn.execute("SELECT uid, revision FROM changes").fetchall())
+    assert [index for index, _, _ in logged] == list(range(size))
+    entries = [(uid, revision) for _, uid, revision in logged if uid is not None]
+    assert len(entries) == len(set(entries)) == len(changes) == head and set(entries) == changes
 
 
 def test_provinces_keep_registering_while_the_national_node_is_away(cluster: Cluster) -> None:

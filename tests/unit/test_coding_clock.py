@@ -8,10 +8,13 @@ from pathlib import Path
 
 from common import codes
 from common.db import Database, migrate
+from common.transparency import Signer
+from common.transparency.entry import ORIGIN
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.jurisdiction import NationalCodes
 from national_node.server import MIGRATIONS
+from national_node.tlog import TransparencyLog
 from tests.factories import make_uscc
 from tests.unit.procedure_support import FakeClock
 
@@ -24,12 +27,17 @@ def test_a_code_carries_the_year_of_the_nodes_clock_in_china(tmp_path: Path) -> 
     # 16:30 UTC on the last day of 2026 is half past midnight on 1 January 2027 in China.
     clock.t = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
     assert clock.today().year == 2027
-    code = NationalCodes(CodingAuthority(db, clock)).assign(
+    log = TransparencyLog(db, clock, Signer.generate(ORIGIN))
+    authority = CodingAuthority(db, clock, log)
+    code = NationalCodes(authority).assign(
         registration="nodes/100000/registrations/r-new-year",
         object_type=1,
         subject_uscc=make_uscc("110105"),
         request_id="new-year",
     )
     assert codes.parse(code).year == 27
-    assert CodingAuthority(db, clock).get(code).assigned_at == clock.t
+    assert authority.get(code).assigned_at == clock.t
+    # The assignment is in the national log, stamped with the same time.
+    [entry] = log.entries(0, 10)[0]
+    assert b'"time":"2026-12-31T16:30:00.000000Z"' in entry.entry and code.encode() in entry.entry
     db.dispose()

@@ -91,6 +91,15 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SPIFFE_NOT_A_NODE: _ClassVar[ErrorReason]
     SPIFFE_UNKNOWN_REGION: _ClassVar[ErrorReason]
     NO_REVOCATION_LIST: _ClassVar[ErrorReason]
+    CHECKPOINT_NOT_FOUND: _ClassVar[ErrorReason]
+    LOG_ENTRY_NOT_FOUND: _ClassVar[ErrorReason]
+    NOT_YET_CHECKPOINTED: _ClassVar[ErrorReason]
+    WITNESS_UNKNOWN: _ClassVar[ErrorReason]
+    COSIGNATURE_INVALID: _ClassVar[ErrorReason]
+    LOG_DAMAGED: _ClassVar[ErrorReason]
+    LOG_HASHES_MISSING: _ClassVar[ErrorReason]
+    NOT_WITNESSED: _ClassVar[ErrorReason]
+    NO_LOG_ALARM: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -176,3 +185,12 @@ SPIFFE_WRONG_TRUST_DOMAIN: ErrorReason
 SPIFFE_NOT_A_NODE: ErrorReason
 SPIFFE_UNKNOWN_REGION: ErrorReason
 NO_REVOCATION_LIST: ErrorReason
+CHECKPOINT_NOT_FOUND: ErrorReason
+LOG_ENTRY_NOT_FOUND: ErrorReason
+NOT_YET_CHECKPOINTED: ErrorReason
+WITNESS_UNKNOWN: ErrorReason
+COSIGNATURE_INVALID: ErrorReason
+LOG_DAMAGED: ErrorReason
+LOG_HASHES_MISSING: ErrorReason
+NOT_WITNESSED: ErrorReason
+NO_LOG_ALARM: ErrorReason

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from common.gen.registry.v1 import sync_pb2 as registry_dot_v1_dot_sync__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$registry/v1/provincial_service.proto\x12\x0bregistry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16registry/v1/sync.proto\"\x16\n\x14GetSyncStatusRequest\"\xfa\x01\n\nSyncStatus\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x15\n\rhead_sequence\x18\x02 \x01(\x03\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x03 \x01(\x03\x12\x13\n\x0blag_changes\x18\x04 \x01(\x03\x12\x13\n\x0blag_seconds\x18\x05 \x01(\x01\x12\x18\n\x10\x64ownward_applied\x18\x06 \x01(\x03\x12\x35\n\x11last_contact_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x19\n\x11\x64\x61\x65mon_in_process\x18\t \x01(\x08\"\'\n\x15\x43heckAgreementRequest\x12\x0e\n\x06repair\x18\x01 \x01(\x08\"\xb0\x01\n\x0f\x41greementReport\x12\x14\n\x0cin_agreement\x18\x01 \x01(\x08\x12\x17\n\x0franges_compared\x18\x02 \x01(\x03\x12\x32\n\x10\x64iffering_ranges\x18\x03 \x03(\x0b\x32\x18.registry.v1.RangeDigest\x12\x14\n\x0cledger_newer\x18\x04 \x03(\t\x12\x12\n\nnode_newer\x18\x05 \x03(\t\x12\x10\n\x08repaired\x18\x06 \x01(\x08\x32\xbe\x01\n\x11ProvincialService\x12P\n\rGetSyncStatus\x12!.registry.v1.GetSyncStatusRequest\x1a\x17.registry.v1.SyncStatus\"\x03\x90\x02\x01\x12W\n\x0e\x43heckAgreement\x12\".registry.v1.CheckAgreementRequest\x1a\x1c.registry.v1.AgreementReport\"\x03\x90\x02\x02\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$registry/v1/provincial_service.proto\x12\x0bregistry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16registry/v1/sync.proto\"\x1f\n\x1dGetWitnessedCheckpointRequest\"u\n\x13WitnessedCheckpoint\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\x12\x11\n\ttree_size\x18\x03 \x01(\x03\x12/\n\x0bverify_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"(\n\x16ResolveLogAlarmRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\xa8\x01\n\rWitnessStatus\x12\x15\n\rverified_size\x18\x01 \x01(\x03\x12\x15\n\rverified_root\x18\x02 \x01(\x0c\x12/\n\x0bverify_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x61larm\x18\x04 \x01(\x0b\x32\x15.registry.v1.LogAlarm\x12\x12\n\nlast_error\x18\x05 \x01(\t\"\x9e\x02\n\x08LogAlarm\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.registry.v1.LogAlarm.Kind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x1b\n\x13verified_checkpoint\x18\x03 \x01(\t\x12\x1e\n\x16\x63onflicting_checkpoint\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12/\n\x0b\x64\x65tect_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cINCONSISTENT\x10\x01\x12\r\n\tTRUNCATED\x10\x02\x12\n\n\x06\x46ORKED\x10\x03\x12\x0e\n\nSPLIT_VIEW\x10\x04\"\x16\n\x14GetSyncStatusRequest\"\xa7\x02\n\nSyncStatus\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x15\n\rhead_sequence\x18\x02 \x01(\x03\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x03 \x01(\x03\x12\x13\n\x0blag_changes\x18\x04 \x01(\x03\x12\x13\n\x0blag_seconds\x18\x05 \x01(\x01\x12\x18\n\x10\x64ownward_applied\x18\x06 \x01(\x03\x12\x35\n\x11last_contact_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x19\n\x11\x64\x61\x65mon_in_process\x18\t \x01(\x08\x12+\n\x07witness\x18\n \x01(\x0b\x32\x1a.registry.v1.WitnessStatus\"\'\n\x15\x43heckAgreementRequest\x12\x0e\n\x06repair\x18\x01 \x01(\x08\"\xb0\x01\n\x0f\x41greementReport\x12\x14\n\x0cin_agreement\x18\x01 \x01(\x08\x12\x17\n\x0franges_compared\x18\x02 \x01(\x03\x12\x32\n\x10\x64iffering_ranges\x18\x03 \x03(\x0b\x32\x18.registry.v1.RangeDigest\x12\x14\n\x0cledger_newer\x18\x04 \x03(\t\x12\x12\n\nnode_newer\x18\x05 \x03(\t\x12\x10\n\x08repaired\x18\x06 \x01(\x08\x32\x81\x03\n\x11ProvincialService\x12P\n\rGetSyncStatus\x12!.registry.v1.GetSyncStatusRequest\x1a\x17.registry.v1.SyncStatus\"\x03\x90\x02\x01\x12W\n\x0e\x43heckAgreement\x12\".registry.v1.CheckAgreementRequest\x1a\x1c.registry.v1.AgreementReport\"\x03\x90\x02\x02\x12k\n\x16GetWitnessedCheckpoint\x12*.registry.v1.GetWitnessedCheckpointRequest\x1a .registry.v1.WitnessedCheckpoint\"\x03\x90\x02\x01\x12T\n\x0fResolveLogAlarm\x12#.registry.v1.ResolveLogAlarmRequest\x1a\x17.registry.v1.SyncStatus\"\x03\x90\x02\x02\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,14 +38,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROVINCIALSERVICE'].methods_by_name['GetSyncStatus']._serialized_options = b'\220\002\001'
   _globals['_PROVINCIALSERVICE'].methods_by_name['CheckAgreement']._loaded_options = None
   _globals['_PROVINCIALSERVICE'].methods_by_name['CheckAgreement']._serialized_options = b'\220\002\002'
-  _globals['_GETSYNCSTATUSREQUEST']._serialized_start=110
-  _globals['_GETSYNCSTATUSREQUEST']._serialized_end=132
-  _globals['_SYNCSTATUS']._serialized_start=135
-  _globals['_SYNCSTATUS']._serialized_end=385
-  _globals['_CHECKAGREEMENTREQUEST']._serialized_start=387
-  _globals['_CHECKAGREEMENTREQUEST']._serialized_end=426
-  _globals['_AGREEMENTREPORT']._serialized_start=429
-  _globals['_AGREEMENTREPORT']._serialized_end=605
-  _globals['_PROVINCIALSERVICE']._serialized_start=608
-  _globals['_PROVINCIALSERVICE']._serialized_end=798
+  _globals['_PROVINCIALSERVICE'].methods_by_name['GetWitnessedCheckpoint']._loaded_options = None
+  _globals['_PROVINCIALSERVICE'].methods_by_name['GetWitnessedCheckpoint']._serialized_options = b'\220\002\001'
+  _globals['_PROVINCIALSERVICE'].methods_by_name['ResolveLogAlarm']._loaded_options = None
+  _globals['_PROVINCIALSERVICE'].methods_by_name['ResolveLogAlarm']._serialized_options = b'\220\002\002'
+  _globals['_GETWITNESSEDCHECKPOINTREQUEST']._serialized_start=110
+  _globals['_GETWITNESSEDCHECKPOINTREQUEST']._serialized_end=141
+  _globals['_WITNESSEDCHECKPOINT']._serialized_start=143
+  _globals['_WITNESSEDCHECKPOINT']._serialized_end=260
+  _globals['_RESOLVELOGALARMREQUEST']._serialized_start=262
+  _globals['_RESOLVELOGALARMREQUEST']._serialized_end=302
+  _globals['_WITNESSSTATUS']._serialized_start=305
+  _globals['_WITNESSSTATUS']._serialized_end=473
+  _globals['_LOGALARM']._serialized_start=476
+  _globals['_LOGALARM']._serialized_end=762
+  _globals['_LOGALARM_KIND']._serialized_start=673
+  _globals['_LOGALARM_KIND']._serialized_end=762
+  _globals['_GETSYNCSTATUSREQUEST']._serialized_start=764
+  _globals['_GETSYNCSTATUSREQUEST']._serialized_end=786
+  _globals['_SYNCSTATUS']._serialized_start=789
+  _globals['_SYNCSTATUS']._serialized_end=1084
+  _globals['_CHECKAGREEMENTREQUEST']._serialized_start=1086
+  _globals['_CHECKAGREEMENTREQUEST']._serialized_end=1125
+  _globals['_AGREEMENTREPORT']._serialized_start=1128
+  _globals['_AGREEMENTREPORT']._serialized_end=1304
+  _globals['_PROVINCIALSERVICE']._serialized_start=1307
+  _globals['_PROVINCIALSERVICE']._serialized_end=1692
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,16 @@ class ProvincialServiceStub:
                 request_serializer=registry_dot_v1_dot_provincial__service__pb2.CheckAgreementRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_provincial__service__pb2.AgreementReport.FromString,
                 _registered_method=True)
+        self.GetWitnessedCheckpoint = channel.unary_unary(
+                '/registry.v1.ProvincialService/GetWitnessedCheckpoint',
+                request_serializer=registry_dot_v1_dot_provincial__service__pb2.GetWitnessedCheckpointRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_provincial__service__pb2.WitnessedCheckpoint.FromString,
+                _registered_method=True)
+        self.ResolveLogAlarm = channel.unary_unary(
+                '/registry.v1.ProvincialService/ResolveLogAlarm',
+                request_serializer=registry_dot_v1_dot_provincial__service__pb2.ResolveLogAlarmRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_provincial__service__pb2.SyncStatus.FromString,
+                _registered_method=True)
 
 
 class ProvincialServiceServicer:
@@ -68,6 +78,28 @@ class ProvincialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWitnessedCheckpoint(self, request, context):
+        """The newest checkpoint of the national log this node has verified as a witness (consistent with
+        every earlier one it verified), with its cosignature. Public: other witnesses compare it with what
+        they were shown, which is how a log showing two nodes two different histories is caught.
+
+        Errors: NOT_FOUND before this node verified any checkpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveLogAlarm(self, request, context):
+        """After an operator has investigated a log alarm (with the national coordinators): trust the
+        national log's newest checkpoint from now on and resume the downward feed. The alarm, who resolved
+        it and why stay on record in this node's log.
+
+        Errors: FAILED_PRECONDITION when there is no alarm.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProvincialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +112,16 @@ def add_ProvincialServiceServicer_to_server(servicer, server):
                     servicer.CheckAgreement,
                     request_deserializer=registry_dot_v1_dot_provincial__service__pb2.CheckAgreementRequest.FromString,
                     response_serializer=registry_dot_v1_dot_provincial__service__pb2.AgreementReport.SerializeToString,
+            ),
+            'GetWitnessedCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWitnessedCheckpoint,
+                    request_deserializer=registry_dot_v1_dot_provincial__service__pb2.GetWitnessedCheckpointRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_provincial__service__pb2.WitnessedCheckpoint.SerializeToString,
+            ),
+            'ResolveLogAlarm': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveLogAlarm,
+                    request_deserializer=registry_dot_v1_dot_provincial__service__pb2.ResolveLogAlarmRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_provincial__service__pb2.SyncStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +179,60 @@ class ProvincialService:
             '/registry.v1.ProvincialService/CheckAgreement',
             registry_dot_v1_dot_provincial__service__pb2.CheckAgreementRequest.SerializeToString,
             registry_dot_v1_dot_provincial__service__pb2.AgreementReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWitnessedCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.ProvincialService/GetWitnessedCheckpoint',
+            registry_dot_v1_dot_provincial__service__pb2.GetWitnessedCheckpointRequest.SerializeToString,
+            registry_dot_v1_dot_provincial__service__pb2.WitnessedCheckpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveLogAlarm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.ProvincialService/ResolveLogAlarm',
+            registry_dot_v1_dot_provincial__service__pb2.ResolveLogAlarmRequest.SerializeToString,
+            registry_dot_v1_dot_provincial__service__pb2.SyncStatus.FromString,
             options,
             channel_credentials,
             insecure,

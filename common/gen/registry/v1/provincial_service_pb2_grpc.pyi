@@ -41,6 +41,20 @@ class ProvincialServiceStub:
     restored from an old backup) and queues what the ledger lacks to be sent up. The report describes
     what was found before the repair; check again to see agreement.
     """
+    GetWitnessedCheckpoint: _grpc.UnaryUnaryMultiCallable[_provincial_service_pb2.GetWitnessedCheckpointRequest, _provincial_service_pb2.WitnessedCheckpoint]
+    """The newest checkpoint of the national log this node has verified as a witness (consistent with
+    every earlier one it verified), with its cosignature. Public: other witnesses compare it with what
+    they were shown, which is how a log showing two nodes two different histories is caught.
+
+    Errors: NOT_FOUND before this node verified any checkpoint.
+    """
+    ResolveLogAlarm: _grpc.UnaryUnaryMultiCallable[_provincial_service_pb2.ResolveLogAlarmRequest, _provincial_service_pb2.SyncStatus]
+    """After an operator has investigated a log alarm (with the national coordinators): trust the
+    national log's newest checkpoint from now on and resume the downward feed. The alarm, who resolved
+    it and why stay on record in this node's log.
+
+    Errors: FAILED_PRECONDITION when there is no alarm.
+    """
 
 @_typing.type_check_only
 class ProvincialServiceAsyncStub(ProvincialServiceStub):
@@ -54,6 +68,20 @@ class ProvincialServiceAsyncStub(ProvincialServiceStub):
     and lists what differs; with `repair`, also takes back what the ledger holds newer (a database
     restored from an old backup) and queues what the ledger lacks to be sent up. The report describes
     what was found before the repair; check again to see agreement.
+    """
+    GetWitnessedCheckpoint: _aio.UnaryUnaryMultiCallable[_provincial_service_pb2.GetWitnessedCheckpointRequest, _provincial_service_pb2.WitnessedCheckpoint]  # type: ignore[assignment]
+    """The newest checkpoint of the national log this node has verified as a witness (consistent with
+    every earlier one it verified), with its cosignature. Public: other witnesses compare it with what
+    they were shown, which is how a log showing two nodes two different histories is caught.
+
+    Errors: NOT_FOUND before this node verified any checkpoint.
+    """
+    ResolveLogAlarm: _aio.UnaryUnaryMultiCallable[_provincial_service_pb2.ResolveLogAlarmRequest, _provincial_service_pb2.SyncStatus]  # type: ignore[assignment]
+    """After an operator has investigated a log alarm (with the national coordinators): trust the
+    national log's newest checkpoint from now on and resume the downward feed. The alarm, who resolved
+    it and why stay on record in this node's log.
+
+    Errors: FAILED_PRECONDITION when there is no alarm.
     """
 
 class ProvincialServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -77,6 +105,32 @@ class ProvincialServiceServicer(metaclass=_abc_1.ABCMeta):
         and lists what differs; with `repair`, also takes back what the ledger holds newer (a database
         restored from an old backup) and queues what the ledger lacks to be sent up. The report describes
         what was found before the repair; check again to see agreement.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWitnessedCheckpoint(
+        self,
+        request: _provincial_service_pb2.GetWitnessedCheckpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provincial_service_pb2.WitnessedCheckpoint, _abc.Awaitable[_provincial_service_pb2.WitnessedCheckpoint]]:
+        """The newest checkpoint of the national log this node has verified as a witness (consistent with
+        every earlier one it verified), with its cosignature. Public: other witnesses compare it with what
+        they were shown, which is how a log showing two nodes two different histories is caught.
+
+        Errors: NOT_FOUND before this node verified any checkpoint.
+        """
+
+    @_abc_1.abstractmethod
+    def ResolveLogAlarm(
+        self,
+        request: _provincial_service_pb2.ResolveLogAlarmRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provincial_service_pb2.SyncStatus, _abc.Awaitable[_provincial_service_pb2.SyncStatus]]:
+        """After an operator has investigated a log alarm (with the national coordinators): trust the
+        national log's newest checkpoint from now on and resume the downward feed. The alarm, who resolved
+        it and why stay on record in this node's log.
+
+        Errors: FAILED_PRECONDITION when there is no alarm.
         """
 
 def add_ProvincialServiceServicer_to_server(servicer: ProvincialServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -310,7 +310,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, name: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., reason: _Optional[str] = ..., application_id: _Optional[str] = ..., registration_state: _Optional[_Union[Registration.State, str]] = ..., application_state: _Optional[_Union[Application.State, str]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Confirmation(_message.Message):
-    __slots__ = ("code", "registration", "object_type", "subject", "data_name", "version", "state", "valid_from", "valid_until", "issue_time", "content_sha256")
+    __slots__ = ("code", "registration", "object_type", "subject", "data_name", "version", "state", "valid_from", "valid_until", "issue_time", "content_sha256", "tlog_proof", "tlog_proof_status")
     CODE_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +322,8 @@ class Confirmation(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     ISSUE_TIME_FIELD_NUMBER: _ClassVar[int]
     CONTENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
+    TLOG_PROOF_STATUS_FIELD_NUMBER: _ClassVar[int]
     code: str
     registration: str
     object_type: ObjectType
@@ -333,4 +335,6 @@ class Confirmation(_message.Message):
     valid_until: _date_pb2.Date
     issue_time: _timestamp_pb2.Timestamp
     content_sha256: str
-    def __init__(self, code: _Optional[str] = ..., registration: _Optional[str] = ..., object_type: _Optional[_Union[ObjectType, str]] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., data_name: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[_Union[Registration.State, str]] = ..., valid_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., valid_until: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_sha256: _Optional[str] = ...) -> None: ...
+    tlog_proof: str
+    tlog_proof_status: str
+    def __init__(self, code: _Optional[str] = ..., registration: _Optional[str] = ..., object_type: _Optional[_Union[ObjectType, str]] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., data_name: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[_Union[Registration.State, str]] = ..., valid_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., valid_until: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_sha256: _Optional[str] = ..., tlog_proof: _Optional[str] = ..., tlog_proof_status: _Optional[str] = ...) -> None: ...

@@ -83,7 +83,7 @@ class DownwardChange(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ...) -> None: ...
 
 class SyncState(_message.Message):
-    __slots__ = ("node", "acknowledged_sequence", "head_sequence", "lag_changes", "lag_seconds", "last_contact_time", "downward_head", "downward_acknowledged", "last_error", "refused_changes")
+    __slots__ = ("node", "acknowledged_sequence", "head_sequence", "lag_changes", "lag_seconds", "last_contact_time", "downward_head", "downward_acknowledged", "last_error", "refused_changes", "witnessed_size", "witnessed_time")
     NODE_FIELD_NUMBER: _ClassVar[int]
     ACKNOWLEDGED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     HEAD_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,8 @@ class SyncState(_message.Message):
     DOWNWARD_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     REFUSED_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    WITNESSED_SIZE_FIELD_NUMBER: _ClassVar[int]
+    WITNESSED_TIME_FIELD_NUMBER: _ClassVar[int]
     node: str
     acknowledged_sequence: int
     head_sequence: int
@@ -104,7 +106,9 @@ class SyncState(_message.Message):
     downward_acknowledged: int
     last_error: str
     refused_changes: int
-    def __init__(self, node: _Optional[str] = ..., acknowledged_sequence: _Optional[int] = ..., head_sequence: _Optional[int] = ..., lag_changes: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_contact_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., downward_head: _Optional[int] = ..., downward_acknowledged: _Optional[int] = ..., last_error: _Optional[str] = ..., refused_changes: _Optional[int] = ...) -> None: ...
+    witnessed_size: int
+    witnessed_time: _timestamp_pb2.Timestamp
+    def __init__(self, node: _Optional[str] = ..., acknowledged_sequence: _Optional[int] = ..., head_sequence: _Optional[int] = ..., lag_changes: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_contact_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., downward_head: _Optional[int] = ..., downward_acknowledged: _Optional[int] = ..., last_error: _Optional[str] = ..., refused_changes: _Optional[int] = ..., witnessed_size: _Optional[int] = ..., witnessed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RangeDigest(_message.Message):
     __slots__ = ("prefix", "digest", "count")

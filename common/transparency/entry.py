@@ -1,0 +1,154 @@
+"""The national log's entries, and the offline check of a confirmation file.
+
+An entry is one JSON object serialised with the JSON Canonicalization Scheme (RFC 8785) and encoded in
+UTF-8 (the layout of each kind is documented in ``proto/registry/v1/log_service.proto``). Entries hold
+only objects with ASCII keys, strings, integers and booleans; for those values RFC 8785 is exactly
+Python's ``json.dumps`` with sorted keys, no white space and ``ensure_ascii=False`` (the escapes are
+the same, integers print the same, ASCII keys sort the same by UTF-16 code units), which is what
+:func:`canonical` uses and a test checks against an RFC 8785 implementation.
+
+A confirmation file (登记结果确认单) is a C2SP tlog-proof whose ``extra`` data is a ``registration``
+entry; :func:`verify_confirmation` checks it with the log's public key alone: the proof (signature,
+inclusion of the entry), that the entry is canonical and a registration entry, and, when given, that the
+registered content hashes to the entry's ``content_sha256``. Like :mod:`.verify`, this module does no
+I/O and needs only the standard library and ``cryptography``: a third party can copy it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from common.transparency.errors import TransparencyError
+
+from .verify import VerificationError, VerifiedProof, verify_proof
+
+__all__ = [
+    "CODE_ASSIGNMENT",
+    "ENTRY_VERSION",
+    "ORIGIN",
+    "REGISTRATION",
+    "WITNESS_KEY_PREFIX",
+    "EntryError",
+    "VerifiedConfirmation",
+    "canonical",
+    "parse_entry",
+    "verify_confirmation",
+]
+
+#: The national log's origin line, also the name of its key.
+ORIGIN = "registry.data.gov.cn/national-ledger"
+#: A witness's cosignature key is named this prefix and the witness's region (e.g. ``.../320000``).
+WITNESS_KEY_PREFIX = "registry.data.gov.cn/witnesses/"
+#: The entry layout's version (``"v"``).
+ENTRY_VERSION = 1
+CODE_ASSIGNMENT = "code_assignment"
+REGISTRATION = "registration"
+
+#: The fields each kind must have (beyond ``v``, ``kind`` and ``time``).
+_REQUIRED = {
+    CODE_ASSIGNMENT: ("code", "issuer", "object_type", "year", "serial", "registration", "requested_by"),
+    REGISTRATION: ("uid", "registration", "managing_node", "revision", "state", "record_sha256"),
+}
+
+
+class EntryError(TransparencyError):
+    """An entry is not one the log writes: ``reason`` ``JSON``, ``NOT_CANONICAL``, ``VALUE``, ``KIND``
+    or ``FIELDS``."""
+
+
+def _check_value(value: Any, where: str) -> None:
+    if isinstance(value, bool) or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if not -(2**53) < value < 2**53:
+            raise EntryError("VALUE", f"{where}: integers are within ±2**53")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise EntryError("VALUE", f"{where}: keys are ASCII strings")
+            _check_value(item, f"{where}.{key}")
+        return
+    raise EntryError("VALUE", f"{where}: only objects, strings, integers and booleans")
+
+
+def canonical(entry: Mapping[str, Any], *, checked: bool = True) -> bytes:
+    """The RFC 8785 bytes of ``entry`` (see the module's documentation for why this is RFC 8785).
+
+    ``checked=False`` skips checking the values are of the kinds above: only for entries the log builds
+    itself from typed fields (it saves a third of the time).
+    """
+    if checked:
+        _check_value(dict(entry), "entry")
+    try:
+        return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EntryError("VALUE", "entry: strings are Unicode text (no lone surrogates)") from None
+
+
+def parse_entry(data: bytes) -> dict[str, Any]:
+    """The entry ``data`` holds, after checking it is canonical, of a known kind, with its fields."""
+    try:
+        entry = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise EntryError("JSON", "the entry is not UTF-8 JSON") from None
+    if not isinstance(entry, dict):
+        raise EntryError("JSON", "the entry is not a JSON object")
+    if canonical(entry) != data:
+        raise EntryError("NOT_CANONICAL", "the entry is not in its RFC 8785 canonical form")
+    kind = entry.get("kind")
+    if entry.get("v") != ENTRY_VERSION or kind not in _REQUIRED:
+        raise EntryError("KIND", f"not an entry of version {ENTRY_VERSION} of a known kind")
+    missing = [f for f in ("time", *_REQUIRED[kind]) if f not in entry]
+    if missing:
+        raise EntryError("FIELDS", f"the {kind} entry lacks {', '.join(missing)}")
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifiedConfirmation:
+    """A confirmation that verified: the registration entry, where it is in the log, who vouches."""
+
+    entry: dict[str, Any]
+    proof: VerifiedProof
+
+    @property
+    def code(self) -> str:
+        return str(self.entry.get("code", ""))
+
+
+def verify_confirmation(
+    text: str | bytes,
+    log_keys: Sequence[str],
+    *,
+    witness_keys: Sequence[str] = (),
+    witnesses_needed: int = 0,
+    content: bytes | None = None,
+) -> VerifiedConfirmation:
+    """Check a confirmation file offline; :class:`VerificationError` with the failed check otherwise.
+
+    ``log_keys`` are the log's verifier keys (every key it used: keys roll over). ``content``, when
+    given, is the registered content in its canonical form (Confirmation.content_sha256 in the
+    contract says how it is made); it must hash to the entry's ``content_sha256``.
+    """
+    proof = verify_proof(
+        text, log_keys, origin=ORIGIN, witness_keys=witness_keys, witnesses_needed=witnesses_needed
+    )
+    try:
+        entry = parse_entry(proof.extra)
+    except EntryError as error:
+        raise VerificationError("ENTRY", f"the confirmed entry: {error.message}") from None
+    if entry["kind"] != REGISTRATION:
+        raise VerificationError("ENTRY", f"the entry is a {entry['kind']} entry, not a registration")
+    if content is not None:
+        digest = hashlib.sha256(content).hexdigest()
+        if digest != entry.get("content_sha256"):
+            raise VerificationError(
+                "CONTENT",
+                f"the content hashes to {digest}, the confirmation says {entry.get('content_sha256')}",
+            )
+    return VerifiedConfirmation(entry=entry, proof=proof)

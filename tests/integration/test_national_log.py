@@ -1,0 +1,238 @@
+"""The national log on its databases (SQLite and PostgreSQL), in-process: what is stored and proved.
+
+* The stored tree agrees with an independent RFC 9162 reference for every size 1..64: roots, every
+  inclusion proof, every consistency proof; appends in batches of any size store the same tree.
+* An entry is appended with its transaction or not at all; concurrent writers get gapless indexes.
+* Entries are RFC 8785: the fast path equals an RFC 8785 implementation on every generated entry.
+* Checkpoints are signed, deterministic, and served with the cosignatures that verify (and only those).
+* A stored entry that no longer matches its hashes is DATA_LOSS when a proof is asked for it.
+
+The same over real processes and gRPC, with witnesses, tampering and split views, is in
+``tests/integration/test_transparency.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from common.clock import SystemClock
+from common.db import Database, migrate
+from common.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound
+from common.transparency import (
+    CosignatureSigner,
+    Signer,
+    cosign,
+    verify_consistency,
+    verify_inclusion,
+    verify_proof,
+)
+from common.transparency.entry import ORIGIN, WITNESS_KEY_PREFIX, canonical
+from national_node.server import MIGRATIONS
+from national_node.tlog import Pending, TransparencyLog, WitnessKeys
+from tests.unit.test_transparency_merkle import ref_mth, ref_path, ref_proof
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    db = Database(url, pool_size=8)
+    migrate(db.engine, MIGRATIONS)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.generate(ORIGIN)
+
+
+def _log(db: Database, signer: Signer, **kwargs: object) -> TransparencyLog:
+    return TransparencyLog(db, SystemClock(), signer, **kwargs)  # type: ignore[arg-type]
+
+
+def _entry(i: int) -> Pending:
+    data = canonical({"v": 1, "kind": "registration", "uid": f"u-{i}", "revision": 1, "n": i})
+    return Pending(data, "registration", code=f"C{i}", uid=f"u-{i}", revision=1)
+
+
+def _append_in_batches(db: Database, log: TransparencyLog, count: int, rng: random.Random) -> list[bytes]:
+    leaves: list[bytes] = []
+    while len(leaves) < count:
+        batch = [_entry(len(leaves) + i) for i in range(min(count - len(leaves), rng.randint(1, 9)))]
+        with db.transaction() as session:
+            for pending in batch:
+                log.add(session, pending)
+        leaves.extend(p.data for p in batch)
+    return leaves
+
+
+def test_the_stored_tree_is_the_reference_tree_for_every_size_up_to_64(
+    database: Database, signer: Signer
+) -> None:
+    log = _log(database, signer)
+    rng = random.Random(7)
+    leaves: list[bytes] = []
+    roots: dict[int, bytes] = {}
+    for size in range(1, 65):
+        leaves += _append_in_batches(database, log, 1, rng) if size % 3 else []
+        if len(leaves) < size:
+            leaves += _append_in_batches(database, log, size - len(leaves), rng)
+        checkpoint = log.checkpoint()
+        assert checkpoint is not None and checkpoint.size == size
+        assert checkpoint.root == ref_mth(leaves), size
+        roots[size] = checkpoint.root
+        for index in range(size):
+            entry = log.find_entry(index=index)
+            path, served, _ = log.inclusion(entry, size)
+            assert served.size == size and entry.entry == leaves[index]
+            assert path == ref_path(index, leaves), (index, size)
+            verify_inclusion(leaves[index], index, size, path, checkpoint.root)
+    for old in range(1, 65):
+        for new in range(old, 65):
+            proof = log.consistency(old, new)
+            assert proof == ref_proof(old, leaves[:new]), (old, new)
+            verify_consistency(old, new, roots[old], roots[new], proof)
+
+
+def test_an_entry_is_appended_with_its_transaction_or_not_at_all(database: Database, signer: Signer) -> None:
+    log = _log(database, signer)
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        log.add(session, _entry(0))
+        raise RuntimeError("the ledger change failed")
+    assert log.size() == 0
+    with database.transaction() as session:
+        log.add(session, _entry(0))
+        log.add(session, _entry(1))
+    assert log.size() == 2 and [e.index for e in log.entries(0, 10)[0]] == [0, 1]
+
+
+def test_concurrent_writers_get_gapless_indexes_in_commit_order(database: Database, signer: Signer) -> None:
+    log = _log(database, signer)
+    errors: list[BaseException] = []
+
+    def writer(w: int) -> None:
+        try:
+            for k in range(15):
+                with database.transaction() as session:
+                    for j in range(1 + (w + k) % 3):
+                        log.add(session, _entry(1000 * w + 10 * k + j))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and not any(t.is_alive() for t in threads)
+    rows, _ = log.entries(0, 1000)
+    assert [r.index for r in rows] == list(range(log.size()))
+    assert log.size() == sum(1 + (w + k) % 3 for w in range(6) for k in range(15))
+    checkpoint = log.checkpoint()
+    assert checkpoint is not None and checkpoint.root == ref_mth([r.entry for r in rows])
+
+
+def test_two_processes_signing_the_same_size_write_the_same_checkpoint(
+    database: Database, signer: Signer
+) -> None:
+    first, second = _log(database, signer), _log(database, signer)
+    with database.transaction() as session:
+        first.add(session, _entry(0))
+    a, b = first.checkpoint(), second.checkpoint()
+    assert a is not None and b is not None and a.note == b.note
+    proof_text = first.tlog_proof(first.find_entry(index=0), *first.inclusion(first.find_entry(index=0)))
+    verify_proof(proof_text, [signer.verifier().verifier_key()], origin=ORIGIN)
+
+
+def test_only_cosignatures_that_verify_by_a_known_witness_are_kept(
+    database: Database, signer: Signer, tmp_path: Path
+) -> None:
+    folder = tmp_path
+    jiangsu = CosignatureSigner.generate(WITNESS_KEY_PREFIX + "320000")
+    stranger = CosignatureSigner.generate(WITNESS_KEY_PREFIX + "440000")
+    keys = folder / "witnesses.vkeys"
+    keys.write_text(f"# the witnesses\n{jiangsu.verifier_key()}\nnot a key\n")
+    log = _log(database, signer, witnesses=WitnessKeys(keys))
+    with database.transaction() as session:
+        log.add(session, _entry(0))
+    checkpoint = log.checkpoint()
+    assert checkpoint is not None
+    body = checkpoint.note.split("\n\n")[0] + "\n"
+    stamp = int(datetime.now(UTC).timestamp())
+    with pytest.raises(FailedPrecondition):  # no key of Guangdong's
+        log.add_cosignature("440000", 1, cosign(body, stranger, stamp))
+    with pytest.raises(InvalidArgument):  # Guangdong's signature offered as Jiangsu's
+        log.add_cosignature("320000", 1, cosign(body, stranger, stamp).replace("440000", "320000"))
+    with pytest.raises(InvalidArgument):  # a size never checkpointed
+        log.add_cosignature("320000", 5, cosign(body, jiangsu, stamp))
+    row, cosignatures = log.add_cosignature("320000", 1, cosign(body, jiangsu, stamp))
+    again = log.add_cosignature("320000", 1, cosign(body, jiangsu, stamp))[1]
+    assert [c.witness for c in cosignatures] == [c.witness for c in again] == ["320000"]
+    entry = log.find_entry(index=0)
+    proof = log.tlog_proof(entry, *log.inclusion(entry))
+    verified = verify_proof(
+        proof,
+        [signer.verifier().verifier_key()],
+        witness_keys=[jiangsu.verifier_key()],
+        witnesses_needed=1,
+    )
+    assert verified.witnesses == ((jiangsu.name, stamp),)
+
+
+def test_a_stored_entry_that_no_longer_matches_its_hashes_is_data_loss(
+    database: Database, signer: Signer
+) -> None:
+    log = _log(database, signer)
+    _append_in_batches(database, log, 10, random.Random(1))
+    log.checkpoint()
+    with database.transaction() as session:
+        session.execute(
+            text('UPDATE log_entries SET entry = :forged WHERE "index" = 4'), {"forged": b'{"forged":true}'}
+        )
+    with pytest.raises(DataLoss) as damaged:
+        log.inclusion(log.find_entry(index=4))
+    assert damaged.value.reason == "LOG_DAMAGED"
+    log.inclusion(log.find_entry(index=5))  # the others still prove
+
+
+def test_entries_and_proofs_that_do_not_exist_are_refused_clearly(database: Database, signer: Signer) -> None:
+    log = _log(database, signer)
+    with pytest.raises(NotFound):
+        log.get_checkpoint()
+    with database.transaction() as session:
+        log.add(session, _entry(0))
+    with pytest.raises(FailedPrecondition):  # in the log, but in no checkpoint yet
+        log.inclusion(log.find_entry(index=0))
+    log.checkpoint()
+    with pytest.raises(NotFound):
+        log.find_entry(index=1)
+    with pytest.raises(NotFound):
+        log.find_entry(code="132000026000000001D")
+    with pytest.raises(InvalidArgument):
+        log.consistency(1, 2)
+
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+_values = st.recursive(
+    st.one_of(st.booleans(), st.integers(-(2**52), 2**52), _text),
+    lambda inner: st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=8), _values, max_size=8))
+def test_entries_are_rfc_8785(entry: dict[str, object]) -> None:
+    assert canonical(entry) == rfc8785.dumps(entry)
