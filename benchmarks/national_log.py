@@ -84,7 +84,7 @@ def _entry(i: int) -> bytes:
 
 
 def _pending(i: int) -> Pending:
-    return Pending(_entry(i), "registration", uid=str(uuid.UUID(int=i)), revision=1 + i % 5)
+    return Pending(_entry(i))
 
 
 def _log(url: str) -> tuple[Database, TransparencyLog, Signer]:

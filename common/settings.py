@@ -97,6 +97,9 @@ class TransparencySettings(BaseModel):
     #: National: seconds between looks for appends by other processes on the same database (appends in
     #: this process are checkpointed at once).
     checkpoint_interval: float = Field(default=1.0, gt=0, le=3600)
+    #: National: at most one checkpoint per this many seconds (appends are checkpointed at once, but
+    #: under a stream of them, as when a province catches up, one checkpoint covers many).
+    checkpoint_min_interval: float = Field(default=0.5, ge=0, le=60)
     #: Provincial: the log's verifier keys, one per line (the current key and every earlier one).
     log_verifier_keys_file: Path | None = None
     #: Provincial: this node's private cosignature key as a witness.

@@ -32,8 +32,16 @@ from common.registration.models import RegistrationRow
 from common.sync.records import bucket_digests, digests, export_record, import_record, rename
 from common.sync.sequences import take_number
 from national_node.directory import OWN_NODE, PROXY, get_node
-from national_node.models import CodeAssignmentRow, DownwardRow, LedgerRow, NodeRow, SyncStateRow, TransferRow
-from national_node.tlog import TransparencyLog, registration_entry
+from national_node.models import (
+    CodeAssignmentRow,
+    CosignatureRow,
+    DownwardRow,
+    LedgerRow,
+    NodeRow,
+    SyncStateRow,
+    TransferRow,
+)
+from national_node.tlog import TransparencyLog
 
 __all__ = ["Ledger"]
 
@@ -63,8 +71,6 @@ class Ledger:
             "record": record.SerializeToString(deterministic=True),
             "updated_at": now,
         }
-        # The national log gets the same change, appended when this transaction commits.
-        self.log.add_registration(session, registration_entry(record, digest, content), at=now)
         if row is None:
             row = session.get(LedgerRow, reg.uid)
         if row is None:
@@ -73,6 +79,9 @@ class Ledger:
             for key, value in fields.items():
                 setattr(row, key, value)
         session.add(row)
+        # The national log gets the same change, appended when this transaction commits (and the row
+        # learns its entry's index then).
+        self.log.add_registration(session, record, digest, content, at=now, row=row)
         return row
 
     def record_own(self, session: Session, reg: RegistrationRow) -> None:
@@ -208,6 +217,15 @@ class Ledger:
         )
         if state.last_contact is not None:
             message.last_contact_time.FromDatetime(state.last_contact)
+        cosigned = session.exec(
+            select(CosignatureRow)
+            .where(CosignatureRow.witness == state.node)
+            .order_by(col(CosignatureRow.size).desc())
+            .limit(1)
+        ).first()
+        if cosigned is not None:  # the node as a witness of the national log
+            message.witnessed_size = cosigned.size
+            message.witnessed_time.FromDatetime(cosigned.created_at)
         return message
 
     # -- downward -------------------------------------------------------------------------------

@@ -84,6 +84,8 @@ class LedgerRow(SQLModel, table=True):
     bucket: str = Field(max_length=2)  # the uid's first two hexadecimal digits: the digest range
     record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: The national log's entry of this revision (what a confirmation of it proves).
+    log_index: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class SyncStateRow(SQLModel, table=True):
@@ -136,22 +138,17 @@ class LogEntryRow(SQLModel, table=True):
     """One entry of the national log (see ``log_service.proto``): appended, never changed."""
 
     __tablename__ = "log_entries"
-    __table_args__ = (Index("ix_log_entries_code", "code"), Index("ix_log_entries_uid", "uid", "revision"))
 
     index: int = Field(primary_key=True, sa_type=BigInteger)
-    kind: str = Field(max_length=16)
-    code: str | None = Field(default=None, max_length=19)
-    uid: str | None = Field(default=None, max_length=36)
-    revision: int | None = None
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     #: Its leaf hash, SHA-256(0x00 || entry): the level-0 subtree hash.
     hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LogHashRow(SQLModel, table=True):
-    """The hash of a perfect subtree of the log, level 1 and up: leaves
-    ``[index * 2**level, (index + 1) * 2**level)`` (level 0 is the entries' ``hash``). Every proof is
-    made of O(log n) of these."""
+    """The hash of a perfect subtree of the log, of the leaves ``[index * 2**level, (index + 1) *
+    2**level)``, from level ``national_node.tlog.STORED_LEVEL`` up (level 0 is the entries' ``hash``,
+    the levels between are folded from it). Every proof is made of O(log n) of these."""
 
     __tablename__ = "log_hashes"
 

@@ -59,6 +59,7 @@ def national_log(db: Database, settings: NationalSettings, clock: Clock) -> Tran
         old_keys=config.old_verifier_keys,
         witnesses=WitnessKeys(config.witness_keys_file),
         interval=config.checkpoint_interval,
+        min_interval=config.checkpoint_min_interval,
     )
 
 
@@ -79,6 +80,7 @@ def create_server(settings: NationalSettings) -> NodeServer:
     migrate(db.engine, MIGRATIONS)
     clock = make_clock(settings.clock_start, settings.clock_speed)
     log = national_log(db, settings, clock)
+    log.backfill()  # a ledger from before the log: logged once
     authority = CodingAuthority(db, clock, log)
     ledger = Ledger(db, clock, log)
     registration = build_registration(

@@ -57,7 +57,7 @@ from common.retry import DEFAULT_BACKOFF
 from common.rpc.channels import ReplaceableChannel
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
-from common.security.local import read_key_lines
+from common.security.local import KeyFile
 from common.sync.records import import_record, record_digest
 from common.transparency import CosignatureSigner
 from provincial_node.agreement import check_agreement
@@ -418,7 +418,7 @@ def witness_from_settings(
         db,
         clock,
         node=node,
-        log_keys=read_key_lines(config.log_verifier_keys_file),
+        log_keys=KeyFile(config.log_verifier_keys_file).keys,
         signer=signer,
         log=lambda: log.stub,
         gossip_interval=config.gossip_interval,

@@ -109,7 +109,7 @@ class Witness:
         clock: Clock,
         *,
         node: str,
-        log_keys: Sequence[str],
+        log_keys: Callable[[], Sequence[str]],
         signer: CosignatureSigner,
         log: Callable[[], object],
         gossip_interval: float = 30.0,
@@ -117,7 +117,9 @@ class Witness:
     ) -> None:
         """``log`` returns a ``LogServiceStub`` of the national node (the daemon's channel)."""
         self.db, self.clock, self.node, self.signer = db, clock, node, signer
-        self.verifiers = [Verifier.from_key(key) for key in log_keys]
+        self._log_keys = log_keys
+        self._known: tuple[str, ...] = ()
+        self._verifiers: list[Verifier] = []
         if not self.verifiers:
             raise ValueError("a witness needs the national log's verifier keys")
         self._log = log
@@ -125,6 +127,14 @@ class Witness:
         self.last_error = ""
         self._last_gossip = 0.0
         self._closers: list[Callable[[], None]] = []
+
+    @property
+    def verifiers(self) -> list[Verifier]:
+        """The log's verifier keys as configured now (a key rollover adds one; no restart needed)."""
+        keys = tuple(self._log_keys())
+        if keys != self._known:
+            self._known, self._verifiers = keys, [Verifier.from_key(key) for key in keys]
+        return self._verifiers
 
     def on_close(self, *closers: Callable[[], None]) -> None:
         self._closers.extend(closers)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import rfc8785
 from google.protobuf import json_format
 from google.type import date_pb2
 
@@ -24,6 +23,7 @@ from common import uscc
 from common.codes import ObjectType
 from common.gen.registry.v1 import registration_pb2
 from common.registration.domain import DocumentRef, Materials, content_sha256
+from common.transparency.jcs import canonical
 from common.validation import Checker
 
 __all__ = [
@@ -152,7 +152,8 @@ def validate_operation_term(
 def canonical_json(content: registration_pb2.RegistrationContent) -> str:
     """The canonical form (see the module's documentation): the same text on every node."""
     as_dict = json_format.MessageToDict(content, preserving_proto_field_name=True)
-    return rfc8785.dumps(as_dict).decode()
+    # RFC 8785 (common.transparency.jcs: the content has no floating-point fields).
+    return canonical(as_dict, checked=False).decode()
 
 
 def content_from_json(text: str) -> registration_pb2.RegistrationContent:

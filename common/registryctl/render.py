@@ -441,6 +441,7 @@ def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
             "downward\nhead / ack",
             "last contact (CST)",
             "refused",
+            "log\ncosigned",
             "last error",
         ],
     )
@@ -471,6 +472,10 @@ def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
             ),
             _never(state.last_contact_time),
             Text(str(state.refused_changes), style="bold red" if state.refused_changes else ""),
+            Text(
+                f"{state.witnessed_size:,}" if state.witnessed_size else "-",
+                style="" if state.witnessed_size else "dim",
+            ),
             Text(state.last_error, style="bold red"),
         )
     summary = _plural(len(states), "node")

@@ -45,7 +45,7 @@ from common.security.tokens import TokenIssuer
 from common.transparency import CosignatureSigner, Signer
 from common.transparency.entry import ORIGIN, WITNESS_KEY_PREFIX
 
-__all__ = ["DEVELOPMENT_ISSUER", "LocalTrust", "read_key_lines"]
+__all__ = ["DEVELOPMENT_ISSUER", "KeyFile", "LocalTrust", "read_key_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +237,26 @@ class LocalTrust:
         keys = [k for k in listed if not k.startswith(signer.name + "+")] + [signer.verifier_key()]
         write_atomically(self.witness_keys_file, "".join(k + "\n" for k in keys).encode(), 0o644)
         return signer.verifier_key()
+
+
+class KeyFile:
+    """A keys file (see :func:`read_key_lines`) read again when it changes; the last good contents are
+    kept when it cannot be read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: int | None = None
+        self._keys: list[str] = read_key_lines(path)
+        self._stamp = path.stat().st_mtime_ns
+
+    def keys(self) -> list[str]:
+        try:
+            stamp = self.path.stat().st_mtime_ns
+            if stamp != self._stamp:
+                self._keys, self._stamp = read_key_lines(self.path), stamp
+        except OSError as error:
+            logger.error("cannot read %s: %s; keeping the keys read before", self.path, error)
+        return self._keys
 
 
 def read_key_lines(path: Path) -> list[str]:

@@ -1,11 +1,8 @@
 """The national log's entries, and the offline check of a confirmation file.
 
 An entry is one JSON object serialised with the JSON Canonicalization Scheme (RFC 8785) and encoded in
-UTF-8 (the layout of each kind is documented in ``proto/registry/v1/log_service.proto``). Entries hold
-only objects with ASCII keys, strings, integers and booleans; for those values RFC 8785 is exactly
-Python's ``json.dumps`` with sorted keys, no white space and ``ensure_ascii=False`` (the escapes are
-the same, integers print the same, ASCII keys sort the same by UTF-16 code units), which is what
-:func:`canonical` uses and a test checks against an RFC 8785 implementation.
+UTF-8 (the layout of each kind is documented in ``proto/registry/v1/log_service.proto``); entries hold
+only objects with ASCII keys, strings, integers and booleans, which :mod:`.jcs` canonicalises.
 
 A confirmation file (登记结果确认单) is a C2SP tlog-proof whose ``extra`` data is a ``registration``
 entry; :func:`verify_confirmation` checks it with the log's public key alone: the proof (signature,
@@ -24,6 +21,7 @@ from typing import Any
 
 from common.transparency.errors import TransparencyError
 
+from . import jcs
 from .verify import VerificationError, VerifiedProof, verify_proof
 
 __all__ = [
@@ -60,34 +58,12 @@ class EntryError(TransparencyError):
     or ``FIELDS``."""
 
 
-def _check_value(value: Any, where: str) -> None:
-    if isinstance(value, bool) or isinstance(value, str):
-        return
-    if isinstance(value, int):
-        if not -(2**53) < value < 2**53:
-            raise EntryError("VALUE", f"{where}: integers are within ±2**53")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.isascii():
-                raise EntryError("VALUE", f"{where}: keys are ASCII strings")
-            _check_value(item, f"{where}.{key}")
-        return
-    raise EntryError("VALUE", f"{where}: only objects, strings, integers and booleans")
-
-
 def canonical(entry: Mapping[str, Any], *, checked: bool = True) -> bytes:
-    """The RFC 8785 bytes of ``entry`` (see the module's documentation for why this is RFC 8785).
-
-    ``checked=False`` skips checking the values are of the kinds above: only for entries the log builds
-    itself from typed fields (it saves a third of the time).
-    """
-    if checked:
-        _check_value(dict(entry), "entry")
+    """The RFC 8785 bytes of an entry (see :mod:`.jcs`)."""
     try:
-        return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:
-        raise EntryError("VALUE", "entry: strings are Unicode text (no lone surrogates)") from None
+        return jcs.canonical(dict(entry), checked=checked)
+    except jcs.CanonicalError as error:
+        raise EntryError("VALUE", f"entry: {error.message}") from None
 
 
 def parse_entry(data: bytes) -> dict[str, Any]:

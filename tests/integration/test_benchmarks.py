@@ -109,3 +109,18 @@ def test_sync_throughput_runs_at_smoke_size() -> None:
     assert e2e["errors"] == []
     assert e2e["measured"] == e2e["registrations"] == config["e2e_registrations"] > 0
     assert _positive(e2e["p50_ms"]) and e2e["p50_ms"] <= e2e["max_ms"]
+
+
+def test_national_log_runs_at_smoke_size() -> None:
+    report = _run("national_log")
+
+    databases = ("sqlite", "postgresql") if POSTGRES else ("sqlite",)
+    for key in databases:
+        append, proofs = report["append"][key], report["proofs"][key]
+        assert _positive(append["entries_per_second_1"]) and _positive(append["entries_per_second_500"]), key
+        inclusion, consistency = proofs["inclusion"], proofs["consistency"]
+        # A tree of 20,000 entries: every inclusion proof has at most ceil(log2(20000)) = 15 hashes.
+        assert 0 < inclusion["hashes_max"] <= 15 and consistency["hashes_max"] <= 2 * 15, key
+        assert _positive(inclusion["verify_us_p50"]) and _positive(inclusion["file_bytes_mean"]), key
+    latency = report["checkpoint_latency"]
+    assert latency["appends"] > 0 and 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]

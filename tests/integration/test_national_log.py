@@ -3,7 +3,6 @@
 * The stored tree agrees with an independent RFC 9162 reference for every size 1..64: roots, every
   inclusion proof, every consistency proof; appends in batches of any size store the same tree.
 * An entry is appended with its transaction or not at all; concurrent writers get gapless indexes.
-* Entries are RFC 8785: the fast path equals an RFC 8785 implementation on every generated entry.
 * Checkpoints are signed, deterministic, and served with the cosignatures that verify (and only those).
 * A stored entry that no longer matches its hashes is DATA_LOSS when a proof is asked for it.
 
@@ -13,6 +12,7 @@ The same over real processes and gRPC, with witnesses, tampering and split views
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Iterator
@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import rfc8785
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import text
 
 from common.clock import SystemClock
@@ -64,7 +64,7 @@ def _log(db: Database, signer: Signer, **kwargs: object) -> TransparencyLog:
 
 def _entry(i: int) -> Pending:
     data = canonical({"v": 1, "kind": "registration", "uid": f"u-{i}", "revision": 1, "n": i})
-    return Pending(data, "registration", code=f"C{i}", uid=f"u-{i}", revision=1)
+    return Pending(data)
 
 
 def _append_in_batches(db: Database, log: TransparencyLog, count: int, rng: random.Random) -> list[bytes]:
@@ -224,15 +224,94 @@ def test_entries_and_proofs_that_do_not_exist_are_refused_clearly(database: Data
         log.consistency(1, 2)
 
 
-_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
-_values = st.recursive(
-    st.one_of(st.booleans(), st.integers(-(2**52), 2**52), _text),
-    lambda inner: st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
+def test_a_ledger_from_before_the_log_is_logged_once_in_the_order_it_was_made(
+    database: Database, signer: Signer
+) -> None:
+    from common.gen.registry.v1 import registration_pb2, sync_pb2
+    from national_node.models import CodeAssignmentRow, LedgerRow
+
+    code, at = "132000026000000001D", datetime(2026, 11, 2, 8, tzinfo=UTC)
+    record = sync_pb2.RegistrationRecord(
+        registration=registration_pb2.Registration(
+            name="nodes/320000/registrations/r-old",
+            uid="00000000-0000-0000-0000-000000000001",
+            code=code,
+            state=registration_pb2.Registration.ACTIVE,
+            managing_node="nodes/320000",
+            content=registration_pb2.RegistrationContent(data_name="旧数据"),
+        ),
+        revision=3,
+    )
+    with database.transaction() as session:
+        session.add(
+            LedgerRow(
+                uid=record.registration.uid,
+                node="320000",
+                name=record.registration.name,
+                code=code,
+                state="ACTIVE",
+                revision=3,
+                digest="d",
+                bucket="00",
+                record=record.SerializeToString(),
+                updated_at=at.replace(hour=9),
+            )
+        )
+        session.add(
+            CodeAssignmentRow(
+                code=code,
+                issuer="320000",
+                object_type=1,
+                year=2026,
+                serial=1,
+                registration=record.registration.name,
+                subject_uscc="12320106MB1C584759",
+                requested_by="320000",
+                request_id="r-1",
+                assigned_at=at,
+            )
+        )
+    log = _log(database, signer)
+    assert log.backfill() == 2 and log.backfill() == 0
+    rows, _ = log.entries(0, 10)
+    assert [json.loads(r.entry)["kind"] for r in rows] == ["code_assignment", "registration"]
+    # The ledger row points at its entry: a confirmation of the code proves that one.
+    assert log.find_entry(code=code).index == 1 and log.find_entry(code=code, revision=3).index == 1
+    with pytest.raises(NotFound):
+        log.find_entry(code=code, revision=2)
+    assert b'"data_name":"\xe6\x97\xa7\xe6\x95\xb0\xe6\x8d\xae"' in rows[1].entry
+    checkpoint = log.checkpoint()
+    assert checkpoint is not None and checkpoint.root == ref_mth([r.entry for r in rows])
+    # A ledger kept by the version whose rows did not point at their entries: the node links them
+    # at start, from the entries themselves, and logs nothing twice.
+    with database.transaction() as session:
+        row = session.get(LedgerRow, record.registration.uid)
+        assert row is not None
+        row.log_index = None
+        session.add(row)
+    with pytest.raises(NotFound):
+        log.find_entry(code=code)
+    assert log.backfill() == 0 and log.size() == 2
+    assert log.find_entry(code=code, revision=3).index == 1
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=8), _values, max_size=8))
-def test_entries_are_rfc_8785(entry: dict[str, object]) -> None:
-    assert canonical(entry) == rfc8785.dumps(entry)
+def test_the_schema_of_the_first_log_upgrades_in_place(tmp_path: Path) -> None:
+    """A national database at revision 0005 (entries with their kind, code, uid and revision
+    columns) upgrades to the newest schema with its entries intact."""
+    db = Database(f"sqlite:///{tmp_path / 'national.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        connection.exec_driver_sql(
+            "INSERT INTO log_entries (\"index\", kind, code, uid, revision, entry, hash)"
+            " VALUES (0, 'registration', NULL, 'u', 1, x'7b7d', x'00')"
+        )
+    migrate(db.engine, MIGRATIONS)
+    with db.engine.connect() as connection:
+        columns = [c["name"] for c in sa.inspect(connection).get_columns("log_entries")]
+        assert columns == ["index", "entry", "hash"]
+        assert connection.exec_driver_sql("SELECT entry FROM log_entries").scalar_one() == b"{}"
+        assert "log_index" in [c["name"] for c in sa.inspect(connection).get_columns("ledger")]
+    db.dispose()

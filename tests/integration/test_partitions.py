@@ -39,7 +39,6 @@ from tests.proxy import Proxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ACTOR = (("registry-actor", "clerk-wang"),)
 PARTITION_SECONDS = 12.0
 #: Real seconds after which an announcement must have closed: ten working days are at most sixteen
 #: calendar days, eight seconds at two days a second, plus two duty rounds and a margin.
@@ -59,7 +58,7 @@ class Writer:
         self._thread.start()
 
     def _step(self, method: str, request: object) -> r.Registration:
-        return getattr(self.stub, method)(request, metadata=ACTOR, timeout=10)  # type: ignore[no-any-return]
+        return getattr(self.stub, method)(request, timeout=10)  # type: ignore[no-any-return]
 
     def _run(self) -> None:
         subject = make_uscc("320106")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import subprocess
@@ -34,8 +35,6 @@ from tests.sync_support import seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ACTOR = (("registry-actor", "operator-li"),)
-
 
 def _head(db_file: Path) -> int:
     with sqlite3.connect(db_file) as conn:
@@ -62,14 +61,13 @@ def _apply(stub: rs_grpc.RegistrationServiceStub, region: str, **content: object
             request_id=str(uuid.uuid4()),
             registration=r.Registration(object_type=1, content=make_content(**content)),
         ),
-        metadata=ACTOR,
         timeout=10,
     )
 
 
 def _step(stub: rs_grpc.RegistrationServiceStub, method: str, name: str) -> r.Registration:
     request = getattr(rs, f"{method}Request")(name=name, request_id=str(uuid.uuid4()))
-    return getattr(stub, method)(request, metadata=ACTOR, timeout=10)
+    return getattr(stub, method)(request, timeout=10)
 
 
 # -- upward, through crashes ------------------------------------------------------------------------
@@ -135,7 +133,11 @@ def test_kill_9_national_then_daemon_while_10000_changes_stream(cluster: Cluster
     assert report.in_agreement and not report.ledger_newer and not report.node_newer
     # The national log holds every accepted change exactly once: one entry per change, no gap.
     with sqlite3.connect(cluster.root / "national.db") as conn:
-        logged = conn.execute('SELECT "index", uid, revision FROM log_entries ORDER BY "index"').fetchall()
+        logged = [
+            (index, entry.get("uid"), entry.get("revision"))
+            for index, data in conn.execute('SELECT "index", entry FROM log_entries ORDER BY "index"')
+            for entry in (json.loads(data),)
+        ]
         size = conn.execute("SELECT last FROM sequence_counters WHERE name = 'log'").fetchone()[0]
     with sqlite3.connect(province_db) as conn:
         changes = set(conn.execute("SELECT uid, revision FROM changes").fetchall())
@@ -299,7 +301,6 @@ def test_onboarding_handover_and_a_transfer_across_three_nodes(cluster: Cluster)
             reason="名称有误",
             request_id=str(uuid.uuid4()),
         ),
-        metadata=ACTOR,
         timeout=10,
     )
     # A transfer: a Jiangsu registration moves to Guangdong (the subject moved), code unchanged.
@@ -344,7 +345,6 @@ def test_onboarding_handover_and_a_transfer_across_three_nodes(cluster: Cluster)
     assert caught.value.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
     renewed = gd.RenewRegistration(
         rs.RenewRegistrationRequest(name=arrived.name, request_id=str(uuid.uuid4())),
-        metadata=ACTOR,
         timeout=10,
     )
     assert renewed.code == active.code

@@ -38,7 +38,7 @@ from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_service_pb2 as ss
-from common.security.local import read_key_lines
+from common.security.local import LocalTrust, read_key_lines
 from common.settings import normalise_database_url
 from common.transparency import (
     Checkpoint,
@@ -427,3 +427,45 @@ def test_a_national_node_showing_two_provinces_two_histories_is_caught(cluster: 
             assert mine.size == theirs.size and mine.root_hash != theirs.root_hash
     finally:
         server.stop(0)
+
+
+# -- key rollover -------------------------------------------------------------------------------------
+
+
+def test_the_log_key_rolls_over_and_old_confirmations_still_verify(cluster: Cluster, tmp_path: Path) -> None:
+    keys = LocalTrust(tmp_path / "keys")
+    keys.ensure_log_keys(["320000"])
+    cluster.own_nodes = ("320000",)
+    national, province = cluster.national(), cluster.province("320000")
+    national.env |= {
+        "REGISTRY_TRANSPARENCY__LOG_KEY_FILE": str(keys.log_key_file),
+        "REGISTRY_TRANSPARENCY__WITNESS_KEYS_FILE": str(keys.witness_keys_file),
+    }
+    province.env |= {
+        "REGISTRY_TRANSPARENCY__LOG_VERIFIER_KEYS_FILE": str(keys.log_verifier_keys_file),
+        "REGISTRY_TRANSPARENCY__WITNESS_KEY_FILE": str(keys.witness_key_file("320000")),
+    }
+    national.start()
+    province.start()
+    first = _active(province)
+    before = _confirmation(province, first.code, cosigned_by=1)
+    [old_key] = keys.log_verifier_keys()
+
+    national.kill()
+    new_key = keys.rotate_log_key()  # log.vkeys: the new key first, the old one kept
+    national.env["REGISTRY_TRANSPARENCY__OLD_VERIFIER_KEYS"] = f'["{old_key}"]'
+    national.start()
+    second = _active(province)
+    after = _confirmation(province, second.code, cosigned_by=1)  # the witness went on, no restart
+
+    both = keys.log_verifier_keys()
+    assert both == [new_key, old_key]
+    assert verify_confirmation(before, both).proof.log_key == ORIGIN
+    assert verify_confirmation(after, both).entry["code"] == second.code
+    with pytest.raises(VerificationError):  # the new checkpoints are the new key's alone
+        verify_confirmation(after, [old_key])
+    info = ls_grpc.LogServiceStub(jiangsu_channel_to_national(cluster)).GetLogInfo(
+        ls.GetLogInfoRequest(), timeout=5
+    )
+    assert list(info.verifier_keys) == [new_key, old_key]
+    assert not _status(province).witness.HasField("alarm")

@@ -4,6 +4,7 @@ separation of duties on, as deployed."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -109,6 +110,30 @@ def test_one_registration_through_every_step_with_the_cli(federation: Federation
     assert actors["object"] == "anonymous" and actors["assign_code"] == "system"
     verified = _ok(fed, None, "verify", code)
     assert verified["assigned"] and verified["assignment"]["registration"] == name
+    # The confirmation file, fetched by anyone and checked offline with the log's public key alone;
+    # wait for the checkpoint that covers the code (the file needs its inclusion proof).
+    confirmation = fed.national.cwd / "confirmation.tlog"
+    wait_until(
+        lambda: _ctl(fed, None, "confirmation", "get", code, "-o", str(confirmation)).returncode == 0,
+        timeout=30,
+        message="the confirmation file",
+    )
+    log_keys = str(trust().log_verifier_keys_file)
+    checked = _ok(fed, None, "confirmation", "verify", str(confirmation), "--log-keys", log_keys)
+    assert checked["verified"] and checked["entry"]["code"] == code
+    assert checked["entry"]["registration"] == name and checked["entry"]["state"] == "ACTIVE"
+    # Someone edits the confirmed entry (another registration under this code): the file no longer
+    # verifies, for its inclusion proof is of the original entry.
+    lines = confirmation.read_text().split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("extra "))
+    entry = base64.b64decode(lines[at].removeprefix("extra "))
+    other = name[:-1] + ("1" if name.endswith("0") else "0")
+    forged = entry.replace(name.encode(), other.encode())
+    assert forged != entry
+    lines[at] = "extra " + base64.b64encode(forged).decode()
+    confirmation.write_text("\n".join(lines))
+    refused_file = _ctl(fed, None, "confirmation", "verify", str(confirmation), "--log-keys", log_keys)
+    assert refused_file.returncode == 1 and '"verified": false' in refused_file.stdout
     # The readable forms work too, and a wrong step is explained, not a traceback.
     table = _ctl(fed, CLERK, "show", code, json_output=False)
     assert table.returncode == 0 and code in table.stdout
