@@ -13,12 +13,14 @@ trust (``tests/integration/test_trust.py``) use the built-in policy and defaults
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import functools
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from common.security.local import DEVELOPMENT_ISSUER, LocalTrust
 
 __all__ = [
     "STAFF",
+    "client_certificate",
     "log_env",
     "TESTER",
     "BUILT_IN_POLICY",
@@ -75,17 +78,38 @@ def trust() -> LocalTrust:
     return local
 
 
+@contextlib.contextmanager
+def _issuing(local: LocalTrust) -> Iterator[None]:
+    """One issuer at a time, across threads and processes (a benchmark's load generators share the
+    trust): a key and its certificate are written as a pair."""
+    with _lock, (local.root / ".issuing.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _certificate(region: str) -> tuple[Path, Path]:
     local = trust()
-    with _lock:
+    with _issuing(local):
         if not local.cert_file(region).exists():
             local.issue(region)
     return local.cert_file(region), local.key_file(region)
 
 
+def client_certificate(name: str) -> tuple[Path, Path]:
+    """A tool's client certificate (``portal``, ...), issued the first time it is asked for."""
+    local = trust()
+    with _issuing(local):
+        if not local.client_cert_file(name).exists():
+            local.issue_client(name)
+    return local.client_cert_file(name), local.client_key_file(name)
+
+
 def _witness_key(region: str) -> Path:
     local = trust()
-    with _lock:
+    with _issuing(local):
         if not local.witness_key_file(region).exists():
             local.make_witness_key(region)
     return local.witness_key_file(region)
