@@ -289,13 +289,19 @@ def national_process(
         env=env,
         workdir=workdir,
         code=baseline,
-        without_env=BASELINE_UNKNOWN,
+        without_env=baseline_unknown(baseline),
     )
 
 
-#: Settings of the current version an earlier baseline may not know (the tests' policy names methods
-#: it may not have: it runs on its built-in policy).
-BASELINE_UNKNOWN = ("REGISTRY_TRANSPARENCY__", "REGISTRY_AUTH__POLICY_FILE")
+def baseline_unknown(baseline: Path) -> tuple[str, ...]:
+    """Settings of the current version an earlier baseline does not know: the tests' policy names
+    methods it may not have (it runs on its built-in policy), and a checkout from before the national
+    log has no transparency settings."""
+    unknown = ["REGISTRY_AUTH__POLICY_FILE"]
+    settings = baseline / "common" / "settings.py"
+    if not settings.is_file() or "class TransparencySettings" not in settings.read_text():
+        unknown.append("REGISTRY_TRANSPARENCY__")
+    return tuple(unknown)
 
 
 def _alive(*processes: ServerProcess) -> None:
@@ -756,7 +762,9 @@ def _drive_e2e(
             timeout=10,
         )
         stub.AcceptApplication(
-            rs.AcceptApplicationRequest(name=created.name, request_id=rid()), metadata=ACTOR, timeout=10
+            rs.AcceptApplicationRequest(name=created.name, request_id=rid(), acknowledge_duplicates=True),
+            metadata=ACTOR,
+            timeout=10,
         )
         stub.ApproveApplication(
             rs.ApproveApplicationRequest(name=created.name, request_id=rid()), metadata=ACTOR, timeout=10

@@ -1,9 +1,10 @@
 """``registry-federation``: the main job on one machine: a national node and provincial nodes.
 
-Starts ``python -m national_node --config deploy/national.toml`` and one
-``python -m provincial_node --config deploy/provincial-*.toml`` per provincial configuration, on the
-embedded SQLite default (files under ``data/``), prints where each serves, and stops them all on
-Ctrl-C or SIGTERM. A node that dies is reported and the others are stopped.
+Starts ``python -m national_node --config deploy/national.toml``, one
+``python -m provincial_node --config deploy/provincial-*.toml`` per provincial configuration, and the
+public portal (``python -m national_node.portal``, http://127.0.0.1:8000/), on the embedded SQLite
+default (files under ``data/``), prints where each serves, and stops them all on Ctrl-C or SIGTERM. A
+process that dies is reported and the others are stopped.
 
 On its first run it makes the federation's trust material under ``data/`` (a local CA and its
 revocation list, a certificate per node, a development token issuer; see
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     trust = LocalTrust(Path("data"))
     regions = [NATIONAL, *(_region_of(c) for c in provincial)]
-    issued = trust.ensure(regions)
+    issued = trust.ensure(regions, clients=("registryctl", "portal"))
     trust.issuer()
     issued += trust.ensure_log_keys([r for r in regions if r != NATIONAL])
     if issued:
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     time.sleep(0.5)  # let the national node bind first; provincial nodes retry it anyway
     processes += [(f"provincial_node {c.stem}", c, _start("provincial_node", c, env)) for c in provincial]
     _report_ready([(name, config) for name, config, _ in processes], stopping)
+    # The public portal reads the national node's database once it is migrated, so it starts last.
+    processes.append(("national_node.portal", national, _start("national_node.portal", national, env)))
+    _report_portal(national, stopping)
     status = 0
     while not stopping.wait(0.5):
         dead = [(name, p.returncode) for name, _, p in processes if p.poll() is not None]
@@ -134,6 +139,23 @@ def _report_ready(nodes: list[tuple[str, Path]], stopping: threading.Event, time
             "  every node serves mutual TLS (CA: data/pki/ca.crt); a token for development only:\n"
             "    export REGISTRY_TOKEN=$(registryctl login zhang.san --role clerk --role reviewer)\n"
         )
+        sys.stdout.flush()
+
+
+def _report_portal(national: Path, stopping: threading.Event, timeout: float = 60.0) -> None:
+    with national.open("rb") as file:
+        listen = tomllib.load(file).get("portal", {}).get("listen", "127.0.0.1:8000")
+    url = f"http://{listen}/"
+    deadline = time.monotonic() + timeout
+    while not stopping.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=1) as reply:
+                if reply.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    if not stopping.is_set():
+        sys.stdout.write(f"  {'the public portal':<36} {url}\n")
         sys.stdout.flush()
 
 

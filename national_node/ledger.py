@@ -41,6 +41,7 @@ from national_node.models import (
     SyncStateRow,
     TransferRow,
 )
+from national_node.search import SearchIndex
 from national_node.tlog import TransparencyLog
 
 __all__ = ["Ledger"]
@@ -49,8 +50,11 @@ logger = logging.getLogger(__name__)
 
 
 class Ledger:
-    def __init__(self, db: Database, clock: Clock, log: TransparencyLog) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, log: TransparencyLog, search: SearchIndex | None = None
+    ) -> None:
         self.db, self.clock, self.log = db, clock, log
+        self.search = search or SearchIndex()
 
     # -- writing entries ------------------------------------------------------------------------
 
@@ -82,6 +86,8 @@ class Ledger:
         # The national log gets the same change, appended when this transaction commits (and the row
         # learns its entry's index then).
         self.log.add_registration(session, record, digest, content, at=now, row=row)
+        # And the public search index, so that the registration is findable from this commit on.
+        self.search.put(session, record, now=now)
         return row
 
     def record_own(self, session: Session, reg: RegistrationRow) -> None:
@@ -114,6 +120,7 @@ class Ledger:
                 if uids
                 else {}
             )
+            self.search.preload(session, uids)
             with session.no_autoflush:
                 for change in changes:
                     if change.sequence < expected:
@@ -271,12 +278,15 @@ class Ledger:
             if not rows:
                 return
             for row in rows:
-                yield sync_pb2.DownwardChange(
+                change = sync_pb2.DownwardChange(
                     sequence=row.sequence,
                     kind=row.kind,
                     record=sync_pb2.RegistrationRecord.FromString(row.record),
                     transfer_id=row.transfer_id,
                 )
+                if row.objection is not None:
+                    change.objection.ParseFromString(row.objection)
+                yield change
             sent += len(rows)
             after = rows[-1].sequence
 

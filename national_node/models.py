@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
 from common.db import UTCDateTime
@@ -19,6 +23,8 @@ __all__ = [
     "DownwardRow",
     "LedgerRow",
     "NodeRow",
+    "PublicObjectionRow",
+    "SearchRow",
     "SyncStateRow",
     "TransferRow",
 ]
@@ -116,6 +122,8 @@ class DownwardRow(SQLModel, table=True):
     transfer_id: str = Field(default="", max_length=36)
     record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: For an OBJECTION: the ``sync_pb2.ForwardedObjection`` (``record`` is empty then).
+    objection: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class TransferRow(SQLModel, table=True):
@@ -178,3 +186,89 @@ class CosignatureRow(SQLModel, table=True):
     line: str
     timestamp: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class WordList(TypeDecorator[list[str]]):
+    """A document's words: a ``text[]`` with a GIN index on PostgreSQL (``words @> ARRAY[...]``), and
+    on SQLite one string with a space before and after every word (``LIKE '% 气象 %'``)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Text))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return " " + " ".join(value) + " "
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str] | None:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return list(value)
+        return str(value).split()
+
+
+class SearchRow(SQLModel, table=True):
+    """The public search index: one row per registration in the ledger, written in the transaction
+    that writes the ledger entry, holding only what the public may see (and the keys to find
+    duplicates by)."""
+
+    __tablename__ = "search_index"
+    __table_args__ = (
+        Index("ix_search_created", "created_at", "uid"),
+        Index("ix_search_code", "code"),
+        Index("ix_search_name", "name"),
+        Index("ix_search_announced", "announcement_end", postgresql_where=text("announced")),
+        Index("ix_search_subject", "subject_uscc"),
+        Index("ix_search_subject_org", "subject_org"),
+        Index("ix_search_subject_key", "subject_key"),
+        Index("ix_search_name_key", "name_key"),
+    )
+
+    uid: str = Field(primary_key=True, max_length=36)
+    name: str = Field(max_length=200)
+    code: str | None = Field(default=None, max_length=19)
+    node: str = Field(max_length=6)  # the managing node's region
+    region: str = Field(max_length=6)  # the province-level region of the subject (100000: central)
+    object_type: str = Field(max_length=32)
+    state: str = Field(max_length=16)
+    announced: bool = False  # the current application is under announcement
+    application_id: str = Field(default="", max_length=36)
+    announcement_end: date | None = None
+    subject_uscc: str = Field(max_length=18)
+    subject_org: str = Field(max_length=9)  # USCC characters 9-17: the organisation code
+    subject_name: str = Field(max_length=200)
+    subject_key: str = Field(max_length=200)
+    data_name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200)
+    summary: str = Field(sa_type=Text)
+    update_frequency: str = Field(max_length=100)
+    data_format: str = Field(max_length=100)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revision: int = Field(sa_type=BigInteger)
+    #: The digest of the text the words were made from: unchanged text is not segmented again.
+    text_digest: str = Field(max_length=32)
+    words: list[str] = Field(sa_column=Column(WordList(), nullable=False))
+
+
+class PublicObjectionRow(SQLModel, table=True):
+    """An objection filed with the national node (NationalService.FileObjection), by request id: a
+    retry gets the first answer, and the managing node gets it once."""
+
+    __tablename__ = "public_objections"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    digest: str = Field(max_length=64)  # of the request, to tell a retry from a reused id
+    registration: str = Field(max_length=200)
+    node: str = Field(max_length=6)  # the managing node
+    application_id: str = Field(max_length=36)
+    announcement_end: date | None = None
+    filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

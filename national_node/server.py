@@ -21,9 +21,12 @@ from common.rpc.security import node_security
 from common.transparency import NoteError, Signer
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
+from national_node.duplicates import DuplicateFinder
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
 from national_node.ledger import Ledger
 from national_node.log_service import LogServicer
+from national_node.objections import ObjectionDesk, own_objection
+from national_node.search import SearchIndex
 from national_node.service import NationalServicer
 from national_node.settings import NationalSettings
 from national_node.sync_service import SyncServicer
@@ -82,7 +85,10 @@ def create_server(settings: NationalSettings) -> NodeServer:
     log = national_log(db, settings, clock)
     log.backfill()  # a ledger from before the log: logged once
     authority = CodingAuthority(db, clock, log)
-    ledger = Ledger(db, clock, log)
+    search = SearchIndex()
+    ledger = Ledger(db, clock, log, search)
+    search.backfill(db)  # a ledger from before the search index: indexed once
+    duplicates = DuplicateFinder(db)  # its own registry asks in-process, provinces by FindDuplicates
     registration = build_registration(
         db,
         node=regions.NATIONAL,
@@ -92,13 +98,24 @@ def create_server(settings: NationalSettings) -> NodeServer:
         codes=NationalCodes(authority),
         on_change=ledger.record_own,
         proofs=NationalProofs(log),
+        duplicates=duplicates,
     )
     tokens = PageTokens(db.secret("page_tokens"))
     server = NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
         services=[
-            (NATIONAL_SERVICE, NationalServicer(db, authority, tokens, security.authenticator.revocations)),
+            (
+                NATIONAL_SERVICE,
+                NationalServicer(
+                    db,
+                    authority,
+                    tokens,
+                    security.authenticator.revocations,
+                    objections=ObjectionDesk(db, clock, own=own_objection(registration.servicer)),
+                    duplicates=duplicates,
+                ),
+            ),
             (REGISTRATION_SERVICE, registration.servicer),
             (SYNC_SERVICE, SyncServicer(ledger, tokens)),
             (LOG_SERVICE, LogServicer(log)),

@@ -17,7 +17,9 @@ from common.rpc.call import Call
 from common.validation import Checker, parse_code
 from national_node.coding import CodeRequest, CodingAuthority
 from national_node.directory import get_node, list_nodes
+from national_node.duplicates import DuplicateFinder
 from national_node.models import CodeAssignmentRow, NodeRow
+from national_node.objections import ObjectionDesk
 
 __all__ = ["NationalServicer"]
 
@@ -70,9 +72,13 @@ class NationalServicer:
         authority: CodingAuthority,
         tokens: PageTokens,
         revocations: RevocationFile | None = None,
+        *,
+        objections: ObjectionDesk,
+        duplicates: DuplicateFinder,
     ) -> None:
         self._db, self._authority, self._tokens = db, authority, tokens
         self._revocations = revocations
+        self._objections, self._duplicates = objections, duplicates
 
     def AssignCode(self, request: ns.AssignCodeRequest, call: Call) -> code_pb2.CodeAssignment:
         check = Checker()
@@ -164,3 +170,9 @@ class NationalServicer:
         if current.next_update is not None:
             published.next_update_time.FromDatetime(current.next_update)
         return published
+
+    def FileObjection(self, request: ns.FileObjectionRequest, call: Call) -> ns.FiledObjection:
+        return self._objections.file(request, actor=call.actor)
+
+    def FindDuplicates(self, request: ns.FindDuplicatesRequest, call: Call) -> ns.FindDuplicatesResponse:
+        return self._duplicates.find_request(request)

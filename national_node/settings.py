@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field, field_validator
 
 from common import regions
 from common.settings import NodeSettings
 
-__all__ = ["NationalSettings", "ProvincialNodeEntry"]
+__all__ = ["NationalSettings", "PortalSettings", "ProvincialNodeEntry"]
 
 
 class ProvincialNodeEntry(BaseModel):
@@ -25,6 +27,41 @@ class ProvincialNodeEntry(BaseModel):
         return region.code
 
 
+class PortalSettings(BaseModel):
+    """The public portal (``python -m national_node.portal``): the national node's public window.
+
+    It reads the national ledger's database (in production a read replica of it: the portal only
+    reads, apart from its page-token key) and acts through the national node's gRPC API: objections
+    go to NationalService.FileObjection, confirmations come from LogService.GetInclusionProof and are
+    verified here against the log's public keys before the page says "verified".
+    """
+
+    #: host:port of the web server.
+    listen: str = "127.0.0.1:8000"
+    #: The ledger's database; empty: the national node's ``database_url``.
+    database_url: str = ""
+    #: The national node's gRPC address; empty: its ``listen``.
+    national_address: str = ""
+    #: The portal's client certificate and key from the national CA (its calls to the national node
+    #: are mutual TLS like every other); the CA is the node's ``tls.ca_file``.
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: The national log's verifier keys, one per line: what the portal verifies confirmations with.
+    log_verifier_keys_file: Path | None = None
+    #: Per client (address): reads allowed per second, and the burst above that.
+    reads_per_second: float = Field(default=20.0, gt=0)
+    read_burst: int = Field(default=60, ge=1)
+    #: Per client: objections allowed per hour, and the burst.
+    objections_per_hour: float = Field(default=10.0, gt=0)
+    objection_burst: int = Field(default=3, ge=1)
+    #: Take the client's address from X-Forwarded-For (only behind a reverse proxy that sets it).
+    trust_forwarded_for: bool = False
+    #: Seconds a browser or proxy may keep a page or an API answer.
+    cache_seconds: int = Field(default=10, ge=0, le=3600)
+    #: Seconds to wait for the national node on an objection or a confirmation.
+    national_timeout: float = Field(default=5.0, gt=0, le=60)
+
+
 class NationalSettings(NodeSettings):
     """The national node: the coding authority and the node directory."""
 
@@ -35,3 +72,5 @@ class NationalSettings(NodeSettings):
     max_workers: int = Field(default=100, ge=1, le=512)
     #: Regions that run their own node. Every other province-level region is served by proxy.
     provincial_nodes: list[ProvincialNodeEntry] = Field(default_factory=list)
+    #: The public portal.
+    portal: PortalSettings = PortalSettings()

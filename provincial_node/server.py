@@ -48,6 +48,7 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
         codes=national,
         on_change=log.record,
         proofs=national,
+        duplicates=national,
     )
     daemon = SyncDaemon.from_settings(db, settings, clock=clock, in_process=settings.sync_in_process)
     on_start: list[Callable[[], None]] = [registration.duties.start]

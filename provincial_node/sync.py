@@ -40,8 +40,9 @@ import grpc
 from sqlmodel import Session, select
 
 from common import names
-from common.clock import Clock, SystemClock, make_clock
+from common.clock import CHINA, Clock, SystemClock, make_clock
 from common.db import Database, migrate
+from common.errors import RegistryError
 from common.gen.registry.v1 import (
     log_service_pb2_grpc,
     national_service_pb2_grpc,
@@ -51,8 +52,12 @@ from common.gen.registry.v1 import (
     sync_service_pb2_grpc,
 )
 from common.process import run_process
+from common.regions import NATIONAL
+from common.registration.domain import DocumentRef, ObjectionFiling, Target
 from common.registration.duties import describe_error
 from common.registration.models import RegistrationRow
+from common.registration.node import calendar_from
+from common.registration.procedure import Procedure
 from common.retry import DEFAULT_BACKOFF
 from common.rpc.channels import ReplaceableChannel
 from common.rpc.tls import Files
@@ -62,6 +67,7 @@ from common.sync.records import import_record, record_digest
 from common.transparency import CosignatureSigner
 from provincial_node.agreement import check_agreement
 from provincial_node.changelog import ChangeLog, CursorRow
+from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.settings import ProvincialSettings
 from provincial_node.witness import Directory, Witness
 
@@ -101,6 +107,7 @@ class SyncDaemon:
         stall_timeout: float = 6.0,
         in_process: bool = True,
         witness: Witness | None = None,
+        procedure: Procedure | None = None,
     ) -> None:
         self.db, self.region = db, region
         self.node = names.node_name(region)
@@ -109,6 +116,8 @@ class SyncDaemon:
         self.batch_size, self.window, self.poll, self.timeout = batch_size, window, poll_interval, timeout
         self.heartbeat, self.stall_timeout = heartbeat, stall_timeout
         self.in_process = in_process
+        #: Files the objections the national node sends down (its public window took them).
+        self.procedure = procedure
         self._channel = ReplaceableChannel(
             national_address, sync_service_pb2_grpc.SyncServiceStub, files, server_name=NATIONAL_SERVER_NAME
         )
@@ -134,6 +143,15 @@ class SyncDaemon:
             timeout=settings.national_timeout,
             in_process=in_process,
             witness=witness_from_settings(db, settings, clock, files),
+            procedure=Procedure(
+                node=settings.region,
+                calendar=calendar_from(settings),
+                limits=settings.time_limits,
+                clock=clock,
+                jurisdiction=ProvincialJurisdiction(settings.region),
+                on_change=ChangeLog(clock).record,
+                separation_of_duties=settings.auth.separation_of_duties,
+            ),
         )
 
     @property
@@ -332,7 +350,9 @@ class SyncDaemon:
             cursor = session.get(CursorRow, DOWNWARD) or CursorRow(name=DOWNWARD, value=0)
             if change.sequence <= cursor.value:
                 return  # applied already
-            if kind != "TRANSFER_OFFER":
+            if kind == "OBJECTION":
+                self._file_objection(session, change.objection)
+            elif kind != "TRANSFER_OFFER":
                 self._import(session, change.record)
             cursor.value = change.sequence
             session.add(cursor)
@@ -340,8 +360,41 @@ class SyncDaemon:
             "downward %d: %s %s",
             change.sequence,
             kind,
-            change.record.registration.code or change.record.registration.uid,
+            change.objection.registration
+            or change.record.registration.code
+            or change.record.registration.uid,
         )
+
+    def _file_objection(self, session: Session, forwarded: sync_pb2.ForwardedObjection) -> None:
+        """File an objection the national node took, in the same transaction as the cursor's move (so
+        exactly once). One this node's procedure refuses (the application ended meanwhile) is logged
+        and passed over: the feed must not stop on it."""
+        if self.procedure is None:
+            raise RuntimeError("this sync daemon was built without the registration procedure")
+        evidence = tuple(
+            DocumentRef(title=d.title, uri=d.uri, sha256=d.sha256) for d in forwarded.objection.evidence
+        )
+        filing = ObjectionFiling(
+            objector=forwarded.objection.objector.strip(),
+            reason=forwarded.objection.reason.strip(),
+            evidence=evidence,
+        )
+        local_id = names.parse_registration(forwarded.registration).id
+        filed_on = forwarded.file_time.ToDatetime(tzinfo=UTC).astimezone(CHINA).date()
+        actor = f"{forwarded.actor or 'anonymous'} via {names.node_name(NATIONAL)}"
+        try:
+            with session.begin_nested():
+                self.procedure.object(
+                    session,
+                    Target(local_id, forwarded.application_id or None),
+                    filing,
+                    actor=actor,
+                    filed_on=filed_on,
+                )
+        except RegistryError as error:
+            logger.warning(
+                "objection %s to %s not filed: %s", forwarded.request_id, forwarded.registration, error
+            )
 
     def _import(self, session: Session, record: sync_pb2.RegistrationRecord) -> None:
         local = session.exec(

@@ -61,7 +61,12 @@ def from_date(value: date_pb2.Date) -> date | None:
 
 
 def validate_document(
-    check: Checker, field: str, doc: registration_pb2.Document, *, required: bool = True
+    check: Checker,
+    field: str,
+    doc: registration_pb2.Document,
+    *,
+    required: bool = True,
+    hash_required: bool = True,
 ) -> DocumentRef | None:
     if not required and not (doc.title or doc.uri or doc.sha256):
         return None
@@ -69,7 +74,8 @@ def validate_document(
     if check.text(f"{field}.uri", doc.uri, max_length=TEXT) and not _URI.fullmatch(doc.uri.strip()):
         check.fail(f"{field}.uri", "FIELD_MALFORMED", "must be a URI such as https://host/path")
     if not doc.sha256:
-        check.fail(f"{field}.sha256", "FIELD_REQUIRED", "is required: the SHA-256 of the document")
+        if hash_required:
+            check.fail(f"{field}.sha256", "FIELD_REQUIRED", "is required: the SHA-256 of the document")
     elif not _SHA256.fullmatch(doc.sha256):
         check.fail(f"{field}.sha256", "FIELD_MALFORMED", "must be 64 lower-case hexadecimal characters")
     return DocumentRef(title=title, uri=doc.uri.strip(), sha256=doc.sha256)

@@ -45,6 +45,11 @@ class IdempotentWrites:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db, self.clock = db, clock
 
+    @staticmethod
+    def done(session: Session, request_id: str) -> bool:
+        """Whether a write with this request id was done (a repeat gets its first answer)."""
+        return session.get(RequestRow, request_id) is not None
+
     def run(
         self, method: str, request: Message, request_id: str, answer: type[M], body: Callable[[Session], M]
     ) -> M:

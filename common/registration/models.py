@@ -77,6 +77,10 @@ class ApplicationRow(SQLModel, table=True):
     deadlines_provisional: bool = False
     submitted_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
+    #: The duplicate check ran (common.registration.duplicates); its candidates (JSON) or its error.
+    duplicates_checked: bool = False
+    possible_duplicates: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    duplicate_check_error: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 class ObjectionRow(SQLModel, table=True):

@@ -8,6 +8,7 @@ from common.calendar import WorkingCalendar
 from common.clock import Clock
 from common.db import Database
 from common.paging import PageTokens
+from common.registration.duplicates import DuplicateSource
 from common.registration.duties import CodeSource, Duties
 from common.registration.procedure import ChangeHook, Jurisdiction, Procedure
 from common.registration.service import ConfirmationProofs, RegistrationServicer
@@ -39,6 +40,7 @@ def build_registration(
     codes: CodeSource,
     on_change: ChangeHook | None = None,
     proofs: ConfirmationProofs | None = None,
+    duplicates: DuplicateSource | None = None,
 ) -> RegistrationNode:
     procedure = Procedure(
         node=node,
@@ -50,5 +52,7 @@ def build_registration(
         separation_of_duties=settings.auth.separation_of_duties,
     )
     duties = Duties(db, procedure, codes, interval=settings.duties_interval)
-    servicer = RegistrationServicer(db, procedure, clock, PageTokens(db.secret("page_tokens")), proofs)
+    servicer = RegistrationServicer(
+        db, procedure, clock, PageTokens(db.secret("page_tokens")), proofs, duplicates=duplicates
+    )
     return RegistrationNode(procedure, duties, servicer)

@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,13 @@ from common.errors import (
 )
 from common.registration import queries, validity
 from common.registration.domain import Defect, Materials, ObjectionFiling, Target, content_sha256
+from common.registration.duplicates import (
+    DuplicateCheck,
+    candidate_metadata,
+    candidates_from_json,
+    candidates_json,
+    describe_candidates,
+)
 from common.registration.models import (
     ApplicationRow,
     HistoryRow,
@@ -57,6 +64,9 @@ from common.registration.states import (
     RegistrationState,
 )
 from common.settings import TimeLimits
+
+if TYPE_CHECKING:
+    from common.gen.registry.v1.registration_pb2 import DuplicateCandidate
 
 __all__ = ["SYSTEM", "ChangeHook", "Jurisdiction", "Procedure"]
 
@@ -175,6 +185,8 @@ class Procedure:
         app.state, app.content = A.SUBMITTED, materials.canonical
         app.acceptance_due, app.review_due, app.deadlines_provisional = due, None, provisional
         app.submitted_at = self.clock.now()
+        # New content is checked for duplicates anew when it is next offered for acceptance.
+        app.duplicates_checked, app.possible_duplicates, app.duplicate_check_error = False, "[]", ""
         if app.type == ApplicationType.INITIAL:
             reg.content, reg.data_name = app.content, materials.data_name
         return self.record(session, reg, app, actor=actor, action="resubmit")
@@ -190,15 +202,81 @@ class Procedure:
 
     # -- acceptance -----------------------------------------------------------------------------
 
-    def accept(self, session: Session, target: Target, *, actor: str) -> RegistrationRow:
-        """受理: review starts, with its deadline."""
-        reg = self._locked(session, target)
+    def accept(
+        self,
+        session: Session,
+        target: Target,
+        *,
+        actor: str,
+        duplicates: DuplicateCheck | None = None,
+        acknowledge_duplicates: bool = False,
+    ) -> RegistrationRow:
+        """受理: review starts, with its deadline.
+
+        ``duplicates``: what the duplicate check found, kept if the application has none kept yet.
+        An application with possible duplicates kept is refused (FAILED_PRECONDITION
+        ``POSSIBLE_DUPLICATES``, before the etag is compared, so that a retry gets the same answer)
+        unless the clerk acknowledges them; the history entry then names them."""
+        reg = self._locked(session, Target(target.registration, target.application))
+        current = queries.current_application(session, reg)
+        candidates: list[DuplicateCandidate] = []
+        if current is not None and current.state == A.SUBMITTED and target.application in (None, current.id):
+            if duplicates is not None and not current.duplicates_checked:
+                self._keep_check(current, duplicates)
+            candidates = candidates_from_json(current.possible_duplicates)
+            if candidates and not acknowledge_duplicates:
+                raise FailedPrecondition(
+                    "POSSIBLE_DUPLICATES",
+                    f"application {current.id} has {describe_candidates(candidates)}; look at its"
+                    " possible_duplicates (registryctl show) and accept with acknowledge_duplicates"
+                    " (--acknowledge-duplicates), or return or refuse it",
+                    metadata=candidate_metadata(candidates),
+                )
+        if target.etag:
+            self._locked(session, target)  # compares the etag (the row is locked already)
         app = self._application(session, reg, target, "accept", {A.SUBMITTED})
         due, provisional = self._deadline(self.limits.review_days)
         app.state, app.review_due = A.UNDER_REVIEW, due
         app.deadlines_provisional = app.deadlines_provisional or provisional
         app.defects = "[]"
-        return self.record(session, reg, app, actor=actor, action="accept")
+        if candidates:
+            reason = f"acknowledged {describe_candidates(candidates)}"
+        elif app.duplicate_check_error:
+            reason = f"duplicate check not done: {app.duplicate_check_error}"
+        else:
+            reason = ""
+        return self.record(session, reg, app, actor=actor, action="accept", reason=reason)
+
+    def keep_duplicates(
+        self, session: Session, target: Target, duplicates: DuplicateCheck, *, actor: str
+    ) -> RegistrationRow | None:
+        """Keep the possible duplicates found for a submitted application that has none kept yet, in a
+        change of its own (the acceptance they stop is then refused); None when there is nothing to
+        keep them on (another acceptance came first, or the application moved on)."""
+        reg = self._locked(session, Target(target.registration, target.application))
+        app = queries.current_application(session, reg)
+        if (
+            app is None
+            or app.state != A.SUBMITTED
+            or app.duplicates_checked
+            or (target.application is not None and app.id != target.application)
+        ):
+            return None
+        self._keep_check(app, duplicates)
+        return self.record(
+            session,
+            reg,
+            app,
+            actor=actor,
+            action="find_duplicates",
+            reason=describe_candidates(duplicates.candidates),
+        )
+
+    @staticmethod
+    def _keep_check(app: ApplicationRow, duplicates: DuplicateCheck) -> None:
+        app.duplicates_checked = True
+        app.possible_duplicates = candidates_json(duplicates.candidates)
+        app.duplicate_check_error = duplicates.error
 
     def return_(
         self, session: Session, target: Target, defects: Sequence[Defect], *, actor: str
@@ -261,12 +339,19 @@ class Procedure:
         return self.record(session, reg, app, actor=actor, action="announce")
 
     def object(
-        self, session: Session, target: Target, filing: ObjectionFiling, *, actor: str
+        self,
+        session: Session,
+        target: Target,
+        filing: ObjectionFiling,
+        *,
+        actor: str,
+        filed_on: date | None = None,
     ) -> tuple[RegistrationRow, ObjectionRow]:
-        """An objection (异议) while the announcement is open."""
+        """An objection (异议) while the announcement is open; ``filed_on``: the day another node took
+        it (the national node's public window), when that was before today."""
         reg = self._locked(session, target)
         app = self._application(session, reg, target, "object", {A.ANNOUNCED})
-        if app.announcement_end is not None and self.clock.today() > app.announcement_end:
+        if app.announcement_end is not None and (filed_on or self.clock.today()) > app.announcement_end:
             raise FailedPrecondition(
                 "ANNOUNCEMENT_CLOSED",
                 f"the announcement closed on {app.announcement_end}; objections are no longer taken",

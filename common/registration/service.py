@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+import grpc
 from google.protobuf.message import Message
 from sqlmodel import Session
 
@@ -20,27 +21,29 @@ from common import names, uscc
 from common.clock import Clock
 from common.codes import ObjectType
 from common.db import Database
-from common.errors import PermissionDenied
+from common.errors import PermissionDenied, RegistryError
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.paging import PageTokens
 from common.registration import queries, views
 from common.registration.content import (
+    content_from_json,
     materials,
     validate_content,
     validate_document,
     validate_operation_term,
 )
 from common.registration.domain import Defect, DocumentRef, Materials, ObjectionFiling, Target
+from common.registration.duplicates import DuplicateCheck, DuplicateSource
 from common.registration.idempotency import IdempotentWrites
 from common.registration.models import RegistrationRow
 from common.registration.procedure import Procedure
-from common.registration.states import ApplicationType, ObjectionOutcome
+from common.registration.states import ApplicationState, ApplicationType, ObjectionOutcome
 from common.rpc.call import Call
 from common.security.scope import require_own_subject, visible_subjects
 from common.validation import Checker, parse_code
 
-__all__ = ["ConfirmationProofs", "RegistrationServicer"]
+__all__ = ["ConfirmationProofs", "RegistrationServicer", "check_objection"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,33 @@ class ConfirmationProofs(Protocol):
         ...
 
 
+def check_objection(
+    check: Checker, objection: r.Objection, field: str = "objection", *, hash_required: bool = False
+) -> ObjectionFiling:
+    """An objection's fields as filed (who, why, evidence), each checked; failures go to ``check``.
+    Evidence is a link with its SHA-256 when the objector has it (``hash_required``: always)."""
+    objector = check.text(f"{field}.objector", objection.objector, max_length=200)
+    reason = check.text(f"{field}.reason", objection.reason, max_length=_REASON)
+    evidence = objection.evidence
+    if len(evidence) > _MAX_EVIDENCE:
+        check.fail(f"{field}.evidence", "FIELD_TOO_LONG", f"lists more than {_MAX_EVIDENCE} documents")
+    documents: list[DocumentRef] = []
+    for i, doc in enumerate(evidence[:_MAX_EVIDENCE]):
+        ref = validate_document(check, f"{field}.evidence[{i}]", doc, hash_required=hash_required)
+        if ref is not None:
+            documents.append(ref)
+    return ObjectionFiling(objector=objector, reason=reason, evidence=tuple(documents))
+
+
+def _why(error: BaseException) -> str:
+    """Why a call failed, for people: ``CODE: details`` of a gRPC or registry error."""
+    if isinstance(error, RegistryError):
+        return f"{error.code.name}: {error.message}"
+    if isinstance(error, grpc.RpcError) and isinstance(error, grpc.Call):
+        return f"{error.code().name}: {error.details()}"
+    return f"{type(error).__name__}: {error}"
+
+
 class RegistrationServicer:
     """``registry.v1.RegistrationService`` on one node."""
 
@@ -79,9 +109,12 @@ class RegistrationServicer:
         clock: Clock,
         tokens: PageTokens,
         proofs: ConfirmationProofs | None = None,
+        duplicates: DuplicateSource | None = None,
     ) -> None:
         self.db, self.procedure, self.clock, self.tokens = db, procedure, clock, tokens
         self.proofs = proofs
+        #: Asked for possible duplicates at an application's first acceptance (none: not asked).
+        self.duplicates = duplicates
         self.node = procedure.node
         self.writes = IdempotentWrites(db, clock)
 
@@ -274,9 +307,57 @@ class RegistrationServicer:
         return self._write(method, request, request.request_id, lambda s: transition(s, target, defects))
 
     def AcceptApplication(self, request: rs.AcceptApplicationRequest, call: Call) -> r.Registration:
-        return self._simple(
-            "AcceptApplication", request, lambda s, t: self.procedure.accept(s, t, actor=call.actor)
+        """受理, after the duplicate check of the application's first acceptance: the source is asked
+        outside any transaction; candidates the clerk has not acknowledged are kept in a change of
+        their own, committed, and the acceptance is refused (POSSIBLE_DUPLICATES) by the write that
+        follows, which changes nothing; a retry with the same request id gets the same refusal, or the
+        first acceptance's answer."""
+        check = Checker()
+        target = self._target(check, request.name, request.etag)
+        check.request_id("request_id", request.request_id)
+        check.done()
+        found = self._duplicate_check(target, request.request_id)
+        acknowledged = request.acknowledge_duplicates
+        if found is not None and found.candidates and not acknowledged:
+            with self.db.transaction() as session:
+                self.procedure.keep_duplicates(session, target, found, actor=call.actor)
+        return self._write(
+            "AcceptApplication",
+            request,
+            request.request_id,
+            lambda s: self.procedure.accept(
+                s, target, actor=call.actor, duplicates=found, acknowledge_duplicates=acknowledged
+            ),
         )
+
+    def _duplicate_check(self, target: Target, request_id: str) -> DuplicateCheck | None:
+        """What the duplicate source finds for the application ``target`` names, if it is submitted
+        and was never checked (None otherwise, or for a retry of a write already done). A source that
+        cannot answer gives a check with its error: acceptance goes on without it."""
+        if self.duplicates is None:
+            return None
+        with self.db.transaction(write=False) as session:
+            if self.writes.done(session, request_id):
+                return None
+            reg = queries.load(session, self.node, target.registration)
+            app = queries.current_application(session, reg)
+            if (
+                app is None
+                or app.state != ApplicationState.SUBMITTED
+                or app.type == ApplicationType.DEREGISTRATION
+                or app.duplicates_checked
+                or target.application not in (None, app.id)
+            ):
+                return None
+            content = content_from_json(app.content)
+            name, uid = names.registration_name(reg.node, reg.id), reg.uid
+        try:
+            found = self.duplicates.find_duplicates(content, registration=name, uid=uid)
+        except Exception as error:  # whatever went wrong, acceptance does not wait on it
+            why = _why(error)
+            logger.warning("duplicate check of %s not done: %s", name, why)
+            return DuplicateCheck(error=why)
+        return DuplicateCheck(candidates=tuple(found))
 
     def ReturnApplication(self, request: rs.ReturnApplicationRequest, call: Call) -> r.Registration:
         return self._with_defects(
@@ -317,19 +398,9 @@ class RegistrationServicer:
         local_id = ""
         if check.pattern("parent", request.parent, names.REGISTRATION, names.SHAPES["registration"]):
             local_id = names.local_registration(request.parent, self.node, field="parent")
-        objector = check.text("objection.objector", request.objection.objector, max_length=200)
-        reason = check.text("objection.reason", request.objection.reason, max_length=_REASON)
-        evidence = request.objection.evidence
-        if len(evidence) > _MAX_EVIDENCE:
-            check.fail("objection.evidence", "FIELD_TOO_LONG", f"lists more than {_MAX_EVIDENCE} documents")
-        documents: list[DocumentRef] = []
-        for i, doc in enumerate(evidence[:_MAX_EVIDENCE]):
-            ref = validate_document(check, f"objection.evidence[{i}]", doc)
-            if ref is not None:
-                documents.append(ref)
+        filing = check_objection(check, request.objection)
         check.request_id("request_id", request.request_id)
         check.done()
-        filing = ObjectionFiling(objector=objector, reason=reason, evidence=tuple(documents))
 
         def body(session: Session) -> r.Objection:
             reg, row = self.procedure.object(session, Target(local_id), filing, actor=call.actor)

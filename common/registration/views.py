@@ -15,6 +15,7 @@ from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.registration.content import content_from_json, to_date
 from common.registration.domain import DueItem
+from common.registration.duplicates import candidates_from_json
 from common.registration.models import ApplicationRow, HistoryRow, ObjectionRow, RegistrationRow, VersionRow
 from common.registration.queries import current_application
 
@@ -95,6 +96,9 @@ def application_message(
         objections=[objection_message(reg, o) for o in objections],
         submit_time=timestamp(app.submitted_at),
         update_time=timestamp(app.updated_at),
+        possible_duplicates=candidates_from_json(app.possible_duplicates),
+        duplicates_checked=app.duplicates_checked,
+        duplicate_check_error=app.duplicate_check_error,
     )
 
 

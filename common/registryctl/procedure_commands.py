@@ -153,7 +153,7 @@ def withdraw(
 
 
 def _plain(command: str, method: str, request_type: type[Any], title: str, summary: str) -> None:
-    """A transition that takes only the registration: accept, approve, announce, renew."""
+    """A transition that takes only the registration: approve, announce, renew."""
 
     def run(
         ctx: typer.Context, name: NameArg, etag: EtagOption = "", request_id: RequestIdOption = None
@@ -199,13 +199,35 @@ def _with_defects(command: str, method: str, request_type: type[Any], title: str
     app.command(command, help=summary)(run)
 
 
-_plain(
-    "accept",
-    "AcceptApplication",
-    rs.AcceptApplicationRequest,
-    "Accepted",
-    "Accept a submitted application (受理); formal review starts.",
+@app.command(
+    help="Accept a submitted application (受理); formal review starts. The first acceptance asks the"
+    " national node for possible duplicates (the same subject with a similar data name, the same data"
+    " name under a related subject); with any, it is refused (POSSIBLE_DUPLICATES) and `show` lists"
+    " them: accept again with --acknowledge-duplicates to proceed."
 )
+def accept(
+    ctx: typer.Context,
+    name: NameArg,
+    acknowledge_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--acknowledge-duplicates",
+            help="Accept although the application has possible duplicates (see `show`): you looked at them.",
+        ),
+    ] = False,
+    etag: EtagOption = "",
+    request_id: RequestIdOption = None,
+) -> None:
+    """Accept a submitted application; with --acknowledge-duplicates, despite possible duplicates."""
+    request = rs.AcceptApplicationRequest(
+        name=name,
+        etag=etag,
+        request_id=request_id_or_new(request_id),
+        acknowledge_duplicates=acknowledge_duplicates,
+    )
+    send_write(ctx, "AcceptApplication", request, "Accepted")
+
+
 _with_defects(
     "return",
     "ReturnApplication",
@@ -377,6 +399,8 @@ def show(
     if registration.HasField("current_application"):
         application = registration.current_application
         console.print(render.application_panel(application))
+        if application.possible_duplicates:
+            console.print(render.duplicates_table(application.possible_duplicates))
         if application.HasField("content") and application.content != registration.content:
             console.print(render.content_panel(application.content, title="Content applied for"))
     if history:

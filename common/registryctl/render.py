@@ -33,6 +33,7 @@ __all__ = [
     "confirmation_panel",
     "content_panel",
     "due_table",
+    "duplicates_table",
     "enum_name",
     "format_date",
     "format_duration",
@@ -188,6 +189,7 @@ def registration_panel(
         pending = sum(1 for o in application.objections if o.state == r.Objection.PENDING)
         if application.objections:
             rows.append(("objections", f"{len(application.objections)} ({pending} pending)"))
+        rows.append(("duplicate check", _duplicate_check(application)))
     rows.append(("etag", Text(registration.etag, style="dim")))
     return Panel(_fields(rows), title=title, title_align="left", expand=False)
 
@@ -249,6 +251,7 @@ def application_panel(application: r.Application) -> RenderableType:
         ("review due", format_date(application.review_due, provisional=provisional)),
         ("announcement from", format_date(application.announcement_start, provisional=provisional)),
         ("announcement until", format_date(application.announcement_end, provisional=provisional)),
+        ("duplicate check", _duplicate_check(application)),
     ]
     parts: list[RenderableType] = [_fields(rows)]
     if application.defects:
@@ -271,6 +274,46 @@ def application_panel(application: r.Application) -> RenderableType:
             )
         parts.append(objections)
     return Panel(Group(*parts), title="Current application", title_align="left", expand=False)
+
+
+def _duplicate_check(application: r.Application) -> Text:
+    """Where the duplicate check of an application stands, in one line ("" before it ran)."""
+    found = len(application.possible_duplicates)
+    if application.duplicate_check_error:
+        return Text(f"not done: {application.duplicate_check_error}", style="yellow")
+    if found:
+        plural = "" if found == 1 else "s"
+        text = Text(f"{found} possible duplicate{plural}", style="bold yellow")
+        if application.state == r.Application.SUBMITTED:
+            text.append(" (accept with --acknowledge-duplicates after looking at them)", style="")
+        return text
+    if application.duplicates_checked:
+        return Text("no possible duplicates", style="green")
+    return Text("")
+
+
+#: Why a registration was flagged as a possible duplicate, as people read it.
+_DUPLICATE_REASONS = {
+    r.DuplicateCandidate.SAME_SUBJECT_SIMILAR_NAME: "same subject, similar name",
+    r.DuplicateCandidate.RELATED_SUBJECT_SAME_NAME: "related subject, same name",
+}
+
+
+def duplicates_table(candidates: Sequence[r.DuplicateCandidate]) -> Table:
+    """The possible duplicates of an application, most similar first."""
+    table = _table(
+        "Possible duplicates (疑似重复登记)", ["code / registration", "data name / subject", "state", "why"]
+    )
+    for candidate in candidates:
+        reason = candidate.reason
+        why = _DUPLICATE_REASONS.get(reason) or enum_name(r.DuplicateCandidate.Reason, reason)
+        table.add_row(
+            Text("\n".join(x for x in (candidate.code, candidate.registration) if x)),
+            Text(f"{candidate.data_name}\n{_subject(candidate.subject)}"),
+            _state(candidate.state),
+            Text(f"{why} ({candidate.similarity:.2f})"),
+        )
+    return table
 
 
 def history_table(entries: Sequence[r.HistoryEntry]) -> Table:

@@ -20,6 +20,7 @@ from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
 from common.registration import views
 from common.registration.content import canonical_json, content_sha256, from_date
+from common.registration.duplicates import candidates_json
 from common.registration.models import (
     ApplicationRow,
     HistoryRow,
@@ -185,6 +186,10 @@ def _import_application(session: Session, reg: RegistrationRow, app: r.Applicati
         "deadlines_provisional": app.deadlines_provisional,
         "submitted_at": app.submit_time.ToDatetime(tzinfo=UTC),
         "updated_at": app.update_time.ToDatetime(tzinfo=UTC),
+        # The duplicate check goes with the application (to a transfer's new node, in a restore).
+        "duplicates_checked": app.duplicates_checked,
+        "possible_duplicates": candidates_json(app.possible_duplicates),
+        "duplicate_check_error": app.duplicate_check_error,
     }
     row = session.get(ApplicationRow, (reg.id, app.id))
     if row is None:

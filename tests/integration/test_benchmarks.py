@@ -124,3 +124,13 @@ def test_national_log_runs_at_smoke_size() -> None:
         assert _positive(inclusion["verify_us_p50"]) and _positive(inclusion["file_bytes_mean"]), key
     latency = report["checkpoint_latency"]
     assert latency["appends"] > 0 and 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the portal benchmark runs on PostgreSQL (TEST_DATABASE_URL)")
+def test_portal_search_runs_at_smoke_size() -> None:
+    report = _run("portal_search")
+    assert report["index"]["rows"] == report["size"] and _positive(report["index"]["rows_per_second"])
+    for kind in ("one_word", "two_words", "filtered", "registration", "page"):
+        run = report["queries"][kind]
+        assert run["requests"] > 0 and run["failures"] == 0, (kind, run)
+        assert _positive(run["p95_ms"])

@@ -78,7 +78,10 @@ class Writer:
                     ("ApproveApplication", rs.ApproveApplicationRequest),
                     ("AnnounceApplication", rs.AnnounceApplicationRequest),
                 ):
-                    self._step(method, kind(name=name, request_id=str(uuid.uuid4())))
+                    request = kind(name=name, request_id=str(uuid.uuid4()))
+                    if method == "AcceptApplication":
+                        request.acknowledge_duplicates = True  # the same data again, on purpose
+                    self._step(method, request)
                 self.announced.append((name, time.monotonic()))
             except grpc.RpcError as error:
                 self.failures.append(f"{error.code().name}: {error.details()}")  # type: ignore[attr-defined]

@@ -51,6 +51,7 @@ from common.transparency import (
 )
 from common.transparency.entry import ORIGIN, canonical, parse_entry, verify_confirmation
 from common.transparency.note import sign_note
+from common.transparency.proof import Proof
 from tests.cluster import Cluster
 from tests.factories import make_content, make_uscc
 from tests.nodes import ROOT, NodeProcess, free_port, wait_until
@@ -72,6 +73,8 @@ def _active(province: NodeProcess, region: str = "320000") -> r.Registration:
     )
     for method in ("AcceptApplication", "ApproveApplication", "AnnounceApplication"):
         request = getattr(rs, f"{method}Request")(name=reg.name, request_id=str(uuid.uuid4()))
+        if method == "AcceptApplication":
+            request.acknowledge_duplicates = True  # the same data under every province, on purpose
         getattr(stub, method)(request, timeout=10)
     return wait_until(
         lambda: (
@@ -242,9 +245,14 @@ def test_a_rewritten_history_is_caught_by_every_witness_and_old_confirmations_st
     national, jiangsu, guangdong = _two_witnesses(cluster, national_db)
     reg = _active(jiangsu)
     earlier = _confirmation(jiangsu, reg.code, cosigned_by=1)
+    # Both witnesses must have verified a checkpoint that holds the entry about to be forged: one that
+    # verified only an earlier size sees a consistent extension of what it verified (and, with no
+    # address of the other witness in this federation's directory, no gossip to tell it otherwise).
+    entry_index = Proof.parse(earlier).index
     for province in (jiangsu, guangdong):
         wait_until(
-            lambda p=province: _status(p).witness.verified_size > 0, message="both witnesses to verify"
+            lambda p=province: _status(p).witness.verified_size > entry_index,
+            message="both witnesses to verify the entry",
         )
     national.kill()
     _rebuild(national_db, _forge_entry_of(reg.code))

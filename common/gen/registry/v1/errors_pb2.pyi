@@ -100,6 +100,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOG_HASHES_MISSING: _ClassVar[ErrorReason]
     NOT_WITNESSED: _ClassVar[ErrorReason]
     NO_LOG_ALARM: _ClassVar[ErrorReason]
+    NOT_ANNOUNCED: _ClassVar[ErrorReason]
+    POSSIBLE_DUPLICATES: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -194,3 +196,5 @@ LOG_DAMAGED: ErrorReason
 LOG_HASHES_MISSING: ErrorReason
 NOT_WITNESSED: ErrorReason
 NO_LOG_ALARM: ErrorReason
+NOT_ANNOUNCED: ErrorReason
+POSSIBLE_DUPLICATES: ErrorReason

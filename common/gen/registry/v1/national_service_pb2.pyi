@@ -4,6 +4,7 @@ from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import date_pb2 as _date_pb2
 from common.gen.registry.v1 import code_pb2 as _code_pb2
 from common.gen.registry.v1 import node_pb2 as _node_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
@@ -14,6 +15,46 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class FileObjectionRequest(_message.Message):
+    __slots__ = ("registration", "objection", "request_id")
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    OBJECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    registration: str
+    objection: _registration_pb2.Objection
+    request_id: str
+    def __init__(self, registration: _Optional[str] = ..., objection: _Optional[_Union[_registration_pb2.Objection, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class FiledObjection(_message.Message):
+    __slots__ = ("registration", "managing_node", "application_id", "file_time", "announcement_end")
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    MANAGING_NODE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_END_FIELD_NUMBER: _ClassVar[int]
+    registration: str
+    managing_node: str
+    application_id: str
+    file_time: _timestamp_pb2.Timestamp
+    announcement_end: _date_pb2.Date
+    def __init__(self, registration: _Optional[str] = ..., managing_node: _Optional[str] = ..., application_id: _Optional[str] = ..., file_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class FindDuplicatesRequest(_message.Message):
+    __slots__ = ("content", "registration", "max_candidates")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    content: _registration_pb2.RegistrationContent
+    registration: str
+    max_candidates: int
+    def __init__(self, content: _Optional[_Union[_registration_pb2.RegistrationContent, _Mapping]] = ..., registration: _Optional[str] = ..., max_candidates: _Optional[int] = ...) -> None: ...
+
+class FindDuplicatesResponse(_message.Message):
+    __slots__ = ("candidates",)
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedCompositeFieldContainer[_registration_pb2.DuplicateCandidate]
+    def __init__(self, candidates: _Optional[_Iterable[_Union[_registration_pb2.DuplicateCandidate, _Mapping]]] = ...) -> None: ...
 
 class GetRevocationListRequest(_message.Message):
     __slots__ = ()

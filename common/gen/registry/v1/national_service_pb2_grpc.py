@@ -71,6 +71,16 @@ class NationalServiceStub:
                 request_serializer=registry_dot_v1_dot_national__service__pb2.GetRevocationListRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_national__service__pb2.RevocationList.FromString,
                 _registered_method=True)
+        self.FileObjection = channel.unary_unary(
+                '/registry.v1.NationalService/FileObjection',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.FileObjectionRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_national__service__pb2.FiledObjection.FromString,
+                _registered_method=True)
+        self.FindDuplicates = channel.unary_unary(
+                '/registry.v1.NationalService/FindDuplicates',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.FindDuplicatesRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_national__service__pb2.FindDuplicatesResponse.FromString,
+                _registered_method=True)
 
 
 class NationalServiceServicer:
@@ -139,6 +149,29 @@ class NationalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FileObjection(self, request, context):
+        """Files an objection (异议) to a registration under announcement, wherever it is managed: the
+        national node checks the announcement in its ledger and sends the objection down to the managing
+        node's feed (or files it itself for the registrations it manages). Public, like
+        RegistrationService.CreateObjection: the public portal files through it.
+
+        Idempotent by `request_id`. Errors: INVALID_ARGUMENT for a malformed field; NOT_FOUND for a
+        registration not in the ledger; FAILED_PRECONDITION `NOT_ANNOUNCED` when it is not under
+        announcement, `ANNOUNCEMENT_CLOSED` when its announcement has ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindDuplicates(self, request, context):
+        """Finds registrations across the country that an application may duplicate (a node asks when it
+        accepts an application): the same subject with a similar data name, and the same data name under
+        a related subject. DuplicateCandidate says what each reason means.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NationalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +204,16 @@ def add_NationalServiceServicer_to_server(servicer, server):
                     servicer.GetRevocationList,
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.GetRevocationListRequest.FromString,
                     response_serializer=registry_dot_v1_dot_national__service__pb2.RevocationList.SerializeToString,
+            ),
+            'FileObjection': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileObjection,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.FileObjectionRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_national__service__pb2.FiledObjection.SerializeToString,
+            ),
+            'FindDuplicates': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindDuplicates,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.FindDuplicatesRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_national__service__pb2.FindDuplicatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -340,6 +383,60 @@ class NationalService:
             '/registry.v1.NationalService/GetRevocationList',
             registry_dot_v1_dot_national__service__pb2.GetRevocationListRequest.SerializeToString,
             registry_dot_v1_dot_national__service__pb2.RevocationList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileObjection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/FileObjection',
+            registry_dot_v1_dot_national__service__pb2.FileObjectionRequest.SerializeToString,
+            registry_dot_v1_dot_national__service__pb2.FiledObjection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindDuplicates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/FindDuplicates',
+            registry_dot_v1_dot_national__service__pb2.FindDuplicatesRequest.SerializeToString,
+            registry_dot_v1_dot_national__service__pb2.FindDuplicatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

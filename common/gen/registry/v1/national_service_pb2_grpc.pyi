@@ -71,6 +71,21 @@ class NationalServiceStub:
 
     Errors: NOT_FOUND when the national node is configured without a revocation list.
     """
+    FileObjection: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.FileObjectionRequest, _national_service_pb2.FiledObjection]
+    """Files an objection (异议) to a registration under announcement, wherever it is managed: the
+    national node checks the announcement in its ledger and sends the objection down to the managing
+    node's feed (or files it itself for the registrations it manages). Public, like
+    RegistrationService.CreateObjection: the public portal files through it.
+
+    Idempotent by `request_id`. Errors: INVALID_ARGUMENT for a malformed field; NOT_FOUND for a
+    registration not in the ledger; FAILED_PRECONDITION `NOT_ANNOUNCED` when it is not under
+    announcement, `ANNOUNCEMENT_CLOSED` when its announcement has ended.
+    """
+    FindDuplicates: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.FindDuplicatesRequest, _national_service_pb2.FindDuplicatesResponse]
+    """Finds registrations across the country that an application may duplicate (a node asks when it
+    accepts an application): the same subject with a similar data name, and the same data name under
+    a related subject. DuplicateCandidate says what each reason means.
+    """
 
 @_typing.type_check_only
 class NationalServiceAsyncStub(NationalServiceStub):
@@ -112,6 +127,21 @@ class NationalServiceAsyncStub(NationalServiceStub):
     refuse the revoked certificates from then on.
 
     Errors: NOT_FOUND when the national node is configured without a revocation list.
+    """
+    FileObjection: _aio.UnaryUnaryMultiCallable[_national_service_pb2.FileObjectionRequest, _national_service_pb2.FiledObjection]  # type: ignore[assignment]
+    """Files an objection (异议) to a registration under announcement, wherever it is managed: the
+    national node checks the announcement in its ledger and sends the objection down to the managing
+    node's feed (or files it itself for the registrations it manages). Public, like
+    RegistrationService.CreateObjection: the public portal files through it.
+
+    Idempotent by `request_id`. Errors: INVALID_ARGUMENT for a malformed field; NOT_FOUND for a
+    registration not in the ledger; FAILED_PRECONDITION `NOT_ANNOUNCED` when it is not under
+    announcement, `ANNOUNCEMENT_CLOSED` when its announcement has ended.
+    """
+    FindDuplicates: _aio.UnaryUnaryMultiCallable[_national_service_pb2.FindDuplicatesRequest, _national_service_pb2.FindDuplicatesResponse]  # type: ignore[assignment]
+    """Finds registrations across the country that an application may duplicate (a node asks when it
+    accepts an application): the same subject with a similar data name, and the same data name under
+    a related subject. DuplicateCandidate says what each reason means.
     """
 
 class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -187,6 +217,33 @@ class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
         refuse the revoked certificates from then on.
 
         Errors: NOT_FOUND when the national node is configured without a revocation list.
+        """
+
+    @_abc_1.abstractmethod
+    def FileObjection(
+        self,
+        request: _national_service_pb2.FileObjectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_national_service_pb2.FiledObjection, _abc.Awaitable[_national_service_pb2.FiledObjection]]:
+        """Files an objection (异议) to a registration under announcement, wherever it is managed: the
+        national node checks the announcement in its ledger and sends the objection down to the managing
+        node's feed (or files it itself for the registrations it manages). Public, like
+        RegistrationService.CreateObjection: the public portal files through it.
+
+        Idempotent by `request_id`. Errors: INVALID_ARGUMENT for a malformed field; NOT_FOUND for a
+        registration not in the ledger; FAILED_PRECONDITION `NOT_ANNOUNCED` when it is not under
+        announcement, `ANNOUNCEMENT_CLOSED` when its announcement has ended.
+        """
+
+    @_abc_1.abstractmethod
+    def FindDuplicates(
+        self,
+        request: _national_service_pb2.FindDuplicatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_national_service_pb2.FindDuplicatesResponse, _abc.Awaitable[_national_service_pb2.FindDuplicatesResponse]]:
+        """Finds registrations across the country that an application may duplicate (a node asks when it
+        accepts an application): the same subject with a similar data name, and the same data name under
+        a related subject. DuplicateCandidate says what each reason means.
         """
 
 def add_NationalServiceServicer_to_server(servicer: NationalServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

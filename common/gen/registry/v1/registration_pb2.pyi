@@ -174,7 +174,7 @@ class Objection(_message.Message):
     def __init__(self, name: _Optional[str] = ..., objector: _Optional[str] = ..., reason: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., state: _Optional[_Union[Objection.State, str]] = ..., outcome: _Optional[_Union[Objection.Outcome, str]] = ..., resolution: _Optional[str] = ..., resolve_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Application(_message.Message):
-    __slots__ = ("id", "type", "state", "content", "reason", "defects", "decision_reason", "acceptance_due", "review_due", "announcement_start", "announcement_end", "deadlines_provisional", "objections", "submit_time", "update_time", "name")
+    __slots__ = ("id", "type", "state", "content", "reason", "defects", "decision_reason", "acceptance_due", "review_due", "announcement_start", "announcement_end", "deadlines_provisional", "objections", "submit_time", "update_time", "name", "possible_duplicates", "duplicates_checked", "duplicate_check_error")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Application.State]
@@ -221,6 +221,9 @@ class Application(_message.Message):
     SUBMIT_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    POSSIBLE_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_CHECK_ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: RegistrationType
     state: Application.State
@@ -237,7 +240,36 @@ class Application(_message.Message):
     submit_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     name: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[RegistrationType, str]] = ..., state: _Optional[_Union[Application.State, str]] = ..., content: _Optional[_Union[RegistrationContent, _Mapping]] = ..., reason: _Optional[str] = ..., defects: _Optional[_Iterable[_Union[Defect, _Mapping]]] = ..., decision_reason: _Optional[str] = ..., acceptance_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., review_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadlines_provisional: _Optional[bool] = ..., objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    possible_duplicates: _containers.RepeatedCompositeFieldContainer[DuplicateCandidate]
+    duplicates_checked: bool
+    duplicate_check_error: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[RegistrationType, str]] = ..., state: _Optional[_Union[Application.State, str]] = ..., content: _Optional[_Union[RegistrationContent, _Mapping]] = ..., reason: _Optional[str] = ..., defects: _Optional[_Iterable[_Union[Defect, _Mapping]]] = ..., decision_reason: _Optional[str] = ..., acceptance_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., review_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadlines_provisional: _Optional[bool] = ..., objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ..., possible_duplicates: _Optional[_Iterable[_Union[DuplicateCandidate, _Mapping]]] = ..., duplicates_checked: _Optional[bool] = ..., duplicate_check_error: _Optional[str] = ...) -> None: ...
+
+class DuplicateCandidate(_message.Message):
+    __slots__ = ("registration", "code", "data_name", "subject", "state", "reason", "similarity")
+    class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        REASON_UNSPECIFIED: _ClassVar[DuplicateCandidate.Reason]
+        SAME_SUBJECT_SIMILAR_NAME: _ClassVar[DuplicateCandidate.Reason]
+        RELATED_SUBJECT_SAME_NAME: _ClassVar[DuplicateCandidate.Reason]
+    REASON_UNSPECIFIED: DuplicateCandidate.Reason
+    SAME_SUBJECT_SIMILAR_NAME: DuplicateCandidate.Reason
+    RELATED_SUBJECT_SAME_NAME: DuplicateCandidate.Reason
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DATA_NAME_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    registration: str
+    code: str
+    data_name: str
+    subject: Subject
+    state: str
+    reason: DuplicateCandidate.Reason
+    similarity: float
+    def __init__(self, registration: _Optional[str] = ..., code: _Optional[str] = ..., data_name: _Optional[str] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., state: _Optional[str] = ..., reason: _Optional[_Union[DuplicateCandidate.Reason, str]] = ..., similarity: _Optional[float] = ...) -> None: ...
 
 class Registration(_message.Message):
     __slots__ = ("name", "uid", "code", "object_type", "state", "content", "version", "current_application", "valid_from", "valid_until", "managing_node", "create_time", "update_time", "etag")

@@ -125,14 +125,16 @@ class WithdrawApplicationRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class AcceptApplicationRequest(_message.Message):
-    __slots__ = ("name", "request_id", "etag")
+    __slots__ = ("name", "request_id", "etag", "acknowledge_duplicates")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGE_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     name: str
     request_id: str
     etag: str
-    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    acknowledge_duplicates: bool
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., acknowledge_duplicates: _Optional[bool] = ...) -> None: ...
 
 class ReturnApplicationRequest(_message.Message):
     __slots__ = ("name", "defects", "request_id", "etag")

@@ -57,7 +57,7 @@ class ChangeAck(_message.Message):
     def __init__(self, acknowledged_sequence: _Optional[int] = ..., expected_sequence: _Optional[int] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DownwardChange(_message.Message):
-    __slots__ = ("sequence", "kind", "record", "transfer_id")
+    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[DownwardChange.Kind]
@@ -66,21 +66,41 @@ class DownwardChange(_message.Message):
         TRANSFER_IN: _ClassVar[DownwardChange.Kind]
         TRANSFER_OUT: _ClassVar[DownwardChange.Kind]
         RESTORE: _ClassVar[DownwardChange.Kind]
+        OBJECTION: _ClassVar[DownwardChange.Kind]
     KIND_UNSPECIFIED: DownwardChange.Kind
     HANDOVER: DownwardChange.Kind
     TRANSFER_OFFER: DownwardChange.Kind
     TRANSFER_IN: DownwardChange.Kind
     TRANSFER_OUT: DownwardChange.Kind
     RESTORE: DownwardChange.Kind
+    OBJECTION: DownwardChange.Kind
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECTION_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     kind: DownwardChange.Kind
     record: RegistrationRecord
     transfer_id: str
-    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ...) -> None: ...
+    objection: ForwardedObjection
+    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ...) -> None: ...
+
+class ForwardedObjection(_message.Message):
+    __slots__ = ("registration", "application_id", "objection", "request_id", "file_time", "actor")
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    registration: str
+    application_id: str
+    objection: _registration_pb2.Objection
+    request_id: str
+    file_time: _timestamp_pb2.Timestamp
+    actor: str
+    def __init__(self, registration: _Optional[str] = ..., application_id: _Optional[str] = ..., objection: _Optional[_Union[_registration_pb2.Objection, _Mapping]] = ..., request_id: _Optional[str] = ..., file_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class SyncState(_message.Message):
     __slots__ = ("node", "acknowledged_sequence", "head_sequence", "lag_changes", "lag_seconds", "last_contact_time", "downward_head", "downward_acknowledged", "last_error", "refused_changes", "witnessed_size", "witnessed_time")

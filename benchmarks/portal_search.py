@@ -1,0 +1,446 @@
+"""The public portal at scale: search over a national ledger of 10^6 registrations on PostgreSQL.
+
+``python -m benchmarks.portal_search`` (``--smoke`` for a small run; ``--json`` for a report)::
+
+1. **Ledger**: N registrations with synthetic but realistic Chinese names, subjects and summaries
+   (cities x departments x topics, topics drawn Zipf-like so some words are common and some rare) are
+   written to a fresh national database as ledger rows, in transactions of 5,000.
+2. **Index build**: the search index is built from that ledger by the national node's own code
+   (``SearchIndex.backfill``: jieba segmentation, one row per registration), timed, then ANALYZE.
+3. **Queries**: the real portal process (uvicorn) serves the database; 16 client threads send, for a
+   fixed time each, one-word, two-word and filtered searches through the API, registration reads
+   through the API, and search pages (HTML); latencies p50/p95/p99 per kind, and throughput.
+
+The sync catch-up with indexing beside the figure without it is
+``python -m benchmarks.sync_throughput --baseline DIR`` (DIR: a checkout from before the index).
+Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert, text
+
+from benchmarks.harness import (
+    Aborted,
+    ServerProcess,
+    machine_facts,
+    percentile,
+    print_machine,
+    reach_postgres,
+    stop_on_sigterm,
+)
+from common.db import Database, migrate
+from common.gen.registry.v1 import registration_pb2 as r
+from common.gen.registry.v1 import sync_pb2
+from national_node.models import LedgerRow
+from national_node.search import SearchIndex
+from national_node.server import MIGRATIONS
+from tests.postgres import fresh_database
+
+__all__ = ["main"]
+
+DEFAULTS = {"size": 1_000_000, "clients": 16, "seconds": 20.0}
+SMOKE = {"size": 3_000, "clients": 4, "seconds": 2.0}
+BATCH = 5000
+
+CITIES = [
+    ("南京", "320000"),
+    ("苏州", "320000"),
+    ("无锡", "320000"),
+    ("徐州", "320000"),
+    ("常州", "320000"),
+    ("杭州", "330000"),
+    ("宁波", "330000"),
+    ("温州", "330000"),
+    ("广州", "440000"),
+    ("深圳", "440000"),
+    ("佛山", "440000"),
+    ("东莞", "440000"),
+    ("成都", "510000"),
+    ("绵阳", "510000"),
+    ("武汉", "420000"),
+    ("宜昌", "420000"),
+    ("长沙", "430000"),
+    ("郑州", "410000"),
+    ("洛阳", "410000"),
+    ("济南", "370000"),
+    ("青岛", "370000"),
+    ("烟台", "370000"),
+    ("合肥", "340000"),
+    ("芜湖", "340000"),
+    ("福州", "350000"),
+    ("厦门", "350000"),
+    ("南昌", "360000"),
+    ("西安", "610000"),
+    ("兰州", "620000"),
+    ("昆明", "530000"),
+    ("贵阳", "520000"),
+    ("南宁", "450000"),
+    ("海口", "460000"),
+    ("太原", "140000"),
+    ("石家庄", "130000"),
+    ("沈阳", "210000"),
+    ("大连", "210000"),
+    ("长春", "220000"),
+    ("哈尔滨", "230000"),
+    ("呼和浩特", "150000"),
+]
+DEPARTMENTS = [
+    "气象局",
+    "医疗保障局",
+    "交通运输局",
+    "公安局",
+    "市场监督管理局",
+    "自然资源和规划局",
+    "卫生健康委员会",
+    "教育局",
+    "生态环境局",
+    "住房和城乡建设局",
+    "人力资源和社会保障局",
+    "民政局",
+    "农业农村局",
+    "水利局",
+    "文化和旅游局",
+    "应急管理局",
+    "税务局",
+    "统计局",
+    "商务局",
+    "数据局",
+]
+TOPICS = [
+    "气象观测",
+    "降水预报",
+    "医保结算",
+    "医保定点机构",
+    "公共交通刷卡",
+    "道路交通流量",
+    "出租车运营",
+    "不动产登记",
+    "企业登记",
+    "个体工商户",
+    "空气质量监测",
+    "水质监测",
+    "噪声监测",
+    "学校名录",
+    "招生计划",
+    "医疗机构名录",
+    "疫苗接种",
+    "社保缴纳",
+    "就业登记",
+    "养老服务机构",
+    "婚姻登记",
+    "农产品价格",
+    "耕地保护",
+    "河湖水位",
+    "旅游景区客流",
+    "文物保护单位",
+    "安全生产检查",
+    "自然灾害预警",
+    "纳税信用",
+    "人口统计",
+    "商品零售价格",
+    "公共自行车站点",
+    "停车场泊位",
+    "充电桩分布",
+    "建筑工地扬尘",
+    "住房公积金",
+    "保障性住房",
+    "食品安全抽检",
+    "药品不良反应",
+    "网约车订单",
+]
+SUFFIXES = ["数据", "数据集", "信息", "明细", "目录", "统计数据"]
+FREQUENCIES = ["实时", "每小时", "每日", "每周", "每月", "每季度", "每年"]
+SCENARIOS = ["政务服务", "城市治理", "产业分析", "科学研究", "公共服务", "应急管理", "金融风控"]
+FILTERS = [
+    ("object_type", "OPEN_DATA_RESOURCE"),
+    ("update_frequency", "每日"),
+    ("region", "320000"),
+    ("state", "ACTIVE"),
+]
+
+
+def _zipf(rng: random.Random, n: int) -> int:
+    """An index 0..n-1, the first ones far more often (weights 1/(k+1))."""
+    return min(n - 1, int(n ** rng.random()) - 1)
+
+
+def synthetic_record(i: int, rng: random.Random, at: datetime) -> sync_pb2.RegistrationRecord:
+    city, region = CITIES[rng.randrange(len(CITIES))]
+    department = DEPARTMENTS[rng.randrange(len(DEPARTMENTS))]
+    topic = TOPICS[_zipf(rng, len(TOPICS))]
+    frequency = FREQUENCIES[rng.randrange(len(FREQUENCIES))]
+    data_name = f"{city}市{topic}{SUFFIXES[rng.randrange(len(SUFFIXES))]}"
+    subject = f"{city}市{department}"
+    content = r.RegistrationContent(
+        subject=r.Subject(name=subject, uscc=f"1{i % 10}{region}MB{i:08X}"[:18], region=region),
+        data_name=data_name,
+        data_type="结构化数据",
+        data_format=rng.choice(["CSV", "JSON", "XLSX", "接口服务"]),
+        storage=r.Storage(location="政务云", method="关系型数据库"),
+        update_frequency=frequency,
+        summary=(
+            f"{subject}在履职过程中形成的{topic}数据，{frequency}更新，覆盖{city}市全域，"
+            f"包含{rng.randint(5, 60)}个字段，可用于{rng.choice(SCENARIOS)}。"
+        ),
+        application_scenarios=[rng.choice(SCENARIOS), rng.choice(SCENARIOS)],
+    )
+    state = rng.choices(
+        [r.Registration.ACTIVE, r.Registration.PENDING, r.Registration.EXPIRED, r.Registration.DEREGISTERED],
+        weights=[80, 12, 5, 3],
+    )[0]
+    reg = r.Registration(
+        uid=str(uuid.UUID(int=rng.getrandbits(128))),
+        name=f"nodes/{region}/registrations/r-{i:012x}",
+        code=f"1{region[:2]}0000{26:02d}{i:08d}X"[:19] if state != r.Registration.PENDING else "",
+        object_type=rng.choices([1, 2, 3], weights=[70, 10, 20])[0],
+        state=state,
+        content=content,
+        managing_node=f"nodes/{region}",
+    )
+    created = at - timedelta(seconds=rng.randrange(3 * 365 * 86400))
+    reg.create_time.FromDatetime(created)
+    reg.update_time.FromDatetime(created)
+    if state == r.Registration.PENDING:
+        reg.current_application.state = r.Application.ANNOUNCED
+        reg.current_application.announcement_end.year = 2027
+        reg.current_application.announcement_end.month = 1
+        reg.current_application.announcement_end.day = 1 + i % 28
+    return sync_pb2.RegistrationRecord(registration=reg, revision=1)
+
+
+def load_ledger(db: Database, size: int, console: Console) -> dict[str, Any]:
+    rng = random.Random(2026)
+    now = datetime.now(UTC)
+    table = LedgerRow.__table__  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    for start in range(0, size, BATCH):
+        rows = []
+        for i in range(start, min(size, start + BATCH)):
+            rec = synthetic_record(i, rng, now)
+            reg = rec.registration
+            rows.append(
+                {
+                    "uid": reg.uid,
+                    "node": reg.managing_node.removeprefix("nodes/"),
+                    "name": reg.name,
+                    "code": reg.code or None,
+                    "state": r.Registration.State.Name(reg.state),
+                    "revision": 1,
+                    "digest": "0" * 64,
+                    "bucket": reg.uid[:2],
+                    "record": rec.SerializeToString(),
+                    "updated_at": now,
+                }
+            )
+        with db.engine.begin() as conn:
+            conn.execute(insert(table), rows)
+        if (start // BATCH) % 20 == 0:
+            console.print(f"  ledger: {start + len(rows):,} of {size:,}")
+    seconds = time.perf_counter() - started
+    return {"rows": size, "seconds": round(seconds, 1), "rows_per_second": round(size / seconds)}
+
+
+def build_index(db: Database, console: Console) -> dict[str, Any]:
+    started = time.perf_counter()
+    indexed = SearchIndex().backfill(db, batch=BATCH)
+    seconds = time.perf_counter() - started
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE search_index"))
+        size = conn.execute(text("SELECT pg_total_relation_size('search_index')")).scalar_one()
+    console.print(f"  index: {indexed:,} registrations in {seconds:.0f} s")
+    return {
+        "rows": indexed,
+        "seconds": round(seconds, 1),
+        "rows_per_second": round(indexed / seconds),
+        "table_and_indexes_mb": round(size / 2**20),
+    }
+
+
+def _requests(kind: str, rng: random.Random, uids: list[str]) -> tuple[str, dict[str, Any]]:
+    topic = TOPICS[_zipf(rng, len(TOPICS))][:2]
+    if kind == "one_word":
+        return "/api/v1/registrations", {"q": topic}
+    if kind == "two_words":
+        city = CITIES[rng.randrange(len(CITIES))][0]
+        return "/api/v1/registrations", {"q": f"{city} {topic}"}
+    if kind == "filtered":
+        key, value = FILTERS[rng.randrange(len(FILTERS))]
+        return "/api/v1/registrations", {"q": topic, key: value}
+    if kind == "registration":
+        return f"/api/v1/registrations/{uids[rng.randrange(len(uids))]}", {}
+    return "/", {"q": topic}  # a search page
+
+
+KINDS = ("one_word", "two_words", "filtered", "registration", "page")
+
+
+def load(url: str, clients: int, seconds: float, uids: list[str]) -> dict[str, Any]:
+    results: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        latencies: list[list[float]] = [[] for _ in range(clients)]
+        failures = [0] * clients
+        deadline = time.monotonic() + seconds
+        barrier = threading.Barrier(clients)
+
+        def client(
+            n: int,
+            kind: str = kind,
+            deadline: float = deadline,
+            barrier: threading.Barrier = barrier,
+            latencies: list[list[float]] = latencies,
+            failures: list[int] = failures,
+        ) -> None:
+            rng = random.Random(n * 7919 + len(kind))
+            with httpx.Client(base_url=url, timeout=30) as http:
+                barrier.wait()
+                while time.monotonic() < deadline:
+                    path, params = _requests(kind, rng, uids)
+                    began = time.perf_counter()
+                    answer = http.get(path, params=params)
+                    latencies[n].append(time.perf_counter() - began)
+                    if answer.status_code != 200:
+                        failures[n] += 1
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(seconds + 60)
+        elapsed = time.perf_counter() - started
+        ordered = sorted(v for per in latencies for v in per)
+        results[kind] = {
+            "requests": len(ordered),
+            "failures": sum(failures),
+            "per_second": round(len(ordered) / elapsed, 1),
+            "p50_ms": round(percentile(ordered, 0.50) * 1000, 1),
+            "p95_ms": round(percentile(ordered, 0.95) * 1000, 1),
+            "p99_ms": round(percentile(ordered, 0.99) * 1000, 1),
+        }
+    return results
+
+
+def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path) -> dict[str, Any]:
+    from tests.portal_support import portal_env
+
+    report: dict[str, Any] = {"size": options.size, "clients": options.clients}
+    with fresh_database(admin_url) as url:
+        db = Database(url, pool_size=2)
+        migrate(db.engine, MIGRATIONS)
+        report["ledger"] = load_ledger(db, options.size, console)
+        report["index"] = build_index(db, console)
+        with db.engine.connect() as conn:
+            uids = [
+                row[0]
+                for row in conn.execute(
+                    text("SELECT uid FROM search_index TABLESAMPLE SYSTEM (1) LIMIT 5000")
+                )
+            ]
+            if not uids:
+                uids = [row[0] for row in conn.execute(text("SELECT uid FROM search_index LIMIT 1000"))]
+        db.dispose()
+        env = portal_env(
+            "127.0.0.1:9",
+            url,
+            REGISTRY_PORTAL__READ_BURST="1000000",
+            REGISTRY_PORTAL__READS_PER_SECOND="1000000",
+        )
+        portal = ServerProcess(
+            "the portal", "national_node.portal", env=env, workdir=tmp, ready="serving on"
+        ).start()
+        try:
+            console.print(f"  queries: {options.clients} clients, {options.seconds:g} s per kind")
+            report["queries"] = load(portal.address, options.clients, options.seconds, uids)
+            report["portal_problems"] = portal.log_problems()[:5]
+        finally:
+            portal.stop()
+    return report
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.portal_search", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--size", type=int, help="registrations in the ledger (default 1,000,000)")
+    parser.add_argument("--clients", type=int, help="concurrent clients (default 16)")
+    parser.add_argument("--seconds", type=float, help="seconds of load per kind of request (default 20)")
+    parser.add_argument("--postgres-url", help="server for the run's database (default $TEST_DATABASE_URL)")
+    parser.add_argument("--smoke", action="store_true", help="a small run (3,000 registrations)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    options = parser.parse_args(argv)
+    for key, value in (SMOKE if options.smoke else DEFAULTS).items():
+        if getattr(options, key) is None:
+            setattr(options, key, value)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parse(argv)
+    console = Console(stderr=options.json, highlight=False)
+    stop_on_sigterm()
+    admin_url, facts, skipped = reach_postgres(options.postgres_url, skip=False)
+    if admin_url is None:
+        console.print(f"[red]this benchmark needs PostgreSQL:[/] {skipped}")
+        return 1
+    try:
+        with tempfile.TemporaryDirectory(prefix="registry-bench-portal-", ignore_cleanup_errors=True) as name:
+            tmp = Path(name)
+            machine = machine_facts(tmp)
+            machine["postgresql"] = facts
+            print_machine(console, machine, "PostgreSQL")
+            console.print(f"[bold]Portal search benchmark[/]: {options.size:,} registrations")
+            report = run(admin_url, options, console, tmp)
+            report["machine"] = machine
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        return 130
+    except Aborted as error:
+        console.print(f"[red]aborted:[/] {error}")
+        return 1
+    _summary(console, report)
+    if options.json:
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+    return 0
+
+
+def _summary(console: Console, report: dict[str, Any]) -> None:
+    ledger, index = report["ledger"], report["index"]
+    console.print(
+        f"  ledger of {ledger['rows']:,} written in {ledger['seconds']:.0f} s;"
+        f" search index built in {index['seconds']:.0f} s ({index['rows_per_second']:,}/s,"
+        f" {index['table_and_indexes_mb']:,} MB with its indexes)"
+    )
+    table = Table(title=f"  {report['clients']} concurrent clients", title_justify="left")
+    for column in ("request", "requests", "per s", "p50 ms", "p95 ms", "p99 ms", "failed"):
+        table.add_column(column, justify="right")
+    for kind, run in report["queries"].items():
+        table.add_row(
+            kind,
+            f"{run['requests']:,}",
+            f"{run['per_second']:,.0f}",
+            f"{run['p50_ms']:.1f}",
+            f"{run['p95_ms']:.1f}",
+            f"{run['p99_ms']:.1f}",
+            str(run["failures"]),
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

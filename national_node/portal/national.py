@@ -1,0 +1,131 @@
+"""The portal's calls to the national node: filing objections and fetching confirmations, over mutual TLS
+with the portal's own certificate, retried where retrying is safe; confirmations verified here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from common.gen.registry.v1 import log_service_pb2, log_service_pb2_grpc, national_service_pb2_grpc
+from common.gen.registry.v1 import national_service_pb2 as ns
+from common.retry import retrying
+from common.rpc.channels import ReplaceableChannel
+from common.rpc.tls import Files
+from common.security.identity import NATIONAL_SERVER_NAME
+from common.security.local import read_key_lines
+from common.settings import TlsSettings
+from common.transparency.entry import VerifiedConfirmation, verify_confirmation
+from common.transparency.verify import VerificationError
+
+__all__ = ["Confirmation", "NationalError", "NationalGateway"]
+
+
+class NationalError(Exception):
+    """A failed call to the national node: its gRPC code, reason, message and field violations."""
+
+    def __init__(
+        self, code: grpc.StatusCode, reason: str, message: str, violations: list[tuple[str, str, str]]
+    ) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.violations = code, reason, message, violations
+
+    @classmethod
+    def of(cls, error: grpc.RpcError) -> NationalError:
+        call = error if isinstance(error, grpc.Call) else None
+        code = call.code() if call is not None else grpc.StatusCode.UNKNOWN
+        message, reason = (call.details() if call is not None else "") or "", ""
+        violations: list[tuple[str, str, str]] = []
+        try:
+            status = rpc_status.from_call(call) if call is not None else None
+        except ValueError:
+            status = None
+        if status is not None:
+            message = status.message or message
+            for detail in status.details:
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    reason = info.reason
+                elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    bad = error_details_pb2.BadRequest()
+                    detail.Unpack(bad)
+                    violations += [(v.field, v.reason, v.description) for v in bad.field_violations]
+        if status is None and code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            reason, message = (
+                "NATIONAL_UNAVAILABLE",
+                "the national node cannot be reached now; try again soon",
+            )
+        return cls(code, reason, message, violations)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirmation file as the national node served it, and what verifying it here established."""
+
+    tlog_proof: str
+    verified: VerifiedConfirmation | None
+    error: str = ""
+
+
+class NationalGateway:
+    def __init__(
+        self,
+        address: str,
+        *,
+        cert_file: Path | None,
+        key_file: Path | None,
+        ca_file: Path | None,
+        log_keys_file: Path | None,
+        timeout: float,
+    ) -> None:
+        files = Files(TlsSettings(cert_file=cert_file, key_file=key_file, ca_file=ca_file))
+        self._national = ReplaceableChannel(
+            address, national_service_pb2_grpc.NationalServiceStub, files, server_name=NATIONAL_SERVER_NAME
+        )
+        self._log = ReplaceableChannel(
+            address, log_service_pb2_grpc.LogServiceStub, files, server_name=NATIONAL_SERVER_NAME
+        )
+        self.timeout = timeout
+        self.log_keys_file = log_keys_file
+
+    def close(self) -> None:
+        self._national.close()
+        self._log.close()
+
+    def log_keys(self) -> list[str]:
+        if self.log_keys_file is None or not self.log_keys_file.is_file():
+            return []
+        return read_key_lines(self.log_keys_file)
+
+    def file_objection(self, request: ns.FileObjectionRequest) -> ns.FiledObjection:
+        try:
+            for attempt in retrying(idempotent=True, max_attempts=3, max_seconds=self.timeout * 2):
+                with attempt:
+                    return self._national.stub.FileObjection(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise NationalError.of(error) from None
+        raise AssertionError("unreachable")
+
+    def confirmation(self, code: str) -> Confirmation | None:
+        """The confirmation file of a code, verified against the log's keys; None when the log has no
+        entry of it yet."""
+        try:
+            proof = self._log.stub.GetInclusionProof(
+                log_service_pb2.GetInclusionProofRequest(code=code), timeout=self.timeout
+            )
+        except grpc.RpcError as error:
+            failure = NationalError.of(error)
+            if failure.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+                return None
+            raise failure from None
+        keys = self.log_keys()
+        if not keys:
+            return Confirmation(proof.tlog_proof, None, "the portal has no verifier key of the national log")
+        try:
+            return Confirmation(proof.tlog_proof, verify_confirmation(proof.tlog_proof, keys))
+        except VerificationError as error:
+            return Confirmation(proof.tlog_proof, None, f"{error.reason}: {error.message}")

@@ -1,0 +1,86 @@
+"""The portal as a process: uvicorn serving :func:`~national_node.portal.app.create_app` in a thread."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import uvicorn
+
+from common.clock import make_clock
+from common.db import Database
+from common.paging import PageTokens
+from national_node.portal.app import Portal, create_app
+from national_node.portal.national import NationalGateway
+from national_node.search import Search
+from national_node.settings import NationalSettings
+
+__all__ = ["PortalProcess", "build_portal"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_portal(settings: NationalSettings) -> tuple[Portal, Database]:
+    config = settings.portal
+    db = Database(config.database_url or settings.database_url, pool_size=16)
+    national = NationalGateway(
+        config.national_address or settings.listen,
+        cert_file=config.cert_file,
+        key_file=config.key_file,
+        ca_file=settings.tls.ca_file,
+        log_keys_file=config.log_verifier_keys_file,
+        timeout=config.national_timeout,
+    )
+    portal = Portal(
+        settings=config,
+        search=Search(db),
+        tokens=PageTokens(db.secret("portal_page_tokens")),
+        national=national,
+        clock=make_clock(settings.clock_start, settings.clock_speed),
+    )
+    return portal, db
+
+
+class PortalProcess:
+    """What :func:`common.process.run_process` runs: start, stop, and where it serves."""
+
+    def __init__(self, settings: NationalSettings) -> None:
+        self.portal, self.db = build_portal(settings)
+        host, _, port = settings.portal.listen.rpartition(":")
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host.strip("[]"), int(port)))
+        bound = self.socket.getsockname()[1]
+        self.address = f"http://{host}:{bound}/"
+        self.announcement = f"serving on {self.address}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.portal),
+                log_level=settings.log_level.lower(),
+                access_log=False,
+                timeout_graceful_shutdown=5,
+                limit_concurrency=256,
+                server_header=False,
+            )
+        )
+        self.thread = threading.Thread(target=self._serve, name="portal", daemon=True)
+
+    def _serve(self) -> None:
+        self.server.run(sockets=[self.socket])
+
+    def start(self) -> None:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                break
+            self.thread.join(0.05)
+        if not self.server.started:
+            raise RuntimeError("the portal's web server did not start")
+        logger.info("the portal serves on %s", self.address)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.portal.national.close()
+        self.db.dispose()

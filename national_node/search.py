@@ -1,0 +1,409 @@
+"""The public search index of the national ledger, and the queries the public window asks of it.
+
+:class:`SearchIndex` writes one :class:`~national_node.models.SearchRow` per registration, in the
+transaction that writes the registration's ledger entry (:meth:`national_node.ledger.Ledger._put`),
+so a registration is findable as soon as the ledger has it and shows its new state (deregistered,
+transferred) from the same commit. The row holds only public fields (:mod:`national_node.public`)
+and the words of its public text (:mod:`national_node.words`); text that did not change is not
+segmented again.
+
+:class:`Search` answers the portal: word queries with filters, counts per filter value, relevance or
+newest-first order, keyset paging (a page ends at a position, the next starts after it, so items are
+neither lost nor repeated when others change meanwhile), announcements, lookups by code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, Text, and_, case, func, literal, or_, tuple_, type_coerce
+from sqlalchemy import select as sql_select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from common import regions
+from common.db import Database
+from common.gen.registry.v1 import registration_pb2, sync_pb2
+from national_node.models import LedgerRow, SearchRow
+from national_node.words import name_key, query_words, words_of
+
+__all__ = ["FACETS", "Search", "SearchIndex", "SearchQuery", "SearchResult", "indexed_fields"]
+
+logger = logging.getLogger(__name__)
+
+_R = registration_pb2.Registration
+_A = registration_pb2.Application
+
+#: The filters (and their facets), by query parameter: the column each filters on.
+FACETS: dict[str, str] = {
+    "object_type": "object_type",
+    "region": "region",
+    "subject": "subject_uscc",
+    "state": "state",
+    "update_frequency": "update_frequency",
+}
+SORTS = ("relevance", "newest")
+#: Fields that change with every change of a registration but say nothing to the public.
+_BOOKKEEPING = frozenset({"revision", "updated_at"})
+#: Facet values shown at most per facet (the most frequent).
+FACET_VALUES = 20
+
+
+def _day(value: Any) -> date | None:
+    return date(value.year, value.month, value.day) if value.year else None
+
+
+def _text_of(content: registration_pb2.RegistrationContent) -> list[str]:
+    return [
+        content.data_name,
+        content.subject.name,
+        content.data_type,
+        content.summary,
+        *content.application_scenarios,
+    ]
+
+
+def indexed_fields(record: sync_pb2.RegistrationRecord) -> dict[str, Any]:
+    """The search row's public fields of a ledger record (all but its words)."""
+    reg = record.registration
+    content = reg.content
+    app = reg.current_application
+    subject = content.subject
+    if subject.central:
+        region = regions.NATIONAL
+    elif subject.region and regions.is_region(subject.region):
+        region = regions.province_of(subject.region).code
+    else:
+        region = reg.managing_node.removeprefix("nodes/")
+    announced = app.state == _A.ANNOUNCED
+    created = reg.create_time.ToDatetime(tzinfo=UTC) if reg.HasField("create_time") else None
+    updated = reg.update_time.ToDatetime(tzinfo=UTC) if reg.HasField("update_time") else None
+    return {
+        "uid": reg.uid,
+        "name": reg.name,
+        "code": reg.code or None,
+        "node": reg.managing_node.removeprefix("nodes/"),
+        "region": region,
+        "object_type": registration_pb2.ObjectType.Name(reg.object_type),
+        "state": _R.State.Name(reg.state),
+        "announced": announced,
+        "application_id": app.id if announced else "",
+        "announcement_end": _day(app.announcement_end) if announced else None,
+        "subject_uscc": subject.uscc,
+        "subject_org": subject.uscc[8:17],
+        "subject_name": subject.name,
+        "subject_key": name_key(subject.name),
+        "data_name": content.data_name,
+        "name_key": name_key(content.data_name),
+        "summary": content.summary,
+        "update_frequency": content.update_frequency,
+        "data_format": content.data_format,
+        "valid_from": _day(reg.valid_from),
+        "valid_until": _day(reg.valid_until),
+        "created_at": created,
+        "updated_at": updated,
+        "revision": record.revision,
+    }
+
+
+class SearchIndex:
+    """Keeps the search index in step with the ledger, in the ledger's transactions."""
+
+    def preload(self, session: Session, uids: Iterable[str]) -> None:
+        """Load the rows of a batch in one query (the session then has them without asking)."""
+        wanted = list(uids)
+        if wanted:
+            rows = _rows(session)
+            rows.update(dict.fromkeys(wanted))  # none yet, unless the query finds one
+            for row in session.exec(select(SearchRow).where(col(SearchRow.uid).in_(wanted))):
+                rows[row.uid] = row
+
+    def preload_missing(self, session: Session, uids: Iterable[str]) -> None:
+        """Say that these registrations have no row yet (no query for each)."""
+        _rows(session).update(dict.fromkeys(uids))
+
+    def put(self, session: Session, record: sync_pb2.RegistrationRecord, *, now: datetime) -> SearchRow:
+        fields = indexed_fields(record)
+        text = _text_of(record.registration.content)
+        digest = hashlib.sha256("\x1f".join(text).encode()).hexdigest()[:32]
+        rows = _rows(session)
+        uid = fields["uid"]
+        row = rows[uid] if uid in rows else session.get(SearchRow, uid)
+        fields["created_at"] = fields["created_at"] or (row.created_at if row else now)
+        fields["updated_at"] = fields["updated_at"] or now
+        if row is None:
+            row = SearchRow(**fields, text_digest=digest, words=words_of(text))
+        else:
+            if row.text_digest == digest and all(
+                getattr(row, key) == value for key, value in fields.items() if key not in _BOOKKEEPING
+            ):
+                return row  # nothing the public sees changed (an acceptance, an approval): no write
+            for key, value in fields.items():
+                setattr(row, key, value)
+            if row.text_digest != digest:
+                row.text_digest, row.words = digest, words_of(text)
+        session.add(row)
+        rows[row.uid] = row
+        return row
+
+    def backfill(self, db: Database, *, batch: int = 2000) -> int:
+        """Index every ledger entry the index does not have (a ledger kept before the index existed,
+        or an index rebuilt from scratch). Returns how many were indexed."""
+        done = 0
+        after = ""
+        started = time.monotonic()
+        while True:
+            with db.transaction() as session:
+                missing = session.exec(
+                    select(LedgerRow.uid, LedgerRow.record)
+                    .outerjoin(SearchRow, col(SearchRow.uid) == col(LedgerRow.uid))
+                    .where(col(SearchRow.uid).is_(None), col(LedgerRow.uid) > after)
+                    .order_by(col(LedgerRow.uid))
+                    .limit(batch)
+                ).all()
+                if not missing:
+                    break
+                now = datetime.now(UTC)
+                self.preload_missing(session, [uid for uid, _ in missing])
+                for _uid, blob in missing:
+                    self.put(session, sync_pb2.RegistrationRecord.FromString(blob), now=now)
+                after = missing[-1][0]
+            done += len(missing)
+        if done:
+            logger.warning("indexed %d ledger entries for search in %.1f s", done, time.monotonic() - started)
+        return done
+
+
+def _rows(session: Session) -> dict[str, SearchRow | None]:
+    """The transaction's search rows by uid, new ones included: the ledger writes a batch without
+    flushing, so a second change of a registration in the batch must find the row the first made."""
+    rows: dict[str, SearchRow | None] = session.info.setdefault("search_rows", {})
+    return rows
+
+
+# -- queries -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: words, filters (by :data:`FACETS` key), order, page."""
+
+    q: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
+    sort: str = "relevance"
+    page_size: int = 20
+
+    def words(self) -> list[str]:
+        return query_words(self.q) if self.q.strip() else []
+
+    def key(self) -> dict[str, Any]:
+        """What a page token is bound to: the same words, filters and order."""
+        return {"w": self.words(), "f": dict(sorted(self.filters.items())), "s": self.sort}
+
+
+@dataclass
+class SearchResult:
+    items: list[SearchRow]
+    total: int
+    facets: dict[str, list[tuple[str, str, int]]]  # facet -> (value, label, count)
+    next_position: list[Any] | None
+    words: list[str]
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class Search:
+    """The portal's queries. Reads only; safe to share between threads."""
+
+    def __init__(self, db: Database, *, facet_cache_seconds: float = 5.0) -> None:
+        self.db = db
+        self.postgres = db.engine.dialect.name == "postgresql"
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._cache_lock = threading.Lock()
+        self.facet_cache_seconds = facet_cache_seconds
+
+    # -- conditions ---------------------------------------------------------------------------
+
+    def _match(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
+        if not words:
+            return []
+        if self.postgres:
+            return [type_coerce(col(SearchRow.words), ARRAY(Text)).contains(list(words))]
+        # (As text: the column's own type would take the pattern for a list of words.)
+        text = type_coerce(col(SearchRow.words), Text)
+        return [text.like(f"% {_escape_like(w)} %", escape="\\") for w in words]
+
+    def _conditions(self, query: SearchQuery, words: Sequence[str]) -> list[ColumnElement[bool]]:
+        conditions = self._match(words)
+        for key, value in query.filters.items():
+            conditions.append(getattr(SearchRow, FACETS[key]) == value)
+        return conditions
+
+    def _score(self, words: Sequence[str]) -> ColumnElement[int]:
+        if not words:
+            return literal(0, Integer)
+        parts: list[ColumnElement[int]] = []
+        for word in words:
+            pattern = f"%{_escape_like(word)}%"
+            parts.append(case((col(SearchRow.data_name).like(pattern, escape="\\"), 4), else_=0))
+            parts.append(case((col(SearchRow.subject_name).like(pattern, escape="\\"), 2), else_=0))
+            parts.append(case((col(SearchRow.summary).like(pattern, escape="\\"), 1), else_=0))
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery, after: list[Any] | None = None) -> SearchResult:
+        words = query.words()
+        conditions = self._conditions(query, words)
+        with self.db.transaction(write=False) as session:
+            facets = self._facets(session, query, words, conditions)
+            total = sum(count for _, _, count in facets["object_type"])
+            score = self._score(words).label("score")
+            statement = select(SearchRow, score).where(*conditions)
+            created, uid = col(SearchRow.created_at), col(SearchRow.uid)
+            if query.sort == "newest" or not words:
+                if after is not None:
+                    at = datetime.fromisoformat(after[1])
+                    statement = statement.where(tuple_(created, uid) < tuple_(literal(at), literal(after[2])))
+                statement = statement.order_by(created.desc(), uid.desc())
+            else:
+                if after is not None:
+                    at = datetime.fromisoformat(after[1])
+                    statement = statement.where(
+                        or_(
+                            score < after[0],
+                            and_(
+                                score == after[0],
+                                tuple_(created, uid) < tuple_(literal(at), literal(after[2])),
+                            ),
+                        )
+                    )
+                statement = statement.order_by(score.desc(), created.desc(), uid.desc())
+            rows = session.exec(statement.limit(query.page_size + 1)).all()
+        items = [row for row, _ in rows[: query.page_size]]
+        next_position = None
+        if len(rows) > query.page_size:
+            last, last_score = rows[query.page_size - 1]
+            next_position = [int(last_score or 0), last.created_at.isoformat(), last.uid]
+        return SearchResult(items=items, total=total, facets=facets, next_position=next_position, words=words)
+
+    def _facets(
+        self,
+        session: Session,
+        query: SearchQuery,
+        words: Sequence[str],
+        conditions: list[ColumnElement[bool]],
+    ) -> dict[str, list[tuple[str, str, int]]]:
+        cache_key = repr(query.key()) if not words else ""
+        if cache_key:
+            with self._cache_lock:
+                hit = self._cache.get(cache_key)
+            if hit is not None and time.monotonic() - hit[0] < self.facet_cache_seconds:
+                return hit[1]  # type: ignore[no-any-return]
+        facets = (
+            self._facets_at_once(session, conditions)
+            if self.postgres
+            else self._facets_one_by_one(session, conditions)
+        )
+        if cache_key:
+            with self._cache_lock:
+                self._cache[cache_key] = (time.monotonic(), facets)
+        return facets
+
+    def _facets_at_once(
+        self, session: Session, conditions: list[ColumnElement[bool]]
+    ) -> dict[str, list[tuple[str, str, int]]]:
+        """PostgreSQL: every facet's counts in one pass over the matches (GROUPING SETS)."""
+        columns = [getattr(SearchRow, name) for name in FACETS.values()]
+        statement = (
+            sql_select(*columns, func.max(SearchRow.subject_name), func.count(), func.grouping(*columns))
+            .where(*conditions)
+            .group_by(func.grouping_sets(*[tuple_(c) for c in columns]))
+        )
+        keys = list(FACETS)
+        found: dict[str, list[tuple[str, str, int]]] = {key: [] for key in keys}
+        for row in session.execute(statement):
+            grouping = int(row[-1])
+            # GROUPING(...) has a 0 bit for the column grouped by (the first column is the high bit).
+            at = next(i for i in range(len(keys)) if not grouping & (1 << (len(keys) - 1 - i)))
+            value = row[at]
+            label = row[len(keys)] if keys[at] == "subject" else value
+            found[keys[at]].append((str(value), str(label), int(row[len(keys) + 1])))
+        for key, values in found.items():
+            values.sort(key=lambda v: (-v[2], v[0]))
+            if key in ("subject", "update_frequency"):
+                del values[FACET_VALUES:]
+        return found
+
+    def _facets_one_by_one(
+        self, session: Session, conditions: list[ColumnElement[bool]]
+    ) -> dict[str, list[tuple[str, str, int]]]:
+        facets: dict[str, list[tuple[str, str, int]]] = {}
+        for key, column_name in FACETS.items():
+            column = getattr(SearchRow, column_name)
+            count = func.count().label("n")
+            if key == "subject":
+                statement = select(column, func.max(SearchRow.subject_name), count)
+            else:
+                statement = select(column, column, count)
+            statement = statement.where(*conditions).group_by(column).order_by(count.desc(), column)
+            limit = FACET_VALUES if key in ("subject", "update_frequency") else None
+            rows = session.exec(statement.limit(limit) if limit else statement).all()
+            facets[key] = [(str(value), str(label), int(n)) for value, label, n in rows]
+        return facets
+
+    def ready(self) -> None:
+        """Raises unless the index can be read (the database is there and migrated)."""
+        with self.db.transaction(write=False) as session:
+            session.exec(select(SearchRow.uid).limit(1)).first()
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def announcements(
+        self, today: date, *, limit: int = 50, after: list[Any] | None = None
+    ) -> list[SearchRow]:
+        """Everything under announcement whose last day is today or later, closing soonest first."""
+        with self.db.transaction(write=False) as session:
+            statement = select(SearchRow).where(
+                col(SearchRow.announced).is_(True), col(SearchRow.announcement_end) >= today
+            )
+            if after is not None:
+                statement = statement.where(
+                    tuple_(col(SearchRow.announcement_end), col(SearchRow.uid))
+                    > tuple_(literal(date.fromisoformat(after[0])), literal(after[1]))
+                )
+            statement = statement.order_by(col(SearchRow.announcement_end), col(SearchRow.uid))
+            return list(session.exec(statement.limit(limit)))
+
+    def get(self, uid: str) -> tuple[SearchRow, LedgerRow] | None:
+        with self.db.transaction(write=False) as session:
+            row = session.get(SearchRow, uid)
+            ledger = session.get(LedgerRow, uid)
+            if row is None or ledger is None:
+                return None
+            session.expunge_all()
+            return row, ledger
+
+    def by_code(self, code: str) -> tuple[SearchRow, LedgerRow] | None:
+        with self.db.transaction(write=False) as session:
+            row = session.exec(select(SearchRow).where(SearchRow.code == code)).first()
+            if row is None:
+                return None
+            ledger = session.get(LedgerRow, row.uid)
+            if ledger is None:
+                return None
+            session.expunge_all()
+            return row, ledger

@@ -1,0 +1,367 @@
+"""The portal's JSON API against a real federation (national node, Jiangsu's node, the portal process):
+every endpoint, bad input answered with the field named, paging while the ledger changes, ETag and
+Cache-Control, the rate limit, and objections reaching the province that decides them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from common.gen.registry.v1 import registration_pb2 as r
+from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.transparency.entry import verify_confirmation
+from tests.nodes import ROOT, NodeProcess, wait_until
+from tests.portal_support import PortalFederation, Seed, portal_env, start_portal_federation
+from tests.trust import metadata, token, trust
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SEEDS = [
+    Seed("江苏省逐小时地面气象观测数据", subject_name="江苏省气象局", update_frequency="实时"),
+    Seed("南京市气象灾害预警信息", subject_name="南京市气象局", update_frequency="实时", object_type=3),
+    Seed("南京市医保结算明细数据", subject_name="南京市医疗保障局"),
+    Seed(
+        "全省医保定点医药机构目录",
+        subject_name="江苏省医疗保障局",
+        update_frequency="每月",
+        stage="announced",
+    ),
+    Seed(
+        "全省中医保健服务机构名录",
+        subject_name="江苏省卫生健康委员会",
+        update_frequency="每月",
+        stage="announced",
+    ),
+    Seed("苏州市公共交通刷卡数据", subject_name="苏州市交通运输局", stage="announced"),
+    Seed("无锡市不动产登记簿数据", subject_name="无锡市自然资源和规划局", stage="submitted"),
+]
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalFederation]:
+    # Limits high enough for the tests of other things (the rate limit's own test starts a portal).
+    limits = {"REGISTRY_PORTAL__OBJECTION_BURST": "100", "REGISTRY_PORTAL__READ_BURST": "1000"}
+    federation = start_portal_federation(tmp_path_factory.mktemp("portal"), SEEDS, portal=limits)
+    yield federation
+    federation.stop()
+
+
+@pytest.fixture
+def api(fed: PortalFederation) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fed.url + "api/v1", timeout=20) as client:
+        yield client
+
+
+def _find(api: httpx.Client, data_name: str) -> dict:
+    hits = api.get("/registrations", params={"q": data_name, "page_size": 100}).json()["registrations"]
+    return next(h for h in hits if h["data_name"] == data_name)
+
+
+def _error(response: httpx.Response, status: int, field: str = "") -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == status
+    assert {"status", "reason", "message", "field", "violations"} <= set(body["error"])
+    if field:
+        assert body["error"]["field"] == field, body
+        if status == 400:
+            assert field in [v["field"] for v in body["error"]["violations"]], body
+    return body["error"]
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+def test_search_by_a_two_character_word_with_filters_counts_and_order(api: httpx.Client) -> None:
+    found = api.get("/registrations", params={"q": "医保"}).json()
+    assert {h["data_name"] for h in found["registrations"]} == {
+        "南京市医保结算明细数据",
+        "全省医保定点医药机构目录",
+    }
+    assert found["total_size"] == 2
+    assert sum(v["count"] for v in found["facets"]["state"]) == 2
+    monthly = api.get("/registrations", params={"q": "医保", "update_frequency": "每月"}).json()
+    assert [h["data_name"] for h in monthly["registrations"]] == ["全省医保定点医药机构目录"]
+    weather = api.get("/registrations", params={"q": "气象", "object_type": "OPEN_DATA_RESOURCE"}).json()
+    assert [h["data_name"] for h in weather["registrations"]] == ["南京市气象灾害预警信息"]
+    everything = api.get("/registrations", params={"sort": "newest", "page_size": 100}).json()
+    assert everything["total_size"] == len(SEEDS)
+    labels = {v["value"]: v["label"] for v in everything["facets"]["region"]}
+    assert labels == {"320000": "江苏省"}
+    states = {v["value"]: v["count"] for v in everything["facets"]["state"]}
+    assert states == {"ACTIVE": 3, "PENDING": 4}
+
+
+def test_paging_through_results_while_registrations_are_added_sees_each_one_once(
+    fed: PortalFederation, api: httpx.Client
+) -> None:
+    before = {h["id"] for h in api.get("/registrations", params={"page_size": 100}).json()["registrations"]}
+    channel, stub = fed.registration_stub()
+    seen: list[str] = []
+    token_ = ""
+    try:
+        for i in range(30):  # bounded
+            page = api.get(
+                "/registrations", params={"page_size": 2, "sort": "newest", "page_token": token_}
+            ).json()
+            seen += [h["id"] for h in page["registrations"]]
+            # Meanwhile the province registers more; they reach the ledger (and the index) at once.
+            stub.CreateRegistration(
+                rs.CreateRegistrationRequest(
+                    parent="nodes/320000",
+                    registration=r.Registration(
+                        object_type=1, content=_content(f"徐州市公共交通客流数据{i}")
+                    ),
+                    request_id=str(uuid.uuid4()),
+                ),
+                metadata=metadata(token()),
+                timeout=10,
+            )
+            token_ = page["next_page_token"]
+            if not token_:
+                break
+    finally:
+        channel.close()
+    assert len(seen) == len(set(seen))
+    assert before <= set(seen)
+
+
+def _content(data_name: str) -> r.RegistrationContent:
+    from tests.factories import make_content, make_uscc
+
+    return make_content(make_uscc("320106"), data_name=data_name)
+
+
+# -- registration pages ------------------------------------------------------------------------------
+
+
+def test_a_registration_shows_its_public_fields_and_nothing_else(
+    api: httpx.Client, fed: PortalFederation
+) -> None:
+    hit = _find(api, "江苏省逐小时地面气象观测数据")
+    page = api.get(f"/registrations/{hit['id']}")
+    assert page.status_code == 200
+    body = page.json()
+    assert body["code"] and body["state"] == "有效" and body["subject_name"] == "江苏省气象局"
+    assert [e["event"] for e in body["history"]][-1] == "assign_code"
+    assert Seed.secret not in page.text
+    html = httpx.get(fed.url + f"registrations/{hit['id']}")
+    assert html.status_code == 200 and "江苏省气象局" in html.text and Seed.secret not in html.text
+    assert "seed" not in json.dumps(body)  # the operator who did each step is not public
+
+
+def test_bad_input_is_a_4xx_naming_the_field(api: httpx.Client) -> None:
+    _error(api.get("/registrations", params={"q": "气" * 101}), 400, "q")
+    _error(api.get("/registrations", params={"object_type": "SOMETHING"}), 400, "object_type")
+    _error(api.get("/registrations", params={"state": "active"}), 400, "state")
+    _error(api.get("/registrations", params={"region": "999999"}), 400, "region")
+    _error(api.get("/registrations", params={"subject": "12345"}), 400, "subject")
+    _error(api.get("/registrations", params={"page_size": 0}), 400, "page_size")
+    _error(api.get("/registrations", params={"page_size": "many"}), 400, "page_size")
+    _error(api.get("/registrations", params={"sort": "oldest"}), 400, "sort")
+    _error(api.get("/registrations", params={"page_token": "not-a-token"}), 400, "page_token")
+    issued = api.get("/registrations", params={"page_size": 1}).json()["next_page_token"]
+    mismatch = _error(
+        api.get("/registrations", params={"page_size": 1, "q": "医保", "page_token": issued}), 400
+    )
+    assert mismatch["reason"] == "PAGE_TOKEN_MISMATCH"
+    _error(api.get("/registrations/not-an-id"), 404, "id")
+    _error(api.get(f"/registrations/{uuid.uuid4()}"), 404, "id")
+    _error(api.get("/codes/NOT-A-CODE"), 400, "code")
+    _error(api.get("/nowhere"), 404)
+    _error(api.post("/registrations"), 405)
+
+
+def test_reads_carry_an_etag_and_cache_control(api: httpx.Client) -> None:
+    first = api.get("/registrations", params={"q": "气象"})
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = api.get("/registrations", params={"q": "气象"}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag and not again.content
+    other = api.get("/registrations", params={"q": "医保"})
+    assert other.headers["etag"] != etag
+
+
+def test_the_openapi_description_documents_every_endpoint_and_the_error_shape(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    paths = set(spec["paths"])
+    assert {
+        "/api/v1/registrations",
+        "/api/v1/registrations/{uid}",
+        "/api/v1/announcements",
+        "/api/v1/announcements/{uid}/objections",
+        "/api/v1/codes/{code}",
+        "/api/v1/codes/{code}/confirmation",
+    } <= paths
+    assert "ErrorBody" in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert any(code.startswith("4") for code in operation["responses"]), (method, path)
+
+
+# -- announcements and objections --------------------------------------------------------------------
+
+
+def _history(fed: PortalFederation, name: str) -> list[r.HistoryEntry]:
+    channel, stub = fed.registration_stub()
+    try:
+        return list(
+            stub.ListHistory(
+                rs.ListHistoryRequest(parent=name), metadata=metadata(token()), timeout=10
+            ).entries
+        )
+    finally:
+        channel.close()
+
+
+def test_an_objection_reaches_the_managing_province_once_in_its_history_and_due_items(
+    fed: PortalFederation, api: httpx.Client
+) -> None:
+    listed = api.get("/announcements").json()["announcements"]
+    assert {a["data_name"] for a in listed} == {
+        "全省医保定点医药机构目录",
+        "全省中医保健服务机构名录",
+        "苏州市公共交通刷卡数据",
+    }
+    target = next(a for a in listed if a["data_name"] == "全省医保定点医药机构目录")
+    body = {
+        "name": "李四",
+        "contact": "lisi@example.cn",
+        "reason": "目录遗漏了部分定点药店",
+        "evidence": [{"title": "药店名单", "uri": "https://evidence.example.cn/list.pdf"}],
+        "request_id": str(uuid.uuid4()),
+    }
+    filed = api.post(f"/announcements/{target['id']}/objections", json=body)
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["managing_node"] == "nodes/320000"
+    again = api.post(f"/announcements/{target['id']}/objections", json=body)  # a retry
+    assert again.status_code == 201 and again.json()["file_time"] == filed.json()["file_time"]
+    name = fed.names["全省医保定点医药机构目录"]
+    objections = wait_until(
+        lambda: [e for e in _history(fed, name) if e.action == "object"], timeout=30, message="the objection"
+    )
+    assert len(objections) == 1 and objections[0].reason == "目录遗漏了部分定点药店"
+    assert objections[0].actor.endswith("via nodes/100000")
+    due = _registryctl(fed, "due", "--region", "320000")
+    assert any(item["kind"] == "OBJECTION" and item["registration"] == name for item in due["items"]), due
+    reused = api.post(f"/announcements/{target['id']}/objections", json={**body, "reason": "另一条理由"})
+    assert _error(reused, 409)["reason"] == "REQUEST_ID_REUSED"
+
+
+def _registryctl(fed: PortalFederation, *args: str) -> dict:
+    local = trust()
+    command = [
+        str(Path(sys.executable).parent / "registryctl"),
+        "--node",
+        fed.province.address,
+        "--ca",
+        str(local.ca_file),
+        "--cert",
+        str(local.client_cert_file("tester")),
+        "--key",
+        str(local.client_key_file("tester")),
+        "--token",
+        token("zhao.liu", ("registrar",)),
+        "--json",
+        *args,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_bad_objections_are_refused_with_the_field_named(fed: PortalFederation, api: httpx.Client) -> None:
+    target = _find(api, "苏州市公共交通刷卡数据")
+    url = f"/announcements/{target['id']}/objections"
+    good = {"name": "王五", "contact": "13800000000", "reason": "理由", "request_id": str(uuid.uuid4())}
+    _error(api.post(url, json={**good, "reason": ""}), 400, "reason")
+    _error(api.post(url, json={**good, "name": "王" * 51}), 400, "name")
+    _error(api.post(url, json={k: v for k, v in good.items() if k != "contact"}), 400, "contact")
+    _error(
+        api.post(url, json={**good, "evidence": [{"title": "x", "uri": "not a uri"}]}), 400, "evidence[0].uri"
+    )
+    _error(
+        api.post(url, json={**good, "evidence": [{"title": "x", "uri": "https://e.cn/x", "sha256": "abc"}]}),
+        400,
+        "evidence[0].sha256",
+    )
+    _error(api.post(url, content=b"\xff\xfe not json", headers={"content-type": "application/json"}), 400)
+    _error(api.post(url, content=b"{" * 40_000, headers={"content-type": "application/json"}), 413)
+    coded = _find(api, "南京市医保结算明细数据")
+    assert (
+        _error(api.post(f"/announcements/{coded['id']}/objections", json=good), 409)["reason"]
+        == "NOT_ANNOUNCED"
+    )
+    # None of these reached the province.
+    assert not [e for e in _history(fed, fed.names["苏州市公共交通刷卡数据"]) if e.action == "object"]
+
+
+# -- result check ------------------------------------------------------------------------------------
+
+
+def test_a_code_check_shows_the_confirmation_verified_against_the_log(api: httpx.Client) -> None:
+    hit = _find(api, "南京市医保结算明细数据")
+    checked = api.get(f"/codes/{hit['code']}").json()
+    assert checked["state"] == "ACTIVE" and checked["valid_until"]
+    assert checked["confirmation"]["verified"] is True and checked["confirmation"]["tree_size"] > 0
+    file = api.get(f"/codes/{hit['code']}/confirmation")
+    assert file.status_code == 200 and file.text.startswith("c2sp.org/tlog-proof@v1")
+    keys = trust().log_verifier_keys_file.read_text().split()
+    verified = verify_confirmation(file.text, keys)
+    assert verified.entry["code"] == hit["code"] and verified.entry["state"] == "ACTIVE"
+    lower = api.get(f"/codes/{hit['code'].lower()}")
+    assert lower.status_code == 200 and lower.json()["code"] == hit["code"]
+    missing = hit["code"][:-3] + "999"
+    assert api.get(f"/codes/{missing}").status_code in (400, 404)
+
+
+# -- the rate limit ----------------------------------------------------------------------------------
+
+
+def test_a_client_over_its_rate_is_told_to_wait(fed: PortalFederation, tmp_path: Path) -> None:
+    limited = NodeProcess(
+        "national_node.portal",
+        env=portal_env(
+            fed.national.address,
+            fed.national_db,
+            REGISTRY_PORTAL__READS_PER_SECOND="1",
+            REGISTRY_PORTAL__READ_BURST="5",
+        ),
+        cwd=tmp_path,
+        ready="serving on",
+    ).start()
+    try:
+        with httpx.Client(base_url=limited.address, timeout=10) as client:
+            answers = [client.get("api/v1/registrations", params={"q": "气象"}) for _ in range(8)]
+            codes = [a.status_code for a in answers]
+            assert codes[:5] == [200] * 5 and 429 in codes[5:]
+            refused = next(a for a in answers if a.status_code == 429)
+            assert int(refused.headers["retry-after"]) >= 1
+            assert refused.json()["error"]["reason"] == "RATE_LIMITED"
+            page = client.get("")
+            assert page.status_code == 429 and "请求过于频繁" in page.text
+    finally:
+        limited.kill()
+    # Objections have their own, far lower limit (a burst of 3 here), pages or API alike.
+    limited = NodeProcess(
+        "national_node.portal",
+        env=portal_env(fed.national.address, fed.national_db, REGISTRY_PORTAL__OBJECTION_BURST="3"),
+        cwd=tmp_path,
+        ready="serving on",
+    ).start()
+    try:
+        with httpx.Client(base_url=limited.address, timeout=10) as client:
+            url = f"api/v1/announcements/{uuid.uuid4()}/objections"
+            body = {"name": "王五", "contact": "13800000000", "reason": "理由", "request_id": "x"}
+            codes = [client.post(url, json=body).status_code for _ in range(5)]
+            assert codes == [404, 404, 404, 429, 429]
+    finally:
+        limited.kill()
