@@ -19,6 +19,7 @@ Nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -340,11 +342,18 @@ def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path
     from tests.portal_support import portal_env
 
     report: dict[str, Any] = {"size": options.size, "clients": options.clients}
-    with fresh_database(admin_url) as url:
+    with _database(admin_url, options) as url:
         db = Database(url, pool_size=2)
         migrate(db.engine, MIGRATIONS)
-        report["ledger"] = load_ledger(db, options.size, console)
-        report["index"] = build_index(db, console)
+        with db.engine.connect() as conn:
+            present = conn.execute(text("SELECT count(*) FROM search_index")).scalar_one()
+        if options.database and present:
+            console.print(f"  reusing {present:,} indexed registrations of the given database")
+            report["size"] = present
+            report["ledger"] = report["index"] = {"reused": present}
+        else:
+            report["ledger"] = load_ledger(db, options.size, console)
+            report["index"] = build_index(db, console)
         with db.engine.connect() as conn:
             uids = [
                 row[0]
@@ -373,6 +382,16 @@ def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path
     return report
 
 
+@contextlib.contextmanager
+def _database(admin_url: str, options: argparse.Namespace) -> Iterator[str]:
+    """The run's database: ``--database`` as given (kept), else a fresh one, dropped after."""
+    if options.database:
+        yield options.database
+        return
+    with fresh_database(admin_url) as url:
+        yield url
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.portal_search", description=__doc__.splitlines()[0]
@@ -381,6 +400,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, help="concurrent clients (default 16)")
     parser.add_argument("--seconds", type=float, help="seconds of load per kind of request (default 20)")
     parser.add_argument("--postgres-url", help="server for the run's database (default $TEST_DATABASE_URL)")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="use (and keep) this database; one already indexed is reused, so repeated query runs skip"
+        " the build (create it empty first: CREATE DATABASE ...)",
+    )
     parser.add_argument("--smoke", action="store_true", help="a small run (3,000 registrations)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     options = parser.parse_args(argv)
@@ -421,11 +446,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(console: Console, report: dict[str, Any]) -> None:
     ledger, index = report["ledger"], report["index"]
-    console.print(
-        f"  ledger of {ledger['rows']:,} written in {ledger['seconds']:.0f} s;"
-        f" search index built in {index['seconds']:.0f} s ({index['rows_per_second']:,}/s,"
-        f" {index['table_and_indexes_mb']:,} MB with its indexes)"
-    )
+    if "reused" in index:
+        console.print(f"  {index['reused']:,} registrations, index reused")
+    else:
+        console.print(
+            f"  ledger of {ledger['rows']:,} written in {ledger['seconds']:.0f} s;"
+            f" search index built in {index['seconds']:.0f} s ({index['rows_per_second']:,}/s,"
+            f" {index['table_and_indexes_mb']:,} MB with its indexes)"
+        )
     table = Table(title=f"  {report['clients']} concurrent clients", title_justify="left")
     for column in ("request", "requests", "per s", "p50 ms", "p95 ms", "p99 ms", "failed"):
         table.add_column(column, justify="right")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, case, func, literal, or_, tuple_, type_coerce
+from sqlalchemy import Text, and_, func, literal, not_, or_, tuple_, type_coerce
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
@@ -53,6 +53,8 @@ FACETS: dict[str, str] = {
 SORTS = ("relevance", "newest")
 #: Fields that change with every change of a registration but say nothing to the public.
 _BOOKKEEPING = frozenset({"revision", "updated_at"})
+#: Matches counted exactly; beyond, PostgreSQL's counts are estimates (SearchResult.approximate).
+COUNT_CAP = 5000
 #: Facet values shown at most per facet (the most frequent).
 FACET_VALUES = 20
 
@@ -216,6 +218,9 @@ class SearchResult:
     facets: dict[str, list[tuple[str, str, int]]]  # facet -> (value, label, count)
     next_position: list[Any] | None
     words: list[str]
+    #: The total and the counts are estimates: more than COUNT_CAP registrations match (the counts
+    #: are those of COUNT_CAP of them, scaled to the planner's estimate of the total).
+    approximate: bool = False
 
 
 def _escape_like(word: str) -> str:
@@ -249,56 +254,71 @@ class Search:
             conditions.append(getattr(SearchRow, FACETS[key]) == value)
         return conditions
 
-    def _score(self, words: Sequence[str]) -> ColumnElement[int]:
-        if not words:
-            return literal(0, Integer)
-        parts: list[ColumnElement[int]] = []
-        for word in words:
-            pattern = f"%{_escape_like(word)}%"
-            parts.append(case((col(SearchRow.data_name).like(pattern, escape="\\"), 4), else_=0))
-            parts.append(case((col(SearchRow.subject_name).like(pattern, escape="\\"), 2), else_=0))
-            parts.append(case((col(SearchRow.summary).like(pattern, escape="\\"), 1), else_=0))
-        total = parts[0]
-        for part in parts[1:]:
-            total = total + part
-        return total
-
     # -- search -------------------------------------------------------------------------------
 
     def search(self, query: SearchQuery, after: list[Any] | None = None) -> SearchResult:
+        """A page of results, with the counts per filter value; ``after`` is the position the previous
+        page ended at (``next_position``).
+
+        Relevance is in two tiers: first the registrations whose data name or subject holds every query
+        word, then the rest; newest first within each. Both tiers (and newest-first) read the
+        registration-time index from the top down, filtered by the words, so a page costs what it shows
+        and not what the query matches. A position is ``[tier, created_at, uid]``.
+        """
         words = query.words()
         conditions = self._conditions(query, words)
         with self.db.transaction(write=False) as session:
-            facets = self._facets(session, query, words, conditions)
-            total = sum(count for _, _, count in facets["object_type"])
-            score = self._score(words).label("score")
-            statement = select(SearchRow, score).where(*conditions)
-            created, uid = col(SearchRow.created_at), col(SearchRow.uid)
+            facets, total, approximate = self._facets(session, query, words, conditions)
             if query.sort == "newest" or not words:
-                if after is not None:
-                    at = datetime.fromisoformat(after[1])
-                    statement = statement.where(tuple_(created, uid) < tuple_(literal(at), literal(after[2])))
-                statement = statement.order_by(created.desc(), uid.desc())
+                tiers = [(0, conditions)]
             else:
-                if after is not None:
-                    at = datetime.fromisoformat(after[1])
-                    statement = statement.where(
-                        or_(
-                            score < after[0],
-                            and_(
-                                score == after[0],
-                                tuple_(created, uid) < tuple_(literal(at), literal(after[2])),
-                            ),
-                        )
-                    )
-                statement = statement.order_by(score.desc(), created.desc(), uid.desc())
-            rows = session.exec(statement.limit(query.page_size + 1)).all()
-        items = [row for row, _ in rows[: query.page_size]]
+                title = self._in_title(words)
+                tiers = [(1, [*conditions, title]), (0, [*conditions, not_(title)])]
+            wanted = query.page_size + 1
+            found: list[tuple[int, SearchRow]] = []
+            for tier, where in tiers:
+                if after is not None and tier > after[0]:
+                    continue  # the previous page ended in a later tier
+                start = after if after is not None and tier == after[0] else None
+                found += [(tier, row) for row in self._newest(session, where, start, wanted - len(found))]
+                if len(found) >= wanted:
+                    break
+        items = [row for _, row in found[: query.page_size]]
         next_position = None
-        if len(rows) > query.page_size:
-            last, last_score = rows[query.page_size - 1]
-            next_position = [int(last_score or 0), last.created_at.isoformat(), last.uid]
-        return SearchResult(items=items, total=total, facets=facets, next_position=next_position, words=words)
+        if len(found) > query.page_size:
+            tier, last = found[query.page_size - 1]
+            next_position = [tier, last.created_at.isoformat(), last.uid]
+        return SearchResult(
+            items=items,
+            total=total,
+            facets=facets,
+            next_position=next_position,
+            words=words,
+            approximate=approximate,
+        )
+
+    def _newest(
+        self, session: Session, where: list[ColumnElement[bool]], after: list[Any] | None, limit: int
+    ) -> list[SearchRow]:
+        created, uid = col(SearchRow.created_at), col(SearchRow.uid)
+        statement = select(SearchRow).where(*where)
+        if after is not None:
+            at = datetime.fromisoformat(after[1])
+            statement = statement.where(tuple_(created, uid) < tuple_(literal(at), literal(after[2])))
+        return list(session.exec(statement.order_by(created.desc(), uid.desc()).limit(limit)))
+
+    def _in_title(self, words: Sequence[str]) -> ColumnElement[bool]:
+        """Every word in the data name or the subject's name."""
+        parts = []
+        for word in words:
+            pattern = f"%{_escape_like(word)}%"
+            parts.append(
+                or_(
+                    col(SearchRow.data_name).like(pattern, escape="\\"),
+                    col(SearchRow.subject_name).like(pattern, escape="\\"),
+                )
+            )
+        return and_(*parts)
 
     def _facets(
         self,
@@ -306,33 +326,55 @@ class Search:
         query: SearchQuery,
         words: Sequence[str],
         conditions: list[ColumnElement[bool]],
-    ) -> dict[str, list[tuple[str, str, int]]]:
+    ) -> tuple[dict[str, list[tuple[str, str, int]]], int, bool]:
+        """The counts per filter value and the total: exact up to :data:`COUNT_CAP` matches. Beyond,
+        on PostgreSQL, they are counted on COUNT_CAP of the matches and scaled to the planner's estimate
+        of how many match (a broad word matches a good part of 10^6 registrations, and counting them
+        all would cost far more than the page); SQLite counts exactly."""
         cache_key = repr(query.key()) if not words else ""
         if cache_key:
             with self._cache_lock:
                 hit = self._cache.get(cache_key)
             if hit is not None and time.monotonic() - hit[0] < self.facet_cache_seconds:
                 return hit[1]  # type: ignore[no-any-return]
-        facets = (
-            self._facets_at_once(session, conditions)
-            if self.postgres
-            else self._facets_one_by_one(session, conditions)
-        )
+        if self.postgres:
+            facets = self._facets_at_once(session, conditions, limit=COUNT_CAP + 1)
+            total = sum(count for _, _, count in facets["object_type"])
+            approximate = total > COUNT_CAP
+            if approximate:
+                estimate = max(self._estimate(session, conditions), total)
+                scale = estimate / total
+                facets = {
+                    key: [(value, label, max(1, round(count * scale))) for value, label, count in values]
+                    for key, values in facets.items()
+                }
+                total = sum(count for _, _, count in facets["object_type"])
+        else:
+            facets = self._facets_one_by_one(session, conditions)
+            total, approximate = sum(count for _, _, count in facets["object_type"]), False
+        answer = (facets, total, approximate)
         if cache_key:
             with self._cache_lock:
-                self._cache[cache_key] = (time.monotonic(), facets)
-        return facets
+                self._cache[cache_key] = (time.monotonic(), answer)
+        return answer
+
+    def _estimate(self, session: Session, conditions: list[ColumnElement[bool]]) -> int:
+        """PostgreSQL's estimate of how many registrations match (its statistics, no scan)."""
+        statement = sql_select(literal(1)).select_from(SearchRow).where(*conditions)
+        compiled = statement.compile(dialect=session.get_bind().dialect)
+        plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
+        return int(plan.scalar_one()[0]["Plan"]["Plan Rows"])
 
     def _facets_at_once(
-        self, session: Session, conditions: list[ColumnElement[bool]]
+        self, session: Session, conditions: list[ColumnElement[bool]], *, limit: int
     ) -> dict[str, list[tuple[str, str, int]]]:
-        """PostgreSQL: every facet's counts in one pass over the matches (GROUPING SETS)."""
+        """PostgreSQL: every facet's counts in one pass over (at most ``limit`` of) the matches."""
         columns = [getattr(SearchRow, name) for name in FACETS.values()]
-        statement = (
-            sql_select(*columns, func.max(SearchRow.subject_name), func.count(), func.grouping(*columns))
-            .where(*conditions)
-            .group_by(func.grouping_sets(*[tuple_(c) for c in columns]))
-        )
+        matches = sql_select(*columns, col(SearchRow.subject_name)).where(*conditions).limit(limit).subquery()
+        picked = [matches.c[c.key] for c in columns]
+        statement = sql_select(
+            *picked, func.max(matches.c.subject_name), func.count(), func.grouping(*picked)
+        ).group_by(func.grouping_sets(*[tuple_(c) for c in picked]))
         keys = list(FACETS)
         found: dict[str, list[tuple[str, str, int]]] = {key: [] for key in keys}
         for row in session.execute(statement):

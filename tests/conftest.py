@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from common.db import Database, migrate
+from national_node.server import MIGRATIONS as NATIONAL_MIGRATIONS
 from tests.cluster import Cluster
 from tests.nodes import NodeProcess
 from tests.postgres import fresh_database, postgres_server
@@ -45,6 +47,16 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'node.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def national_database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A national node's database, migrated, once on SQLite and once on PostgreSQL."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    db = Database(url, pool_size=8)
+    migrate(db.engine, NATIONAL_MIGRATIONS)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import grpc
 
-from tests.trust import channel, node_env, token
+from tests.trust import channel, node_env, token, trust
 
 T = TypeVar("T")
 
@@ -133,3 +133,30 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def registryctl(
+    node: str, *args: str, bearer: str | None = None, national: str | None = None, json_output: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``registryctl`` as an operator runs it: the console script installed beside this interpreter,
+    against the node at ``node`` (and the national node at ``national``), with the tests' CA and the
+    tool certificate ``tester``, as the person of ``bearer`` (none: anonymous)."""
+    local = trust()
+    command = [
+        str(Path(sys.executable).parent / "registryctl"),
+        "--node",
+        node,
+        "--ca",
+        str(local.ca_file),
+        "--cert",
+        str(local.client_cert_file("tester")),
+        "--key",
+        str(local.client_key_file("tester")),
+    ]
+    if national:
+        command += ["--national", national]
+    if bearer:
+        command += ["--token", bearer]
+    if json_output:
+        command.append("--json")
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)

@@ -14,14 +14,13 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
+from common.rpc.status import details_of
 
 __all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 
@@ -63,39 +62,19 @@ def describe_rpc_error(
 
     ``flag`` names the option that set ``address``, for the hint when it cannot be reached.
     """
-    call = error if isinstance(error, grpc.Call) else None
-    code = call.code() if call is not None else grpc.StatusCode.UNKNOWN
-    message = (call.details() if call is not None else "") or ""
-    status = None
-    if call is not None:
-        try:
-            status = rpc_status.from_call(call)
-        except ValueError:  # a status that contradicts the call's own code: show the call's
-            status = None
-    reason, metadata = "", dict[str, str]()
-    violations: list[error_details_pb2.BadRequest.FieldViolation] = []
-    if status is not None:
-        message = status.message or message
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad_request = error_details_pb2.BadRequest()
-                detail.Unpack(bad_request)
-                violations.extend(bad_request.field_violations)
+    details = details_of(error)
+    code, message, reason, metadata = details.code, details.message, details.reason, details.metadata
     head = f"error: {code.name}"
     if reason:
         head += f" ({reason})"
     if message:
         head += f": {message}"
     lines = [head]
-    lines += [f"  {violation.field}: {violation.description}" for violation in violations]
-    if metadata and not violations:
+    lines += [f"  {field}: {description}" for field, _, description in details.violations]
+    if metadata and not details.violations:
         lines.append("  " + ", ".join(f"{key}={value}" for key, value in sorted(metadata.items())))
     # A status with details came from the node itself; without one, the failure is on the way there.
-    from_node = status is not None
+    from_node = details.from_server
     if code == grpc.StatusCode.UNAVAILABLE and not from_node:
         lines.append(f"hint: the node at {address} cannot be reached: is it running, and is {flag} right?")
     elif code == grpc.StatusCode.DEADLINE_EXCEEDED:

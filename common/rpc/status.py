@@ -9,14 +9,17 @@ field at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from common.errors import DOMAIN, RegistryError
 
-__all__ = ["INTERNAL", "status_for"]
+__all__ = ["INTERNAL", "ErrorDetails", "details_of", "status_for"]
 
 #: What a caller receives for a fault of the server: nothing of its internals.
 INTERNAL = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; it has been logged")
@@ -44,3 +47,43 @@ def status_for(error: RegistryError) -> status_pb2.Status:
         )
         details.append(_pack(bad_request))
     return status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    """What a failed call says, read back from its status (the client's side of the model above).
+
+    ``from_server`` is False when the call carried no ``google.rpc.Status``: the failure happened on
+    the way (no connection, a deadline), not in a registry node."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    #: ``(field, reason, description)`` of each offending field.
+    violations: list[tuple[str, str, str]] = field(default_factory=list)
+    from_server: bool = False
+
+
+def details_of(error: grpc.RpcError) -> ErrorDetails:
+    """The code, message, reason, metadata and field violations of a failed call."""
+    call = error if isinstance(error, grpc.Call) else None
+    code = call.code() if call is not None else grpc.StatusCode.UNKNOWN
+    message = (call.details() if call is not None else "") or ""
+    try:
+        status = rpc_status.from_call(call) if call is not None else None
+    except ValueError:  # a status that contradicts the call's own code: keep the call's
+        status = None
+    if status is None:
+        return ErrorDetails(code, message)
+    reason, metadata, violations = "", {}, []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            violations += [(v.field, v.reason, v.description) for v in bad_request.field_violations]
+    return ErrorDetails(code, status.message or message, reason, metadata, violations, from_server=True)

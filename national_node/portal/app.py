@@ -138,6 +138,10 @@ class RegistrationSummary(BaseModel):
 class SearchResponse(BaseModel):
     registrations: list[RegistrationSummary]
     total_size: int
+    total_size_is_estimate: bool = Field(
+        default=False,
+        description="True when more than 5,000 match: the total and the counts are then estimates.",
+    )
     facets: dict[str, list[FacetValue]]
     next_page_token: str = Field(
         description="Opaque; pass as page_token for the next page. Empty: last page."
@@ -773,13 +777,27 @@ def create_app(portal: Portal) -> FastAPI:
                 }
             )
         errors: dict[str, str] = {}
+        request_id = values.get("request_id", "") or str(uuid.uuid4())
+
+        def again(errors: dict[str, str]) -> Response:
+            """The form once more, as typed, with what to fix (the same request id: nothing was filed)."""
+            return page(
+                request,
+                "objection.html",
+                cache=False,
+                row=row,
+                form=values,
+                errors=errors,
+                request_id=request_id,
+            )
+
         try:
             body = ObjectionIn(
                 name=values.get("name", "").strip(),
                 contact=values.get("contact", "").strip(),
                 reason=values.get("reason", "").strip(),
                 evidence=[EvidenceIn(**e) for e in evidence],
-                request_id=values.get("request_id", "") or str(uuid.uuid4()),
+                request_id=request_id,
             )
         except ValueError as error:
             for item in getattr(error, "errors", lambda: [])():
@@ -790,15 +808,7 @@ def create_app(portal: Portal) -> FastAPI:
                         location[-1] if location[-1] in ("title", "uri", "sha256") else "uri"
                     )
                 errors[key] = _form_message(item)
-            return page(
-                request,
-                "objection.html",
-                cache=False,
-                row=row,
-                form=values,
-                errors=errors,
-                request_id=values.get("request_id") or str(uuid.uuid4()),
-            )
+            return again(errors)
         try:
             filed = await _in_thread(_file, portal, row, body)
         except PortalError as failure:
@@ -807,15 +817,7 @@ def create_app(portal: Portal) -> FastAPI:
             if failure.status == 400:
                 for violation in failure.violations:
                     errors[violation.field.replace("evidence[0].", "evidence_")] = violation.description
-                return page(
-                    request,
-                    "objection.html",
-                    cache=False,
-                    row=row,
-                    form=values,
-                    errors=errors or {"form": failure.message},
-                    request_id=body.request_id,
-                )
+                return again(errors or {"form": failure.message})
             raise
         return page(request, "objection_filed.html", cache=False, row=row, filed=filed)
 
@@ -897,6 +899,7 @@ def create_app(portal: Portal) -> FastAPI:
         body = SearchResponse(
             registrations=[_summary(r) for r in result.items],
             total_size=result.total,
+            total_size_is_estimate=result.approximate,
             facets={
                 key: [
                     FacetValue(value=v, label=_facet_label(key, v, label), count=n) for v, label, n in values

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from common.gen.registry.v1 import log_service_pb2, log_service_pb2_grpc, national_service_pb2_grpc
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.retry import retrying
 from common.rpc.channels import ReplaceableChannel
+from common.rpc.status import details_of
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import read_key_lines
@@ -35,31 +34,14 @@ class NationalError(Exception):
 
     @classmethod
     def of(cls, error: grpc.RpcError) -> NationalError:
-        call = error if isinstance(error, grpc.Call) else None
-        code = call.code() if call is not None else grpc.StatusCode.UNKNOWN
-        message, reason = (call.details() if call is not None else "") or "", ""
-        violations: list[tuple[str, str, str]] = []
-        try:
-            status = rpc_status.from_call(call) if call is not None else None
-        except ValueError:
-            status = None
-        if status is not None:
-            message = status.message or message
-            for detail in status.details:
-                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                    info = error_details_pb2.ErrorInfo()
-                    detail.Unpack(info)
-                    reason = info.reason
-                elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    violations += [(v.field, v.reason, v.description) for v in bad.field_violations]
-        if status is None and code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            reason, message = (
-                "NATIONAL_UNAVAILABLE",
-                "the national node cannot be reached now; try again soon",
-            )
-        return cls(code, reason, message, violations)
+        details = details_of(error)
+        if not details.from_server and details.code in (
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+        ):
+            message = "the national node cannot be reached now; try again soon"
+            return cls(details.code, "NATIONAL_UNAVAILABLE", message, [])
+        return cls(details.code, details.reason, details.message, details.violations)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,9 +23,9 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from tests.factories import make_content, make_uscc
 from tests.integration.test_registration_e2e import FAST_CLOCK, Federation, _error, start_federation
-from tests.nodes import ROOT, NodeProcess, free_port, wait_until
+from tests.nodes import NodeProcess, free_port, registryctl, wait_until
 from tests.proxy import Proxy
-from tests.trust import channel, token, trust
+from tests.trust import channel, token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,24 +82,7 @@ def _accept(node: NodeProcess, name: str, *, acknowledge: bool = False) -> r.Reg
 def _ctl(
     node: NodeProcess, bearer: str, *args: str, json_output: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    registryctl = str(Path(sys.executable).parent / "registryctl")  # the console script
-    local = trust()
-    command = [
-        registryctl,
-        "--node",
-        node.address,
-        "--ca",
-        str(local.ca_file),
-        "--cert",
-        str(local.client_cert_file("tester")),
-        "--key",
-        str(local.client_key_file("tester")),
-        "--token",
-        bearer,
-    ]
-    if json_output:
-        command.append("--json")
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return registryctl(node.address, *args, bearer=bearer, json_output=json_output)
 
 
 def _find(address: str, uscc: str, data_name: str, **channel_as: str) -> ns.FindDuplicatesResponse:

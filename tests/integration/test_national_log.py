@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,13 +43,9 @@ from tests.unit.test_transparency_merkle import ref_mth, ref_path, ref_proof
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[Database]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    db = Database(url, pool_size=8)
-    migrate(db.engine, MIGRATIONS)
-    yield db
-    db.dispose()
+@pytest.fixture
+def database(national_database: Database) -> Database:
+    return national_database
 
 
 @pytest.fixture
@@ -305,7 +300,7 @@ def test_the_schema_of_the_first_log_upgrades_in_place(tmp_path: Path) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "0005")
         connection.exec_driver_sql(
-            "INSERT INTO log_entries (\"index\", kind, code, uid, revision, entry, hash)"
+            'INSERT INTO log_entries ("index", kind, code, uid, revision, entry, hash)'
             " VALUES (0, 'registration', NULL, 'u', 1, x'7b7d', x'00')"
         )
     migrate(db.engine, MIGRATIONS)

@@ -3,13 +3,12 @@ takes, what it refuses, and that a province's objection enters its downward feed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from common.db import Database, migrate
+from common.db import Database
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
@@ -18,7 +17,6 @@ from common.gen.registry.v1 import sync_pb2
 from national_node.models import DownwardRow, PublicObjectionRow
 from national_node.objections import ObjectionDesk
 from national_node.search import SearchIndex
-from national_node.server import MIGRATIONS
 from tests.integration.test_search import record
 
 pytestmark = pytest.mark.integration
@@ -37,13 +35,9 @@ class Clock:
         return self.day
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[Database]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    db = Database(url, pool_size=4)
-    migrate(db.engine, MIGRATIONS)
-    yield db
-    db.dispose()
+@pytest.fixture
+def database(national_database: Database) -> Database:
+    return national_database
 
 
 def announced(db: Database, node: str) -> sync_pb2.RegistrationRecord:

@@ -5,8 +5,6 @@ Cache-Control, the rate limit, and objections reaching the province that decides
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.transparency.entry import verify_confirmation
-from tests.nodes import ROOT, NodeProcess, wait_until
+from tests.nodes import NodeProcess, registryctl, wait_until
 from tests.portal_support import PortalFederation, Seed, portal_env, start_portal_federation
 from tests.trust import metadata, token, trust
 
@@ -257,23 +255,7 @@ def test_an_objection_reaches_the_managing_province_once_in_its_history_and_due_
 
 
 def _registryctl(fed: PortalFederation, *args: str) -> dict:
-    local = trust()
-    command = [
-        str(Path(sys.executable).parent / "registryctl"),
-        "--node",
-        fed.province.address,
-        "--ca",
-        str(local.ca_file),
-        "--cert",
-        str(local.client_cert_file("tester")),
-        "--key",
-        str(local.client_key_file("tester")),
-        "--token",
-        token("zhao.liu", ("registrar",)),
-        "--json",
-        *args,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    result = registryctl(fed.province.address, *args, bearer=token("zhao.liu", ("registrar",)))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete
 
 from common.clock import SystemClock
-from common.db import Database, migrate
+from common.db import Database
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
 from common.transparency import Signer
@@ -21,7 +20,6 @@ from common.transparency.entry import ORIGIN
 from national_node.ledger import Ledger
 from national_node.models import SearchRow
 from national_node.search import Search, SearchIndex, SearchQuery
-from national_node.server import MIGRATIONS
 from national_node.tlog import TransparencyLog
 from tests.factories import make_content, make_uscc
 
@@ -30,13 +28,9 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[Database]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    db = Database(url, pool_size=8)
-    migrate(db.engine, MIGRATIONS)
-    yield db
-    db.dispose()
+@pytest.fixture
+def database(national_database: Database) -> Database:
+    return national_database
 
 
 def record(
@@ -236,3 +230,22 @@ def test_an_index_built_from_an_existing_ledger_has_every_entry_once(database: D
     assert SearchIndex().backfill(database, batch=10) == 25
     assert SearchIndex().backfill(database) == 0
     assert Search(database).search(SearchQuery(q="交通")).total == 25
+
+
+def test_past_the_cap_postgresql_estimates_the_counts_and_sqlite_counts_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import national_node.search as search_module
+
+    monkeypatch.setattr(search_module, "COUNT_CAP", 10)
+    put(database, *[record(f"气象站点观测数据{i}", frequency="每日" if i % 3 else "实时") for i in range(40)])
+    with database.engine.connect() as conn:
+        if database.engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE search_index")
+    result = Search(database, facet_cache_seconds=0).search(SearchQuery(q="气象", page_size=5))
+    if database.engine.dialect.name == "postgresql":
+        assert result.approximate and result.total > 10
+        assert sum(n for _, _, n in result.facets["update_frequency"]) == pytest.approx(result.total, rel=0.1)
+    else:
+        assert not result.approximate and result.total == 40
+    assert len(result.items) == 5 and result.next_position is not None  # the page itself is exact

@@ -7,14 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_registration_e2e import Federation, start_federation
-from tests.nodes import ROOT, wait_until
+from tests.nodes import registryctl, wait_until
 from tests.trust import token, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,27 +37,9 @@ def federation(tmp_path: Path) -> Iterator[Federation]:
 def _ctl(
     fed: Federation, bearer: str | None, *args: str, json_output: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    # The console script the README uses, installed beside this interpreter by `pip install -e .`.
-    registryctl = str(Path(sys.executable).parent / "registryctl")
-    local = trust()
-    command = [
-        registryctl,
-        "--node",
-        fed.province.address,
-        "--national",
-        fed.national.address,
-        "--ca",
-        str(local.ca_file),
-        "--cert",
-        str(local.client_cert_file("tester")),
-        "--key",
-        str(local.client_key_file("tester")),
-    ]
-    if bearer:
-        command += ["--token", bearer]
-    if json_output:
-        command.append("--json")
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return registryctl(
+        fed.province.address, *args, bearer=bearer, national=fed.national.address, json_output=json_output
+    )
 
 
 def _ok(fed: Federation, bearer: str | None, *args: str) -> dict:
