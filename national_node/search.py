@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -54,7 +55,9 @@ SORTS = ("relevance", "newest")
 #: Fields that change with every change of a registration but say nothing to the public.
 _BOOKKEEPING = frozenset({"revision", "updated_at"})
 #: Matches counted exactly; beyond, PostgreSQL's counts are estimates (SearchResult.approximate).
-COUNT_CAP = 5000
+COUNT_CAP = 2000
+#: Queries whose counts are remembered at most (for ``facet_cache_seconds``).
+CACHED_QUERIES = 2000
 #: Facet values shown at most per facet (the most frequent).
 FACET_VALUES = 20
 
@@ -230,10 +233,11 @@ def _escape_like(word: str) -> str:
 class Search:
     """The portal's queries. Reads only; safe to share between threads."""
 
-    def __init__(self, db: Database, *, facet_cache_seconds: float = 5.0) -> None:
+    def __init__(self, db: Database, *, facet_cache_seconds: float = 0.0) -> None:
         self.db = db
         self.postgres = db.engine.dialect.name == "postgresql"
-        self._cache: dict[str, tuple[float, Any]] = {}
+        #: Counts of recent queries (words and filters), newest last, at most CACHED_QUERIES.
+        self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.facet_cache_seconds = facet_cache_seconds
 
@@ -331,7 +335,10 @@ class Search:
         on PostgreSQL, they are counted on COUNT_CAP of the matches and scaled to the planner's estimate
         of how many match (a broad word matches a good part of 10^6 registrations, and counting them
         all would cost far more than the page); SQLite counts exactly."""
-        cache_key = repr(query.key()) if not words else ""
+        # Counts are remembered for a few seconds (as long as a reader's cache keeps the page): a
+        # popular query is counted once per period, not once per visitor. The page itself is read
+        # fresh every time.
+        cache_key = repr(query.key()) if self.facet_cache_seconds > 0 else ""
         if cache_key:
             with self._cache_lock:
                 hit = self._cache.get(cache_key)
@@ -356,6 +363,9 @@ class Search:
         if cache_key:
             with self._cache_lock:
                 self._cache[cache_key] = (time.monotonic(), answer)
+                self._cache.move_to_end(cache_key)
+                while len(self._cache) > CACHED_QUERIES:
+                    self._cache.popitem(last=False)
         return answer
 
     def _estimate(self, session: Session, conditions: list[ColumnElement[bool]]) -> int:

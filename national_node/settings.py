@@ -58,6 +58,8 @@ class PortalSettings(BaseModel):
     trust_forwarded_for: bool = False
     #: Seconds a browser or proxy may keep a page or an API answer.
     cache_seconds: int = Field(default=10, ge=0, le=3600)
+    #: Seconds the counts of a query (its total and counts per filter value) are remembered (0: never).
+    count_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
     #: Seconds to wait for the national node on an objection or a confirmation.
     national_timeout: float = Field(default=5.0, gt=0, le=60)
 

@@ -152,6 +152,8 @@ def portal_env(national_address: str, database_url: str, **extra: str) -> dict[s
         "REGISTRY_PORTAL__KEY_FILE": str(key),
         "REGISTRY_PORTAL__LOG_VERIFIER_KEYS_FILE": str(local.log_verifier_keys_file),
         "REGISTRY_TLS__CA_FILE": str(local.ca_file),
+        # Counts read fresh: the tests change the ledger and look again at once.
+        "REGISTRY_PORTAL__COUNT_CACHE_SECONDS": "0",
         **extra,
     }
 

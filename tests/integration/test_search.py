@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -249,3 +250,14 @@ def test_past_the_cap_postgresql_estimates_the_counts_and_sqlite_counts_them(
     else:
         assert not result.approximate and result.total == 40
     assert len(result.items) == 5 and result.next_position is not None  # the page itself is exact
+
+
+def test_counts_are_remembered_for_their_period_and_then_counted_again(database: Database) -> None:
+    seed_corpus(database)
+    search = Search(database, facet_cache_seconds=0.5)
+    assert search.search(SearchQuery(q="气象")).total == 2
+    put(database, record("徐州市气象观测站名录"))
+    remembered = search.search(SearchQuery(q="气象"))
+    assert remembered.total == 2 and len(remembered.items) == 3  # the page is fresh, the count not yet
+    time.sleep(0.6)
+    assert search.search(SearchQuery(q="气象")).total == 3
