@@ -256,6 +256,8 @@ class SearchRow(SQLModel, table=True):
     revision: int = Field(sa_type=BigInteger)
     #: The digest of the text the words were made from: unchanged text is not segmented again.
     text_digest: str = Field(max_length=32)
+    #: The digest of the public fields: a change that alters none of them writes nothing.
+    fields_digest: str = Field(max_length=32)
     words: list[str] = Field(sa_column=Column(WordList(), nullable=False))
 
 

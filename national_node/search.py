@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, func, literal, not_, or_, tuple_, type_coerce
+from sqlalchemy import Text, and_, event, func, literal, not_, or_, tuple_, type_coerce
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from common import regions
-from common.db import Database
+from common.db import Database, insert_for
 from common.gen.registry.v1 import registration_pb2, sync_pb2
 from national_node.models import LedgerRow, SearchRow
 from national_node.words import name_key, query_words, words_of
@@ -120,44 +120,52 @@ def indexed_fields(record: sync_pb2.RegistrationRecord) -> dict[str, Any]:
 
 
 class SearchIndex:
-    """Keeps the search index in step with the ledger, in the ledger's transactions."""
+    """Keeps the search index in step with the ledger, in the ledger's transactions.
+
+    What a transaction puts is kept as plain rows and written when it commits, in one upsert (an
+    ORM object per registration cost more than the rest of a sync change). A change that alters
+    nothing the public sees is compared by digest and writes nothing.
+    """
 
     def preload(self, session: Session, uids: Iterable[str]) -> None:
-        """Load the rows of a batch in one query (the session then has them without asking)."""
+        """What the index holds of a batch's registrations, in one query."""
         wanted = list(uids)
-        if wanted:
-            rows = _rows(session)
-            rows.update(dict.fromkeys(wanted))  # none yet, unless the query finds one
-            for row in session.exec(select(SearchRow).where(col(SearchRow.uid).in_(wanted))):
-                rows[row.uid] = row
+        if not wanted:
+            return
+        known = _state(session)[1]
+        known.update(dict.fromkeys(wanted))  # none yet, unless the query finds one
+        for row in session.execute(_KNOWN_COLUMNS.where(col(SearchRow.uid).in_(wanted))):
+            known[row[0]] = _Known(*row[1:])
 
     def preload_missing(self, session: Session, uids: Iterable[str]) -> None:
         """Say that these registrations have no row yet (no query for each)."""
-        _rows(session).update(dict.fromkeys(uids))
+        _state(session)[1].update(dict.fromkeys(uids))
 
-    def put(self, session: Session, record: sync_pb2.RegistrationRecord, *, now: datetime) -> SearchRow:
+    def put(self, session: Session, record: sync_pb2.RegistrationRecord, *, now: datetime) -> None:
         fields = indexed_fields(record)
         text = _text_of(record.registration.content)
         digest = hashlib.sha256("\x1f".join(text).encode()).hexdigest()[:32]
-        rows = _rows(session)
+        pending, known = _state(session)
         uid = fields["uid"]
-        row = rows[uid] if uid in rows else session.get(SearchRow, uid)
-        fields["created_at"] = fields["created_at"] or (row.created_at if row else now)
-        fields["updated_at"] = fields["updated_at"] or now
-        if row is None:
-            row = SearchRow(**fields, text_digest=digest, words=words_of(text))
+        if uid in known:
+            before = known[uid]
         else:
-            if row.text_digest == digest and all(
-                getattr(row, key) == value for key, value in fields.items() if key not in _BOOKKEEPING
-            ):
-                return row  # nothing the public sees changed (an acceptance, an approval): no write
-            for key, value in fields.items():
-                setattr(row, key, value)
-            if row.text_digest != digest:
-                row.text_digest, row.words = digest, words_of(text)
-        session.add(row)
-        rows[row.uid] = row
-        return row
+            found = session.execute(_KNOWN_COLUMNS.where(col(SearchRow.uid) == uid)).first()
+            before = _Known(*found[1:]) if found else None
+        public = _fields_digest(fields)
+        if before is not None and before.fields_digest == public and before.text_digest == digest:
+            return  # nothing the public sees changed (an acceptance, an approval): no write
+        created = fields["created_at"] or (before.created_at if before else now)
+        words = before.words if before is not None and before.text_digest == digest else words_of(text)
+        pending[uid] = {
+            **fields,
+            "created_at": created,
+            "updated_at": fields["updated_at"] or now,
+            "text_digest": digest,
+            "fields_digest": public,
+            "words": words,
+        }
+        known[uid] = _Known(public, digest, words, created)
 
     def backfill(self, db: Database, *, batch: int = 2000) -> int:
         """Index every ledger entry the index does not have (a ledger kept before the index existed,
@@ -187,11 +195,56 @@ class SearchIndex:
         return done
 
 
-def _rows(session: Session) -> dict[str, SearchRow | None]:
-    """The transaction's search rows by uid, new ones included: the ledger writes a batch without
-    flushing, so a second change of a registration in the batch must find the row the first made."""
-    rows: dict[str, SearchRow | None] = session.info.setdefault("search_rows", {})
-    return rows
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the index holds of a registration, as far as a put needs to know."""
+
+    fields_digest: str
+    text_digest: str
+    words: list[str]
+    created_at: datetime
+
+
+_KNOWN_COLUMNS = sql_select(
+    col(SearchRow.uid),
+    col(SearchRow.fields_digest),
+    col(SearchRow.text_digest),
+    col(SearchRow.words),
+    col(SearchRow.created_at),
+)
+
+
+def _fields_digest(fields: dict[str, Any]) -> str:
+    public = sorted((key, value) for key, value in fields.items() if key not in _BOOKKEEPING)
+    return hashlib.sha256(repr(public).encode()).hexdigest()[:32]
+
+
+def _state(session: Session) -> tuple[dict[str, dict[str, Any]], dict[str, _Known | None]]:
+    """The transaction's rows to write (by uid), and what the index holds (or will, once they are
+    written): the ledger applies a batch before anything is written, so a second change of a
+    registration must see what the first put."""
+    info = session.info
+    if "search_pending" not in info:
+        info["search_pending"], info["search_known"] = {}, {}
+        event.listen(session, "before_commit", _write_pending)
+    return info["search_pending"], info["search_known"]
+
+
+def _write_pending(session: Session) -> None:
+    pending: dict[str, dict[str, Any]] = session.info.get("search_pending") or {}
+    if not pending:
+        return
+    rows = list(pending.values())
+    pending.clear()
+    table = SearchRow.__table__  # type: ignore[attr-defined]
+    statement = insert_for(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["uid"],
+        set_={
+            column.name: statement.excluded[column.name] for column in table.columns if column.name != "uid"
+        },
+    )
+    session.execute(statement, rows)
 
 
 # -- queries -----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from common import regions
@@ -19,6 +20,7 @@ from common.registration import build_registration
 from common.rpc import NodeServer
 from common.rpc.security import node_security
 from common.transparency import NoteError, Signer
+from national_node import words
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.duplicates import DuplicateFinder
@@ -88,6 +90,8 @@ def create_server(settings: NationalSettings) -> NodeServer:
     search = SearchIndex()
     ledger = Ledger(db, clock, log, search)
     search.backfill(db)  # a ledger from before the search index: indexed once
+    # The words' dictionary loads beside the start, not inside the first sync batch.
+    threading.Thread(target=words.warm, name="jieba-warm", daemon=True).start()
     duplicates = DuplicateFinder(db)  # its own registry asks in-process, provinces by FindDuplicates
     registration = build_registration(
         db,

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 import jieba  # type: ignore[import-untyped]
 
-__all__ = ["name_key", "name_parts", "name_similarity", "query_words", "text_words", "words_of"]
+__all__ = ["name_key", "name_parts", "name_similarity", "query_words", "text_words", "warm", "words_of"]
 
 jieba.setLogLevel(logging.WARNING)
 _ready = threading.Lock()
@@ -44,6 +44,11 @@ def _init() -> None:
         if not _initialised:
             jieba.initialize()
             _initialised = True
+
+
+def warm() -> None:
+    """Load jieba's dictionary now (half a second), not on the first registration that needs it."""
+    _init()
 
 
 def _keep(word: str) -> bool:
@@ -93,6 +98,7 @@ def query_words(query: str, *, limit: int = 8) -> list[str]:
     return words[:limit]
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """The normal form of a data or subject name, for finding the same name written another way."""
     key = "".join(c for c in _normal(name) if c.isalnum())

@@ -156,6 +156,7 @@ class Index:
             updated_at=now,
             revision=1,
             text_digest="",
+            fields_digest="",
             words=[],
         )
         with self.db.transaction() as session:

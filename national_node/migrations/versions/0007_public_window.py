@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.Column("text_digest", sa.String(32), nullable=False),
+        sa.Column("fields_digest", sa.String(32), nullable=False),
         sa.Column("words", WordList(), nullable=False),
     )
     op.create_index("ix_search_created", "search_index", ["created_at", "uid"])
