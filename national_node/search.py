@@ -14,6 +14,7 @@ neither lost nor repeated when others change meanwhile), announcements, lookups 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -259,8 +260,13 @@ class SearchQuery:
     sort: str = "relevance"
     page_size: int = 20
 
+    @functools.cached_property
+    def _words(self) -> tuple[str, ...]:
+        return tuple(query_words(self.q)) if self.q.strip() else ()
+
     def words(self) -> list[str]:
-        return query_words(self.q) if self.q.strip() else []
+        """The query's words, segmented once (paging and counting ask again)."""
+        return list(self._words)
 
     def key(self) -> dict[str, Any]:
         """What a page token is bound to: the same words, filters and order."""

@@ -15,7 +15,7 @@ from common.rpc.channels import ReplaceableChannel
 from common.rpc.status import details_of
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
-from common.security.local import read_key_lines
+from common.security.local import KeyFile
 from common.settings import TlsSettings
 from common.transparency.entry import VerifiedConfirmation, verify_confirmation
 from common.transparency.verify import VerificationError
@@ -73,15 +73,19 @@ class NationalGateway:
         )
         self.timeout = timeout
         self.log_keys_file = log_keys_file
+        self._log_keys: KeyFile | None = None
 
     def close(self) -> None:
         self._national.close()
         self._log.close()
 
     def log_keys(self) -> list[str]:
-        if self.log_keys_file is None or not self.log_keys_file.is_file():
-            return []
-        return read_key_lines(self.log_keys_file)
+        """The log's verifier keys, read again only when the file changes."""
+        if self._log_keys is None:
+            if self.log_keys_file is None or not self.log_keys_file.is_file():
+                return []
+            self._log_keys = KeyFile(self.log_keys_file)
+        return self._log_keys.keys()
 
     def file_objection(self, request: ns.FileObjectionRequest) -> ns.FiledObjection:
         try:
