@@ -3,7 +3,9 @@
 A node asks when it accepts an application (NationalService.FindDuplicates; the national node's own
 registry calls :meth:`DuplicateFinder.find_duplicates` in-process). The answer comes from the national
 ledger's search index (:class:`~national_node.models.SearchRow`, one row per registration in the
-ledger, whatever its node), so it covers every province that has synced.
+ledger, whatever its node), so it covers every province that has synced, and from the entries of the
+national log the indexer has not followed yet (the index trails the ledger by a fraction of a second,
+and two near-duplicates may well be accepted within it).
 
 What "similar" means
 --------------------
@@ -49,21 +51,25 @@ without the place rule and the record endings 18/21 with 1/25 (0.71).
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import or_
 from sqlalchemy import select as select_columns
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
 from common import names
 from common.db import Database
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
 from common.validation import Checker
-from national_node.models import SearchRow
+from national_node.models import LogEntryRow, SearchCursorRow, SearchRow
 from national_node.words import name_key, name_similarity
 
 __all__ = ["MAX_CANDIDATES", "SUBJECT_ROWS", "THRESHOLD", "DuplicateFinder"]
+
+logger = logging.getLogger(__name__)
 
 #: Similarity from which a registration of the same subject is a possible duplicate.
 THRESHOLD = 0.55
@@ -73,6 +79,9 @@ MAX_CANDIDATES = 20
 SUBJECT_ROWS = 5000
 #: States whose registrations are never candidates: they will not be (or are no longer) coded.
 ENDED = ("DEREGISTERED", "CLOSED")
+#: Log entries past the search index's cursor read at most (the newest): the index's lag, normally
+#: a few hundred entries at most; more only while it catches up after a burst.
+TAIL_ENTRIES = 5000
 #: Longest data name and subject name, as the registration content allows.
 _NAME = 200
 
@@ -183,10 +192,53 @@ class DuplicateFinder:
             same_name = session.execute(
                 select_columns(*_COLUMNS).where(col(SearchRow.name_key) == key, or_(*related), live)
             ).all()
+            tail = _unindexed(session)
         seen: dict[str, _Row] = {}
         for found in (*same_subject, *same_name):
             seen.setdefault(found[0], _Row(*found))
+        for row in tail:  # newer than the index: it replaces what the index holds of the registration
+            seen.pop(row.uid, None)
+            if row.state in ENDED:
+                continue
+            if row.subject_uscc == subject or (
+                name_key(row.data_name) == key
+                and (
+                    (len(organisation) == 9 and row.subject_uscc[8:17] == organisation)
+                    or (subject_key and name_key(row.subject_name) == subject_key)
+                )
+            ):
+                seen[row.uid] = row
         return list(seen.values())
+
+
+def _unindexed(session: Session) -> list[_Row]:
+    """The registrations of the log entries the search index has not followed yet, newest last."""
+    cursor = session.get(SearchCursorRow, "search")
+    entries = session.exec(
+        select(LogEntryRow.index, LogEntryRow.entry)
+        .where(col(LogEntryRow.index) >= (cursor.next_index if cursor else 0))
+        .order_by(col(LogEntryRow.index).desc())
+        .limit(TAIL_ENTRIES)
+    ).all()
+    if len(entries) == TAIL_ENTRIES:
+        logger.warning("the search index is more than %d log entries behind the ledger", TAIL_ENTRIES)
+    rows: dict[str, _Row] = {}
+    for _, data in reversed(entries):
+        entry = json.loads(bytes(data))
+        if entry.get("kind") != "registration":
+            continue
+        subject = entry.get("subject", {})
+        rows.pop(entry["uid"], None)
+        rows[entry["uid"]] = _Row(
+            entry["uid"],
+            entry["registration"],
+            entry.get("code"),
+            entry["state"],
+            subject.get("uscc", ""),
+            subject.get("name", ""),
+            entry["data_name"],
+        )
+    return list(rows.values())
 
 
 def _candidate(row: _Row, reason: int, similarity: float) -> r.DuplicateCandidate:

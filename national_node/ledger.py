@@ -41,7 +41,6 @@ from national_node.models import (
     SyncStateRow,
     TransferRow,
 )
-from national_node.search import SearchIndex
 from national_node.tlog import TransparencyLog
 
 __all__ = ["Ledger"]
@@ -50,11 +49,8 @@ logger = logging.getLogger(__name__)
 
 
 class Ledger:
-    def __init__(
-        self, db: Database, clock: Clock, log: TransparencyLog, search: SearchIndex | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, log: TransparencyLog) -> None:
         self.db, self.clock, self.log = db, clock, log
-        self.search = search or SearchIndex()
 
     # -- writing entries ------------------------------------------------------------------------
 
@@ -84,10 +80,8 @@ class Ledger:
                 setattr(row, key, value)
         session.add(row)
         # The national log gets the same change, appended when this transaction commits (and the row
-        # learns its entry's index then).
+        # learns its entry's index then); the search index follows the log (national_node.indexer).
         self.log.add_registration(session, record, digest, content, at=now, row=row)
-        # And the public search index, so that the registration is findable from this commit on.
-        self.search.put(session, record, now=now)
         return row
 
     def record_own(self, session: Session, reg: RegistrationRow) -> None:
@@ -120,7 +114,6 @@ class Ledger:
                 if uids
                 else {}
             )
-            self.search.preload(session, uids)
             with session.no_autoflush:
                 for change in changes:
                     if change.sequence < expected:

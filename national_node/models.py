@@ -214,9 +214,9 @@ class WordList(TypeDecorator[list[str]]):
 
 
 class SearchRow(SQLModel, table=True):
-    """The public search index: one row per registration in the ledger, written in the transaction
-    that writes the ledger entry, holding only what the public may see (and the keys to find
-    duplicates by)."""
+    """The public search index: one row per registration in the ledger, written by the indexer that
+    follows the ledger's log (:mod:`national_node.indexer`), holding only what the public may see
+    (and the keys to find duplicates by)."""
 
     __tablename__ = "search_index"
     __table_args__ = (
@@ -259,6 +259,18 @@ class SearchRow(SQLModel, table=True):
     #: The digest of the public fields: a change that alters none of them writes nothing.
     fields_digest: str = Field(max_length=32)
     words: list[str] = Field(sa_column=Column(WordList(), nullable=False))
+
+
+class SearchCursorRow(SQLModel, table=True):
+    """How far the search index has followed the national log: every registration entry before
+    ``next_index`` is in the index. One row; the indexer advances it in the transaction that writes
+    the rows, so a crash repeats a batch at most (rows are written by uid: repeating is harmless)."""
+
+    __tablename__ = "search_cursor"
+
+    name: str = Field(primary_key=True, max_length=16)
+    next_index: int = Field(sa_type=BigInteger)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class PublicObjectionRow(SQLModel, table=True):

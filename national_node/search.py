@@ -1,11 +1,10 @@
 """The public search index of the national ledger, and the queries the public window asks of it.
 
-:class:`SearchIndex` writes one :class:`~national_node.models.SearchRow` per registration, in the
-transaction that writes the registration's ledger entry (:meth:`national_node.ledger.Ledger._put`),
-so a registration is findable as soon as the ledger has it and shows its new state (deregistered,
-transferred) from the same commit. The row holds only public fields (:mod:`national_node.public`)
-and the words of its public text (:mod:`national_node.words`); text that did not change is not
-segmented again.
+:class:`SearchIndex` makes and writes one :class:`~national_node.models.SearchRow` per registration,
+holding only public fields (:mod:`national_node.public`) and the words of its public text
+(:mod:`national_node.words`); text that did not change is not segmented again. The index follows the
+ledger's own ordered log (:mod:`national_node.indexer`), off the ledger's transactions, so indexing
+costs the sync nothing but a share of the machine.
 
 :class:`Search` answers the portal: word queries with filters, counts per filter value, relevance or
 newest-first order, keyset paging (a page ends at a position, the next starts after it, so items are
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, event, func, literal, not_, or_, tuple_, type_coerce
+from sqlalchemy import Text, and_, func, literal, not_, or_, tuple_, type_coerce
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
@@ -121,44 +120,37 @@ def indexed_fields(record: sync_pb2.RegistrationRecord) -> dict[str, Any]:
 
 
 class SearchIndex:
-    """Keeps the search index in step with the ledger, in the ledger's transactions.
+    """Writes the search rows of ledger records: :meth:`known` reads what the index holds of a batch,
+    :meth:`row` makes a registration's row from its record (outside any transaction: segmenting is
+    the slow part), :meth:`write` writes a batch's rows in one upsert.
 
-    What a transaction puts is kept as plain rows and written when it commits, in one upsert (an
-    ORM object per registration cost more than the rest of a sync change). A change that alters
-    nothing the public sees is compared by digest and writes nothing.
+    A change that alters nothing the public sees (an acceptance, an approval) is recognised by the
+    digest of its public fields and writes nothing; text that did not change is not segmented again.
     """
 
-    def preload(self, session: Session, uids: Iterable[str]) -> None:
-        """What the index holds of a batch's registrations, in one query."""
-        wanted = list(uids)
-        if not wanted:
-            return
-        known = _state(session)[1]
-        known.update(dict.fromkeys(wanted))  # none yet, unless the query finds one
-        for row in session.execute(_KNOWN_COLUMNS.where(col(SearchRow.uid).in_(wanted))):
-            known[row[0]] = _Known(*row[1:])
+    def known(self, session: Session, uids: Iterable[str]) -> dict[str, _Known | None]:
+        """What the index holds of these registrations (None: no row yet), in one query per 500."""
+        wanted = list(dict.fromkeys(uids))
+        found: dict[str, _Known | None] = dict.fromkeys(wanted)
+        for chunk in range(0, len(wanted), 500):
+            selected = _KNOWN_COLUMNS.where(col(SearchRow.uid).in_(wanted[chunk : chunk + 500]))
+            for row in session.execute(selected):
+                found[row[0]] = _Known(*row[1:])
+        return found
 
-    def preload_missing(self, session: Session, uids: Iterable[str]) -> None:
-        """Say that these registrations have no row yet (no query for each)."""
-        _state(session)[1].update(dict.fromkeys(uids))
-
-    def put(self, session: Session, record: sync_pb2.RegistrationRecord, *, now: datetime) -> None:
+    def row(
+        self, record: sync_pb2.RegistrationRecord, before: _Known | None, *, now: datetime
+    ) -> dict[str, Any] | None:
+        """The search row of ``record``, or None when ``before`` (what the index holds) shows the same."""
         fields = indexed_fields(record)
         text = _text_of(record.registration.content)
         digest = hashlib.sha256("\x1f".join(text).encode()).hexdigest()[:32]
-        pending, known = _state(session)
-        uid = fields["uid"]
-        if uid in known:
-            before = known[uid]
-        else:
-            found = session.execute(_KNOWN_COLUMNS.where(col(SearchRow.uid) == uid)).first()
-            before = _Known(*found[1:]) if found else None
         public = _fields_digest(fields)
         if before is not None and before.fields_digest == public and before.text_digest == digest:
-            return  # nothing the public sees changed (an acceptance, an approval): no write
+            return None
         created = fields["created_at"] or (before.created_at if before else now)
         words = before.words if before is not None and before.text_digest == digest else words_of(text)
-        pending[uid] = {
+        return {
             **fields,
             "created_at": created,
             "updated_at": fields["updated_at"] or now,
@@ -166,7 +158,26 @@ class SearchIndex:
             "fields_digest": public,
             "words": words,
         }
-        known[uid] = _Known(public, digest, words, created)
+
+    def write(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace ``rows`` (by uid), in one statement."""
+        if not rows:
+            return
+        table = SearchRow.__table__  # type: ignore[attr-defined]
+        statement = insert_for(session)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["uid"],
+            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "uid"},
+        )
+        session.execute(statement, list(rows))
+
+    def put(self, session: Session, record: sync_pb2.RegistrationRecord, *, now: datetime) -> bool:
+        """Index one record in ``session``'s transaction; False when nothing public changed."""
+        uid = record.registration.uid
+        row = self.row(record, self.known(session, [uid])[uid], now=now)
+        if row is not None:
+            self.write(session, [row])
+        return row is not None
 
     def backfill(self, db: Database, *, batch: int = 2000) -> int:
         """Index every ledger entry the index does not have (a ledger kept before the index existed,
@@ -175,7 +186,7 @@ class SearchIndex:
         after = ""
         started = time.monotonic()
         while True:
-            with db.transaction() as session:
+            with db.transaction(write=False) as session:
                 missing = session.exec(
                     select(LedgerRow.uid, LedgerRow.record)
                     .outerjoin(SearchRow, col(SearchRow.uid) == col(LedgerRow.uid))
@@ -183,13 +194,19 @@ class SearchIndex:
                     .order_by(col(LedgerRow.uid))
                     .limit(batch)
                 ).all()
-                if not missing:
-                    break
-                now = datetime.now(UTC)
-                self.preload_missing(session, [uid for uid, _ in missing])
-                for _uid, blob in missing:
-                    self.put(session, sync_pb2.RegistrationRecord.FromString(blob), now=now)
-                after = missing[-1][0]
+            if not missing:
+                break
+            now = datetime.now(UTC)
+            rows = [
+                self.row(sync_pb2.RegistrationRecord.FromString(blob), None, now=now) for _, blob in missing
+            ]
+            with db.transaction() as session:
+                # Only rows still missing: an indexer following the log may have written some meanwhile.
+                present = set(
+                    session.exec(select(SearchRow.uid).where(col(SearchRow.uid).in_([u for u, _ in missing])))
+                )
+                self.write(session, [row for row in rows if row is not None and row["uid"] not in present])
+            after = missing[-1][0]
             done += len(missing)
         if done:
             logger.warning("indexed %d ledger entries for search in %.1f s", done, time.monotonic() - started)
@@ -218,34 +235,6 @@ _KNOWN_COLUMNS = sql_select(
 def _fields_digest(fields: dict[str, Any]) -> str:
     public = sorted((key, value) for key, value in fields.items() if key not in _BOOKKEEPING)
     return hashlib.sha256(repr(public).encode()).hexdigest()[:32]
-
-
-def _state(session: Session) -> tuple[dict[str, dict[str, Any]], dict[str, _Known | None]]:
-    """The transaction's rows to write (by uid), and what the index holds (or will, once they are
-    written): the ledger applies a batch before anything is written, so a second change of a
-    registration must see what the first put."""
-    info = session.info
-    if "search_pending" not in info:
-        info["search_pending"], info["search_known"] = {}, {}
-        event.listen(session, "before_commit", _write_pending)
-    return info["search_pending"], info["search_known"]
-
-
-def _write_pending(session: Session) -> None:
-    pending: dict[str, dict[str, Any]] = session.info.get("search_pending") or {}
-    if not pending:
-        return
-    rows = list(pending.values())
-    pending.clear()
-    table = SearchRow.__table__  # type: ignore[attr-defined]
-    statement = insert_for(session)(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["uid"],
-        set_={
-            column.name: statement.excluded[column.name] for column in table.columns if column.name != "uid"
-        },
-    )
-    session.execute(statement, rows)
 
 
 # -- queries -----------------------------------------------------------------------------------------

@@ -24,11 +24,11 @@ from national_node import words
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.duplicates import DuplicateFinder
+from national_node.indexer import IndexerChild
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
 from national_node.ledger import Ledger
 from national_node.log_service import LogServicer
 from national_node.objections import ObjectionDesk, own_objection
-from national_node.search import SearchIndex
 from national_node.service import NationalServicer
 from national_node.settings import NationalSettings
 from national_node.sync_service import SyncServicer
@@ -87,9 +87,9 @@ def create_server(settings: NationalSettings) -> NodeServer:
     log = national_log(db, settings, clock)
     log.backfill()  # a ledger from before the log: logged once
     authority = CodingAuthority(db, clock, log)
-    search = SearchIndex()
-    ledger = Ledger(db, clock, log, search)
-    search.backfill(db)  # a ledger from before the search index: indexed once
+    ledger = Ledger(db, clock, log)
+    # The search index follows the log in a process of its own (it indexes the ledger the first time).
+    indexer = IndexerChild(settings) if settings.indexer.embedded else None
     # The words' dictionary loads beside the start, not inside the first sync batch.
     threading.Thread(target=words.warm, name="jieba-warm", daemon=True).start()
     duplicates = DuplicateFinder(db)  # its own registry asks in-process, provinces by FindDuplicates
@@ -128,8 +128,8 @@ def create_server(settings: NationalSettings) -> NodeServer:
         credentials=security.credentials,
         authenticator=security.authenticator,
         policy=security.policy,
-        on_start=[log.start, registration.duties.start],
-        on_stop=[registration.duties.stop, log.stop, db.dispose],
+        on_start=[log.start, registration.duties.start, *([indexer.start] if indexer else [])],
+        on_stop=[*([indexer.stop] if indexer else []), registration.duties.stop, log.stop, db.dispose],
     )
     sync_directory(db, national_address=server.address, nodes=settings.provincial_nodes)
     return server

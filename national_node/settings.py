@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from common import regions
 from common.settings import NodeSettings
 
-__all__ = ["NationalSettings", "PortalSettings", "ProvincialNodeEntry"]
+__all__ = ["IndexerSettings", "NationalSettings", "PortalSettings", "ProvincialNodeEntry"]
 
 
 class ProvincialNodeEntry(BaseModel):
@@ -64,6 +64,23 @@ class PortalSettings(BaseModel):
     national_timeout: float = Field(default=5.0, gt=0, le=60)
 
 
+class IndexerSettings(BaseModel):
+    """The search indexer (:mod:`national_node.indexer`): follows the national log and keeps the
+    portal's search index (and the duplicate check's) in step with the ledger."""
+
+    #: Run it as a child process of the national node (the embedded default: one process to start);
+    #: false: run ``python -m national_node.indexer`` as a service of its own.
+    embedded: bool = True
+    #: Log entries taken per round when the index is behind.
+    batch: int = Field(default=1000, ge=1, le=20000)
+    #: Seconds between looks at the log when the index has caught up: how far behind the ledger a
+    #: search may be, at most, when the machine is not busy.
+    idle_seconds: float = Field(default=0.2, gt=0, le=60)
+    #: The indexer's CPU priority (Unix nice, 0-19): above 0, a sync burst that takes every core
+    #: goes first and the index catches up after it.
+    nice: int = Field(default=10, ge=0, le=19)
+
+
 class NationalSettings(NodeSettings):
     """The national node: the coding authority and the node directory."""
 
@@ -76,3 +93,5 @@ class NationalSettings(NodeSettings):
     provincial_nodes: list[ProvincialNodeEntry] = Field(default_factory=list)
     #: The public portal.
     portal: PortalSettings = PortalSettings()
+    #: The search indexer.
+    indexer: IndexerSettings = IndexerSettings()

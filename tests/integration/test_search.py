@@ -1,5 +1,5 @@
 """The search index of the national ledger, on SQLite and PostgreSQL: what a word finds, filters and
-their counts, order, paging while the ledger changes, and the index kept in the ledger's transaction."""
+their counts, order, paging while the ledger changes (how the index follows the ledger: test_indexer)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete
 
-from common.clock import SystemClock
 from common.db import Database
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
-from common.transparency import Signer
-from common.transparency.entry import ORIGIN
-from national_node.ledger import Ledger
-from national_node.models import SearchRow
 from national_node.search import Search, SearchIndex, SearchQuery
-from national_node.tlog import TransparencyLog
 from tests.factories import make_content, make_uscc
 
 pytestmark = pytest.mark.integration
@@ -190,47 +183,6 @@ def test_paging_while_the_ledger_changes_loses_and_repeats_nothing(database: Dat
         assert not errors
         assert len(seen) == len(set(seen)), f"{sort}: a registration was repeated"
         assert {rec.registration.uid for rec in base} <= set(seen), f"{sort}: a registration was lost"
-
-
-def test_the_index_is_written_in_the_ledger_transaction_and_shows_the_new_state(database: Database) -> None:
-    log = TransparencyLog(database, SystemClock(), Signer.generate(ORIGIN))
-    ledger = Ledger(database, SystemClock(), log)
-    rec = record("全省医保定点医药机构目录")
-    with pytest.raises(RuntimeError), database.transaction() as session:
-        ledger._put(session, rec, "320000")
-        raise RuntimeError("the transaction fails after the ledger write")
-    search = Search(database, facet_cache_seconds=0)
-    assert search.search(SearchQuery(q="医保")).total == 0
-    with database.transaction() as session:
-        ledger._put(session, rec, "320000")
-    assert names(search.search(SearchQuery(q="医保"))) == ["全省医保定点医药机构目录"]
-    # Deregistered, and then managed by another node: the index says so from the same commit.
-    rec.registration.state = r.Registration.DEREGISTERED
-    rec.revision = 2
-    with database.transaction() as session:
-        ledger._put(session, rec, "320000")
-    found = search.search(SearchQuery(q="医保"))
-    assert [row.state for row in found.items] == ["DEREGISTERED"]
-    rec.registration.managing_node, rec.revision = "nodes/440000", 3
-    with database.transaction() as session:
-        ledger._put(session, rec, "440000")
-    assert [row.node for row in search.search(SearchQuery(q="医保")).items] == ["440000"]
-    with database.transaction(write=False) as session:
-        assert session.get(SearchRow, rec.registration.uid) is not None
-
-
-def test_an_index_built_from_an_existing_ledger_has_every_entry_once(database: Database) -> None:
-    log = TransparencyLog(database, SystemClock(), Signer.generate(ORIGIN))
-    ledger = Ledger(database, SystemClock(), log)
-    records = [record(f"交通流量数据{i}") for i in range(25)]
-    with database.transaction() as session:
-        for rec in records:
-            ledger._put(session, rec, "320000")
-    with database.transaction() as session:
-        session.execute(delete(SearchRow))
-    assert SearchIndex().backfill(database, batch=10) == 25
-    assert SearchIndex().backfill(database) == 0
-    assert Search(database).search(SearchQuery(q="交通")).total == 25
 
 
 def test_past_the_cap_postgresql_estimates_the_counts_and_sqlite_counts_them(
