@@ -78,6 +78,7 @@ from benchmarks.harness import (
     CpuMeter,
     PgActivitySampler,
     ServerProcess,
+    child_pids,
     machine_facts,
     percentile,
     postgres_pids,
@@ -340,8 +341,9 @@ def catch_up(
     daemon = daemon_process(province_url, target.address, workdir)
     sampler = PgActivitySampler(postgres_url) if postgres_url else None
     pg_before = postgres_pids(postgres_url) if postgres_url else []
+    indexer = child_pids(target.pid)  # the national node's search indexer (none for the sink)
     try:
-        meter = CpuMeter({"server": [target.pid], "postgres": pg_before})
+        meter = CpuMeter({"server": [target.pid], "indexer": indexer, "postgres": pg_before})
         if sampler:
             sampler.start((time.monotonic(), math.inf))
         started = time.monotonic()
@@ -367,7 +369,7 @@ def catch_up(
                     last_shown = now
                 time.sleep(PROGRESS_POLL)
         seconds = now - started
-        groups = {"server": [target.pid], "daemon": [daemon.pid]}
+        groups = {"server": [target.pid], "indexer": indexer, "daemon": [daemon.pid]}
         if postgres_url:
             groups["postgres"] = sorted(set(pg_before) | set(postgres_pids(postgres_url)))
         cpu = meter.stop(groups)
@@ -592,6 +594,14 @@ def run_national(
             postgres_url=postgres_url,
         )
         print_catch_up(console, f"catch-up {key}", result, "national")
+        if baseline is None:
+            result["index"] = index_catch_up(database_url, result["seconds"])
+            index = result["index"]
+            console.print(
+                f"{INDENT}search index: {index['behind_at_acknowledgement']:,} log entries behind when the"
+                f" last change was acknowledged, caught up {index['seconds_after']:.1f} s later"
+                f" ({index['entries_per_second_after']:,.0f} entries/s once the sync was done)"
+            )
         if sustained_seconds > 0:
             sustained = run_sustained(
                 console,
@@ -610,6 +620,41 @@ def run_national(
             daemon.stop()
         national.stop()
     return result, sustained
+
+
+def index_catch_up(database_url: str, sync_seconds: float, timeout: float = 600.0) -> dict[str, Any]:
+    """How far the search index was behind the log when the catch-up ended, and how long it took to
+    follow the rest (its cursor reaching the log's size)."""
+    from sqlalchemy import text
+
+    from common.db import Database
+
+    db = Database(database_url, pool_size=1)
+    query = text(
+        "SELECT (SELECT last FROM sequence_counters WHERE name = 'log'),"
+        " (SELECT next_index FROM search_cursor WHERE name = 'search')"
+    )
+    started = time.monotonic()
+    try:
+        with db.engine.connect() as conn:
+            size, cursor = conn.execute(query).one()
+        behind = (size or 0) - (cursor or 0)
+        remaining = behind
+        while remaining > 0 and time.monotonic() - started < timeout:
+            time.sleep(0.1)
+            with db.engine.connect() as conn:
+                size, cursor = conn.execute(query).one()
+            remaining = (size or 0) - (cursor or 0)
+    finally:
+        db.dispose()
+    after = time.monotonic() - started
+    return {
+        "behind_at_acknowledgement": behind,
+        "seconds_after": round(after, 2),
+        "entries_per_second_after": behind / after if after > 0 else 0.0,
+        "caught_up": remaining <= 0,
+        "sync_seconds": sync_seconds,
+    }
 
 
 # --------------------------------------------------------------------------------------------------

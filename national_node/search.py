@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from common import regions
 from common.db import Database, insert_for
 from common.gen.registry.v1 import registration_pb2, sync_pb2
-from national_node.models import LedgerRow, SearchRow
+from national_node.models import LedgerRow, SearchCursorRow, SearchRow
 from national_node.words import name_key, query_words, words_of
 
 __all__ = ["FACETS", "Search", "SearchIndex", "SearchQuery", "SearchResult", "indexed_fields"]
@@ -58,6 +58,8 @@ _BOOKKEEPING = frozenset({"revision", "updated_at"})
 COUNT_CAP = 2000
 #: Queries whose counts are remembered at most (for ``facet_cache_seconds``).
 CACHED_QUERIES = 2000
+#: Results (pages) of recent queries remembered at most, each valid while the index has not moved.
+CACHED_RESULTS = 1000
 #: Facet values shown at most per facet (the most frequent).
 FACET_VALUES = 20
 
@@ -281,13 +283,21 @@ def _escape_like(word: str) -> str:
 class Search:
     """The portal's queries. Reads only; safe to share between threads."""
 
-    def __init__(self, db: Database, *, facet_cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self, db: Database, *, facet_cache_seconds: float = 0.0, cached_results: int = CACHED_RESULTS
+    ) -> None:
         self.db = db
         self.postgres = db.engine.dialect.name == "postgresql"
         #: Counts of recent queries (words and filters), newest last, at most CACHED_QUERIES.
         self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.facet_cache_seconds = facet_cache_seconds
+        #: Pages of recent queries, by query and position, with the index's version they were read at.
+        self._results: OrderedDict[str, tuple[int, SearchResult]] = OrderedDict()
+        self._results_lock = threading.Lock()
+        self.cached_results = cached_results
+        #: Pages being read now, by key: a second asker waits for the first's answer.
+        self._reading: dict[str, threading.Event] = {}
 
     # -- conditions ---------------------------------------------------------------------------
 
@@ -317,24 +327,72 @@ class Search:
         registration-time index from the top down, filtered by the words, so a page costs what it shows
         and not what the query matches. A position is ``[tier, created_at, uid]``.
         """
+        if not self.cached_results:
+            with self.db.transaction(write=False) as session:
+                return self._search(session, query, after)
+        key = repr((query.key(), query.page_size, after))
+        # A page read before is answered again while the index has not moved since (its version is
+        # how far it has followed the log): never older than what the index holds.
+        with self.db.transaction(write=False) as session:
+            version = self._version(session)
+        with self._results_lock:
+            hit = self._results.get(key)
+            if hit is not None and version is not None and hit[0] == version:
+                self._results.move_to_end(key)
+                return hit[1]
+            reading = self._reading.get(key)
+            mine = reading is None
+            if mine:
+                reading = self._reading[key] = threading.Event()
+        assert reading is not None
+        if not mine:
+            # Another thread reads this page now (a popular query, many askers): its answer will do.
+            reading.wait(10.0)
+            with self._results_lock:
+                hit = self._results.get(key)
+            if hit is not None and version is not None and hit[0] >= version:
+                return hit[1]
+        try:
+            with self.db.transaction(write=False) as session:
+                version = self._version(session)
+                result = self._search(session, query, after)
+            if version is not None:
+                with self._results_lock:
+                    self._results[key] = (version, result)
+                    self._results.move_to_end(key)
+                    while len(self._results) > self.cached_results:
+                        self._results.popitem(last=False)
+            return result
+        finally:
+            if mine:
+                with self._results_lock:
+                    del self._reading[key]
+                reading.set()
+
+    @staticmethod
+    def _version(session: Session) -> int | None:
+        """The index's version: how far it has followed the log (None: it is being built)."""
+        cursor = session.get(SearchCursorRow, "search")
+        return cursor.next_index if cursor is not None else None
+
+    def _search(self, session: Session, query: SearchQuery, after: list[Any] | None) -> SearchResult:
         words = query.words()
         conditions = self._conditions(query, words)
-        with self.db.transaction(write=False) as session:
-            facets, total, approximate = self._facets(session, query, words, conditions)
-            if query.sort == "newest" or not words:
-                tiers = [(0, conditions)]
-            else:
-                title = self._in_title(words)
-                tiers = [(1, [*conditions, title]), (0, [*conditions, not_(title)])]
-            wanted = query.page_size + 1
-            found: list[tuple[int, SearchRow]] = []
-            for tier, where in tiers:
-                if after is not None and tier > after[0]:
-                    continue  # the previous page ended in a later tier
-                start = after if after is not None and tier == after[0] else None
-                found += [(tier, row) for row in self._newest(session, where, start, wanted - len(found))]
-                if len(found) >= wanted:
-                    break
+        facets, total, approximate = self._facets(session, query, words, conditions)
+        if query.sort == "newest" or not words:
+            tiers = [(0, conditions)]
+        else:
+            title = self._in_title(words)
+            tiers = [(1, [*conditions, title]), (0, [*conditions, not_(title)])]
+        wanted = query.page_size + 1
+        found: list[tuple[int, SearchRow]] = []
+        for tier, where in tiers:
+            if after is not None and tier > after[0]:
+                continue  # the previous page ended in a later tier
+            start = after if after is not None and tier == after[0] else None
+            found += [(tier, row) for row in self._newest(session, where, start, wanted - len(found))]
+            if len(found) >= wanted:
+                break
         items = [row for _, row in found[: query.page_size]]
         next_position = None
         if len(found) > query.page_size:

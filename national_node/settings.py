@@ -60,6 +60,9 @@ class PortalSettings(BaseModel):
     cache_seconds: int = Field(default=10, ge=0, le=3600)
     #: Seconds the counts of a query (its total and counts per filter value) are remembered (0: never).
     count_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+    #: Pages of recent queries remembered (0: none), each answered again only while the search index
+    #: has not moved since it was read: never older than the index.
+    cached_results: int = Field(default=1000, ge=0, le=100_000)
     #: Seconds to wait for the national node on an objection or a confirmation.
     national_timeout: float = Field(default=5.0, gt=0, le=60)
 

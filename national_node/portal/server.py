@@ -34,7 +34,9 @@ def build_portal(settings: NationalSettings) -> tuple[Portal, Database]:
     )
     portal = Portal(
         settings=config,
-        search=Search(db, facet_cache_seconds=config.count_cache_seconds),
+        search=Search(
+            db, facet_cache_seconds=config.count_cache_seconds, cached_results=config.cached_results
+        ),
         tokens=PageTokens(db.secret("portal_page_tokens")),
         national=national,
         clock=make_clock(settings.clock_start, settings.clock_speed),

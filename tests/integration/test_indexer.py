@@ -11,6 +11,7 @@ import os
 import signal
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -189,6 +190,47 @@ def test_the_duplicate_check_sees_what_the_ledger_has_and_the_index_not_yet(
     assert indexer.behind() == 1 and finder.find(content) == []
     indexer.catch_up()
     assert finder.find(content) == []
+
+
+def test_a_remembered_page_is_never_older_than_the_index_and_is_read_once_for_many_askers(
+    national_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = national_database
+    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    indexer = Indexer(db)
+    indexer.cursor()
+    with db.transaction() as session:
+        ledger._put(session, record("南京市气象观测数据"), "320000")
+    indexer.catch_up()
+    search = Search(db)
+    reads: list[int] = []
+    real = Search._search
+
+    def counted(self: Search, *args: object) -> object:
+        reads.append(1)
+        time.sleep(0.05)  # a slow read: the other askers arrive while it runs
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Search, "_search", counted)
+    answers: list[int] = []
+    askers = [
+        threading.Thread(target=lambda: answers.append(search.search(SearchQuery(q="气象")).total))
+        for _ in range(8)
+    ]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(10)
+    assert answers == [1] * 8 and len(reads) == 1
+    assert search.search(SearchQuery(q="气象")).total == 1 and len(reads) == 1  # remembered
+    # The ledger changes, and once the index has it the page is read again: a new registration shows.
+    with db.transaction() as session:
+        ledger._put(session, record("苏州市气象灾害预警"), "320000")
+    assert search.search(SearchQuery(q="气象")).total == 1  # the index has not followed yet
+    indexer.catch_up()
+    page = search.search(SearchQuery(q="气象"))
+    assert page.total == 2 and len(reads) == 2
+    assert "苏州市气象灾害预警" in [row.data_name for row in page.items]
 
 
 # -- as processes -------------------------------------------------------------------------------------
