@@ -1,4 +1,5 @@
-"""The search index follows the national log: how far it has got.
+"""The search index follows the national log: how far it has got. The index is emptied, to be rebuilt
+by the indexer's first start: its rows now hold their filter values among their words.
 
 Revision ID: 0009
 Revises: 0008
@@ -24,6 +25,7 @@ def upgrade() -> None:
         sa.Column("next_index", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
+    op.execute("DELETE FROM search_index")
 
 
 def downgrade() -> None:
