@@ -355,14 +355,17 @@ def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path
         db = Database(url, pool_size=2)
         migrate(db.engine, MIGRATIONS)
         with db.engine.connect() as conn:
-            present = conn.execute(text("SELECT count(*) FROM search_index")).scalar_one()
+            present = conn.execute(text("SELECT count(*) FROM ledger")).scalar_one()
+            indexed = conn.execute(text("SELECT count(*) FROM search_cursor")).scalar_one()
         if options.database and present:
-            console.print(f"  reusing {present:,} indexed registrations of the given database")
+            console.print(f"  reusing the {present:,} registrations of the given database's ledger")
             report["size"] = present
-            report["ledger"] = report["index"] = {"reused": present}
-            Indexer(db, batch=BATCH).cursor()  # a database indexed before the indexer had a cursor
+            report["ledger"] = {"reused": present}
         else:
             report["ledger"] = load_ledger(db, options.size, console)
+        if options.database and present and indexed:
+            report["index"] = {"reused": present}
+        else:  # a new ledger, or an index emptied (by a migration that changed its rows)
             report["index"] = build_index(db, console)
         with db.engine.connect() as conn:
             uids = [
@@ -471,12 +474,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(console: Console, report: dict[str, Any]) -> None:
     ledger, index = report["ledger"], report["index"]
+    written = (
+        f"ledger of {ledger['reused']:,} reused"
+        if "reused" in ledger
+        else f"ledger of {ledger['rows']:,} written in {ledger['seconds']:.0f} s"
+    )
     if "reused" in index:
-        console.print(f"  {index['reused']:,} registrations, index reused")
+        console.print(f"  {written}; index reused")
     else:
         console.print(
-            f"  ledger of {ledger['rows']:,} written in {ledger['seconds']:.0f} s;"
-            f" search index built in {index['seconds']:.0f} s ({index['rows_per_second']:,}/s,"
+            f"  {written}; search index built in {index['seconds']:.0f} s ({index['rows_per_second']:,}/s,"
             f" {index['table_and_indexes_mb']:,} MB with its indexes)"
         )
     for label, title in (

@@ -97,7 +97,11 @@ def insert_for(session: Session) -> Any:
 class Database:
     """One node's database: an engine plus transactions that behave alike on SQLite and PostgreSQL."""
 
-    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 16, postgres_settings: dict[str, str] | None = None
+    ) -> None:
+        """``postgres_settings``: run-time parameters every PostgreSQL session of this engine starts
+        with (e.g. ``plan_cache_mode``), beside any ``options`` the URL gives."""
         url = normalise_database_url(url)
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -113,7 +117,19 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
         else:
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            connect_args: dict[str, Any] = {}
+            if postgres_settings:
+                given = self.url.query.get("options", "")
+                options = [given] if isinstance(given, str) else list(given)
+                options += [f"-c {name}={value}" for name, value in postgres_settings.items()]
+                connect_args["options"] = " ".join(o for o in options if o)
+            self.engine = create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=connect_args,
+            )
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         # SQLite takes one writer at a time; writers of this process wait their turn here rather than
         # in SQLite's busy handler, whose growing sleeps give some waiters second-long delays.

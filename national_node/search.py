@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, func, literal, not_, or_, tuple_, type_coerce
+from sqlalchemy import Text, and_, func, literal, not_, tuple_, type_coerce
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,7 +33,9 @@ from sqlmodel import Session, col, select
 from common import regions
 from common.db import Database, insert_for
 from common.gen.registry.v1 import registration_pb2, sync_pb2
+from common.sync.sequences import current
 from national_node.models import LedgerRow, SearchCursorRow, SearchRow
+from national_node.tlog import COUNTER
 from national_node.words import name_key, query_words, words_of
 
 __all__ = ["FACETS", "Search", "SearchIndex", "SearchQuery", "SearchResult", "indexed_fields"]
@@ -61,8 +63,14 @@ def tag(facet: str, value: str) -> str:
     return f"{facet}:{value}"
 
 
+#: The tag of a word of the data name or the subject's name.
+TITLE = "title"
+
+
 def _is_tag(word: str) -> bool:
     return ":" in word
+
+
 #: Fields that change with every change of a registration but say nothing to the public.
 _BOOKKEEPING = frozenset({"revision", "updated_at"})
 #: Matches counted exactly; beyond, PostgreSQL's counts are estimates (SearchResult.approximate).
@@ -71,6 +79,9 @@ COUNT_CAP = 2000
 CACHED_QUERIES = 2000
 #: Results (pages) of recent queries remembered at most, each valid while the index has not moved.
 CACHED_RESULTS = 1000
+#: Facet values read at most per facet: more than the province-level regions, so only the subject
+#: and update-frequency facets (cut to FACET_VALUES) are ever cut short.
+_FACET_ROWS = 64
 #: Facet values shown at most per facet (the most frequent).
 FACET_VALUES = 20
 
@@ -166,6 +177,9 @@ class SearchIndex:
             words = [word for word in before.words if not _is_tag(word)]
         else:
             words = words_of(text)
+        # The words of the title (data name and subject), tagged: the first tier of relevance. (Their
+        # pieces were just segmented for the text, and are remembered.)
+        words += [tag(TITLE, word) for word in words_of(text[:2])]
         words += [tag(key, str(fields[column])) for key, column in FACETS.items()]
         return {
             **fields,
@@ -436,17 +450,9 @@ class Search:
         return list(session.exec(statement.order_by(created.desc(), uid.desc()).limit(limit)))
 
     def _in_title(self, words: Sequence[str]) -> ColumnElement[bool]:
-        """Every word in the data name or the subject's name."""
-        parts = []
-        for word in words:
-            pattern = f"%{_escape_like(word)}%"
-            parts.append(
-                or_(
-                    col(SearchRow.data_name).like(pattern, escape="\\"),
-                    col(SearchRow.subject_name).like(pattern, escape="\\"),
-                )
-            )
-        return and_(*parts)
+        """Every word among the words of the data name or the subject's name (their tags: PostgreSQL
+        knows how common each is, where it would guess for a LIKE and read every match)."""
+        return and_(*self._match([tag(TITLE, word) for word in words]))
 
     def _facets(
         self,
@@ -506,9 +512,18 @@ class Search:
         columns = [getattr(SearchRow, name) for name in FACETS.values()]
         matches = sql_select(*columns, col(SearchRow.subject_name)).where(*conditions).limit(limit).subquery()
         picked = [matches.c[c.key] for c in columns]
-        statement = sql_select(
-            *picked, func.max(matches.c.subject_name), func.count(), func.grouping(*picked)
-        ).group_by(func.grouping_sets(*[tuple_(c) for c in picked]))
+        grouping = func.grouping(*picked)
+        count = func.count()
+        # Each facet's most frequent values only (a sample of 2,000 can have 2,000 subjects): ranked
+        # within its grouping set, by count and then value (one column is set per grouping set).
+        rank = func.row_number().over(partition_by=grouping, order_by=(count.desc(), func.coalesce(*picked)))
+        counted = (
+            sql_select(*picked, func.max(matches.c.subject_name), count, grouping, rank.label("rank"))
+            .group_by(func.grouping_sets(*[tuple_(c) for c in picked]))
+            .subquery()
+        )
+        kept = [c for c in counted.c if c.key != "rank"]
+        statement = sql_select(*kept).where(counted.c.rank <= _FACET_ROWS)
         keys = list(FACETS)
         found: dict[str, list[tuple[str, str, int]]] = {key: [] for key in keys}
         for row in session.execute(statement):
@@ -541,10 +556,13 @@ class Search:
             facets[key] = [(str(value), str(label), int(n)) for value, label, n in rows]
         return facets
 
-    def ready(self) -> None:
-        """Raises unless the index can be read (the database is there and migrated)."""
+    def ready(self) -> int | None:
+        """How many log entries the index has still to follow (None: it is being built); raises
+        unless the index can be read (the database is there and migrated)."""
         with self.db.transaction(write=False) as session:
             session.exec(select(SearchRow.uid).limit(1)).first()
+            version = self._version(session)
+            return None if version is None else max(0, current(session, COUNTER) - version)
 
     # -- lookups ------------------------------------------------------------------------------
 

@@ -674,9 +674,10 @@ def create_app(portal: Portal) -> FastAPI:
         return _error_response(failure) if request.url.path.startswith(API) else error_page(request, failure)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        portal.search.ready()
-        return {"status": "serving"}
+    def healthz() -> dict[str, Any]:
+        behind = portal.search.ready()
+        # index_behind: log entries the search index has still to follow (null: being built).
+        return {"status": "serving", "index_behind": behind}
 
     # -- pages --------------------------------------------------------------------------------
 

@@ -131,6 +131,37 @@ def test_paging_through_results_while_registrations_are_added_sees_each_one_once
     assert before <= set(seen)
 
 
+def test_a_new_registration_is_findable_once_synced_and_the_health_check_shows_the_index_caught_up(
+    fed: PortalFederation, api: httpx.Client
+) -> None:
+    channel, stub = fed.registration_stub()
+    try:
+        stub.CreateRegistration(
+            rs.CreateRegistrationRequest(
+                parent="nodes/320000",
+                registration=r.Registration(object_type=1, content=_content("连云港市港口吞吐量数据")),
+                request_id=str(uuid.uuid4()),
+            ),
+            metadata=metadata(token()),
+            timeout=10,
+        )
+    finally:
+        channel.close()
+    # The province syncs it up, the ledger takes it, the indexer follows the log: seconds at most.
+    found = wait_until(
+        lambda: api.get("/registrations", params={"q": "吞吐量"}).json()["registrations"],
+        timeout=30,
+        message="the new registration in the search",
+    )
+    assert [hit["data_name"] for hit in found] == ["连云港市港口吞吐量数据"]
+    health = wait_until(
+        lambda: (h := httpx.get(fed.url + "healthz", timeout=5).json())["index_behind"] == 0 and h,
+        timeout=10,
+        message="the index caught up",
+    )
+    assert health["status"] == "serving"
+
+
 def _content(data_name: str) -> r.RegistrationContent:
     from tests.factories import make_content, make_uscc
 

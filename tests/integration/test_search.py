@@ -213,3 +213,21 @@ def test_counts_are_remembered_for_their_period_and_then_counted_again(database:
     assert remembered.total == 2 and len(remembered.items) == 3  # the page is fresh, the count not yet
     time.sleep(0.6)
     assert search.search(SearchQuery(q="气象")).total == 3
+
+
+def test_the_portals_postgresql_sessions_plan_each_search_for_its_own_words(postgres_url: str) -> None:
+    """The portal's sessions never fall back to PostgreSQL's generic plan of a prepared search, which
+    reads every match of a broad word (seconds at 10^6 registrations: benchmarks/README.md)."""
+    from sqlalchemy import text
+
+    from national_node.portal.server import portal_database
+    from national_node.settings import NationalSettings
+
+    settings = NationalSettings(database_url=postgres_url + "?options=-c%20statement_timeout%3D5000")
+    db = portal_database(settings)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "5s"  # the URL's kept
+    finally:
+        db.dispose()
