@@ -279,6 +279,11 @@ def _child() -> int:
     def parent_gone() -> None:
         sys.stdin.buffer.read()  # returns at end of file: the parent closed the pipe or is gone
         stopping.set()
+        # A round (or the first start's indexing of a whole ledger) that does not end soon is cut
+        # short: it is repeated by the next indexer, as after a crash.
+        time.sleep(10)
+        logger.warning("the search indexer did not stop within 10 s of its node; exiting now")
+        os._exit(0)
 
     threading.Thread(target=parent_gone, name="parent", daemon=True).start()
     if config.nice:

@@ -414,8 +414,11 @@ class Search:
         if query.sort == "newest" or not words:
             tiers = [(0, conditions)]
         else:
-            title = self._in_title(words)
-            tiers = [(1, [*conditions, title]), (0, [*conditions, not_(title)])]
+            # The first tier asks for the title's tags alone: they imply the words, and PostgreSQL,
+            # which takes conditions as independent, would take the two together for rare.
+            titled = [tag(TITLE, word) for word in words]
+            title = and_(*self._match(titled))
+            tiers = [(1, self._conditions(query, titled)), (0, [*conditions, not_(title)])]
         wanted = query.page_size + 1
         found: list[tuple[int, SearchRow]] = []
         for tier, where in tiers:
@@ -448,11 +451,6 @@ class Search:
             at = datetime.fromisoformat(after[1])
             statement = statement.where(tuple_(created, uid) < tuple_(literal(at), literal(after[2])))
         return list(session.exec(statement.order_by(created.desc(), uid.desc()).limit(limit)))
-
-    def _in_title(self, words: Sequence[str]) -> ColumnElement[bool]:
-        """Every word among the words of the data name or the subject's name (their tags: PostgreSQL
-        knows how common each is, where it would guess for a LIKE and read every match)."""
-        return and_(*self._match([tag(TITLE, word) for word in words]))
 
     def _facets(
         self,
