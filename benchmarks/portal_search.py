@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,11 @@ from sqlalchemy import insert, text
 
 from benchmarks.harness import (
     Aborted,
+    CpuMeter,
     ServerProcess,
     machine_facts,
     percentile,
+    postgres_pids,
     print_machine,
     reach_postgres,
     stop_on_sigterm,
@@ -296,9 +299,17 @@ def _requests(kind: str, rng: random.Random, uids: list[str]) -> tuple[str, dict
 KINDS = ("one_word", "two_words", "filtered", "registration", "page")
 
 
-def load(url: str, clients: int, seconds: float, uids: list[str], warmup: float) -> dict[str, Any]:
+def load(
+    url: str,
+    clients: int,
+    seconds: float,
+    uids: list[str],
+    warmup: float,
+    groups: Callable[[], dict[str, list[int]]],
+) -> dict[str, Any]:
     """Each kind for ``warmup`` seconds unmeasured (the database's pages come into memory), then
-    ``seconds`` measured."""
+    ``seconds`` measured, with the CPU time of ``groups`` of processes (and of this one, the load)
+    per request."""
     results: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
         latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -332,8 +343,12 @@ def load(url: str, clients: int, seconds: float, uids: list[str], warmup: float)
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         for thread in threads:
             thread.start()
+        time.sleep(max(0.0, measured_from - time.monotonic()))
+        measured = {**groups(), "load": [os.getpid()]}  # after the warm-up: the pool's backends are up
+        meter = CpuMeter(measured)
         for thread in threads:
             thread.join(warmup + seconds + 60)
+        cpu = meter.stop(measured)
         elapsed = seconds
         ordered = sorted(v for per in latencies for v in per)
         results[kind] = {
@@ -343,6 +358,11 @@ def load(url: str, clients: int, seconds: float, uids: list[str], warmup: float)
             "p50_ms": round(percentile(ordered, 0.50) * 1000, 1),
             "p95_ms": round(percentile(ordered, 0.95) * 1000, 1),
             "p99_ms": round(percentile(ordered, 0.99) * 1000, 1),
+            # CPU ms per request, by process group (the window: the measured seconds, about).
+            "cpu_ms": {
+                label: round(percent / 100 * cpu["window_seconds"] / max(1, len(ordered)) * 1000, 2)
+                for label, percent in cpu["processes"].items()
+            },
         }
     return results
 
@@ -402,7 +422,12 @@ def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path
                     f"  {label}: {clients} clients, {options.seconds:g} s per kind, counts"
                     f" remembered {cache} s, pages {'remembered' if results != '0' else 'read afresh'}"
                 )
-                report[label] = load(portal.address, clients, options.seconds, uids, options.warmup)
+                pid = portal.pid
+
+                def groups(pid: int = pid) -> dict[str, list[int]]:
+                    return {"portal": [pid], "postgres": postgres_pids(url)}
+
+                report[label] = load(portal.address, clients, options.seconds, uids, options.warmup, groups)
                 report.setdefault("portal_problems", []).extend(portal.log_problems()[:5])
             finally:
                 portal.stop()
@@ -503,9 +528,20 @@ def _summary(console: Console, report: dict[str, Any]) -> None:
 
 def _print_queries(console: Console, title: str, queries: dict[str, Any]) -> None:
     table = Table(title=title, title_justify="left")
-    for column in ("request", "requests", "per s", "p50 ms", "p95 ms", "p99 ms", "failed"):
+    columns = (
+        "request",
+        "requests",
+        "per s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "failed",
+        "CPU ms: portal/pg/load",
+    )
+    for column in columns:
         table.add_column(column, justify="right")
     for kind, run in queries.items():
+        cpu = run["cpu_ms"]
         table.add_row(
             kind,
             f"{run['requests']:,}",
@@ -514,6 +550,7 @@ def _print_queries(console: Console, title: str, queries: dict[str, Any]) -> Non
             f"{run['p95_ms']:.1f}",
             f"{run['p99_ms']:.1f}",
             str(run["failures"]),
+            f"{cpu['portal']:.1f} / {cpu['postgres']:.1f} / {cpu['load']:.1f}",
         )
     console.print(table)
 

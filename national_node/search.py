@@ -510,13 +510,15 @@ class Search:
         columns = [getattr(SearchRow, name) for name in FACETS.values()]
         matches = sql_select(*columns, col(SearchRow.subject_name)).where(*conditions).limit(limit).subquery()
         picked = [matches.c[c.key] for c in columns]
-        grouping = func.grouping(*picked)
+        grouping_of = func.grouping(*picked)
         count = func.count()
         # Each facet's most frequent values only (a sample of 2,000 can have 2,000 subjects): ranked
         # within its grouping set, by count and then value (one column is set per grouping set).
-        rank = func.row_number().over(partition_by=grouping, order_by=(count.desc(), func.coalesce(*picked)))
+        rank = func.row_number().over(
+            partition_by=grouping_of, order_by=(count.desc(), func.coalesce(*picked))
+        )
         counted = (
-            sql_select(*picked, func.max(matches.c.subject_name), count, grouping, rank.label("rank"))
+            sql_select(*picked, func.max(matches.c.subject_name), count, grouping_of, rank.label("rank"))
             .group_by(func.grouping_sets(*[tuple_(c) for c in picked]))
             .subquery()
         )
