@@ -470,7 +470,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = _parse(argv)
-    console = Console(stderr=options.json, highlight=False)
+    # Wide enough for the tables when the output goes to a file (rich would wrap them at 80 columns).
+    console = Console(stderr=options.json, highlight=False, width=None if sys.stdout.isatty() else 120)
     stop_on_sigterm()
     admin_url, facts, skipped = reach_postgres(options.postgres_url, skip=False)
     if admin_url is None:

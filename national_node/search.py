@@ -74,7 +74,7 @@ def _is_tag(word: str) -> bool:
 #: Fields that change with every change of a registration but say nothing to the public.
 _BOOKKEEPING = frozenset({"revision", "updated_at"})
 #: Matches counted exactly; beyond, PostgreSQL's counts are estimates (SearchResult.approximate).
-COUNT_CAP = 2000
+COUNT_CAP = 1000
 #: Queries whose counts are remembered at most (for ``facet_cache_seconds``).
 CACHED_QUERIES = 2000
 #: Results (pages) of recent queries remembered at most, each valid while the index has not moved.
@@ -512,7 +512,7 @@ class Search:
         picked = [matches.c[c.key] for c in columns]
         grouping_of = func.grouping(*picked)
         count = func.count()
-        # Each facet's most frequent values only (a sample of 2,000 can have 2,000 subjects): ranked
+        # Each facet's most frequent values only (a sample of 1,000 can have 1,000 subjects): ranked
         # within its grouping set, by count and then value (one column is set per grouping set).
         rank = func.row_number().over(
             partition_by=grouping_of, order_by=(count.desc(), func.coalesce(*picked))

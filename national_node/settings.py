@@ -75,7 +75,7 @@ class IndexerSettings(BaseModel):
     #: false: run ``python -m national_node.indexer`` as a service of its own.
     embedded: bool = True
     #: Log entries taken per round when the index is behind.
-    batch: int = Field(default=1000, ge=1, le=20000)
+    batch: int = Field(default=5000, ge=1, le=20000)
     #: Seconds between looks at the log when the index has caught up: how far behind the ledger a
     #: search may be, at most, when the machine is not busy.
     idle_seconds: float = Field(default=0.2, gt=0, le=60)

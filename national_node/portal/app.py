@@ -140,7 +140,7 @@ class SearchResponse(BaseModel):
     total_size: int
     total_size_is_estimate: bool = Field(
         default=False,
-        description="True when more than 2,000 match: the total and the counts are then estimates.",
+        description="True when more than 1,000 match: the total and the counts are then estimates.",
     )
     facets: dict[str, list[FacetValue]]
     next_page_token: str = Field(
