@@ -191,7 +191,8 @@ class SearchIndex:
         }
 
     def write(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert or replace ``rows`` (by uid), in one statement."""
+        """Insert or replace ``rows`` (by uid), in one statement; a row the index holds at a newer
+        revision is kept."""
         if not rows:
             return
         table = SearchRow.__table__  # type: ignore[attr-defined]
@@ -199,6 +200,8 @@ class SearchIndex:
         statement = statement.on_conflict_do_update(
             index_elements=["uid"],
             set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "uid"},
+            # Never an older revision over a newer one (two indexers by mistake, a repeated round).
+            where=table.c.revision <= statement.excluded.revision,
         )
         session.execute(statement, list(rows))
 

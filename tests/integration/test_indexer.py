@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,20 @@ def test_a_failed_round_is_repeated_and_two_indexers_never_take_the_same_batch(
     assert not errors
     total = Search(db, facet_cache_seconds=0).search(SearchQuery(q="气象", page_size=50)).total
     assert total == 40
+    # A round repeated late (an indexer that read the ledger before a change) never writes an older
+    # revision over a newer one.
+    newer = records[0]
+    stale = sync_pb2.RegistrationRecord()
+    stale.CopyFrom(newer)
+    newer.registration.state, newer.revision = r.Registration.DEREGISTERED, 2
+    with db.transaction() as session:
+        ledger._put(session, newer, "320000")
+    indexer.catch_up()
+    with db.transaction() as session:
+        SearchIndex().write(session, [SearchIndex().row(stale, None, now=datetime.now(UTC))])  # type: ignore[list-item]
+    with db.transaction(write=False) as session:
+        kept = session.get(SearchRow, newer.registration.uid)
+        assert kept is not None and (kept.revision, kept.state) == (2, "DEREGISTERED")
 
 
 def test_the_duplicate_check_sees_what_the_ledger_has_and_the_index_not_yet(
