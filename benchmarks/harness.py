@@ -48,7 +48,6 @@ __all__ = [
     "PgActivitySampler",
     "ServerProcess",
     "all_processes_cpu",
-    "child_pids",
     "cpu_seconds",
     "first_line",
     "libpq_url",
@@ -277,15 +276,6 @@ class CpuMeter:
             "top_other_processes": top_other_processes(self.everyone, everyone, ours, window),
             "window_seconds": round(window, 2),
         }
-
-
-def child_pids(pid: int) -> list[int]:
-    """The children of every thread of ``pid`` (Linux: a child belongs to the thread that started it)."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            children += [int(p) for p in (task / "children").read_text().split()]
-    return children
 
 
 def percentile(ordered: list[float], q: float) -> float:

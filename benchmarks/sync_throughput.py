@@ -78,7 +78,6 @@ from benchmarks.harness import (
     CpuMeter,
     PgActivitySampler,
     ServerProcess,
-    child_pids,
     machine_facts,
     percentile,
     postgres_pids,
@@ -91,6 +90,7 @@ from benchmarks.harness import (
 )
 from common.gen.registry.v1 import sync_pb2, sync_service_pb2, sync_service_pb2_grpc
 from common.gen.registry.v1.registration_service_pb2_grpc import RegistrationServiceStub as RegistrationStub
+from tests.nodes import child_pids
 from tests.postgres import fresh_database
 from tests.trust import TESTER, node_env, token
 from tests.trust import channel as tls_channel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -20,6 +21,15 @@ from tests.trust import channel, node_env, token, trust
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_pids(pid: int) -> list[int]:
+    """The children of every thread of ``pid`` (Linux: a child belongs to the thread that started it)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children += [int(p) for p in (task / "children").read_text().split()]
+    return children
 
 
 def free_port() -> int:

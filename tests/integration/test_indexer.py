@@ -6,7 +6,6 @@ included) and comes back when it dies alone."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sqlite3
@@ -32,7 +31,7 @@ from national_node.models import SearchCursorRow, SearchRow
 from national_node.search import Search, SearchIndex, SearchQuery
 from national_node.tlog import TransparencyLog
 from tests.factories import make_content, make_uscc
-from tests.nodes import NodeProcess, wait_until
+from tests.nodes import NodeProcess, child_pids, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -251,18 +250,9 @@ def test_a_remembered_page_is_never_older_than_the_index_and_is_read_once_for_ma
 # -- as processes -------------------------------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    """The children of every thread of ``pid`` (a child belongs to the thread that started it)."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(FileNotFoundError):
-            children += [int(p) for p in (task / "children").read_text().split()]
-    return children
-
-
 def _indexer_child(node: NodeProcess) -> int:
     assert node.process is not None
-    for pid in _children(node.process.pid):
+    for pid in child_pids(node.process.pid):
         if b"national_node.indexer" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return pid
     return 0
