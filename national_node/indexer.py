@@ -139,10 +139,12 @@ class Indexer:
         return total
 
     def follow(self, stopping: threading.Event, *, idle_seconds: float = 0.2) -> None:
-        """Rounds until ``stopping`` is set: back to back while behind, ``idle_seconds`` apart once
-        caught up. A database that fails (restarting, locked) is tried again, up to 30 s apart."""
+        """Rounds until ``stopping`` is set: ``idle_seconds`` apart once caught up; while behind, each
+        followed by a pause as long as it took. A database that fails (restarting, locked) is tried
+        again, up to 30 s apart."""
         failures = 0
         while not stopping.is_set():
+            started = time.monotonic()
             try:
                 followed = self.run_once()
                 failures = 0
@@ -158,8 +160,9 @@ class Indexer:
                 self._cursor = None  # read it again: the failed round may have been the other's
                 stopping.wait(wait)
                 continue
-            if followed < self.batch:
-                stopping.wait(idle_seconds)
+            # At most half of the time working, even while behind: a sync burst keeps the machine
+            # (and the rounds grow, so a registration changed several times in one is written once).
+            stopping.wait(max(idle_seconds if followed < self.batch else 0.0, time.monotonic() - started))
 
 
 def _registrations(entries: object) -> list[str]:
