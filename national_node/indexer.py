@@ -132,9 +132,10 @@ class Indexer:
         return len(entries)
 
     def catch_up(self) -> int:
-        """Rounds until nothing is new; returns the entries followed."""
+        """Rounds until nothing is new; returns the entries this indexer followed. (A round that
+        finds another indexer ahead of it follows nothing, and the next starts from where that got.)"""
         total = 0
-        while followed := self.run_once():
+        while (followed := self.run_once()) or self.behind():
             total += followed
         return total
 

@@ -179,6 +179,24 @@ def test_a_failed_round_is_repeated_and_two_indexers_never_take_the_same_batch(
         assert kept is not None and (kept.revision, kept.state) == (2, "DEREGISTERED")
 
 
+def test_an_indexer_that_another_has_overtaken_starts_from_where_that_one_got(
+    national_database: Database,
+) -> None:
+    db = national_database
+    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    behind, ahead = Indexer(db), Indexer(db)
+    assert behind.cursor() == ahead.cursor() == 0
+    with db.transaction() as session:
+        ledger._put(session, record("南京市气象观测数据"), "320000")
+    assert ahead.catch_up() == 1
+    with db.transaction() as session:
+        ledger._put(session, record("苏州市气象灾害预警"), "320000")
+    # Its cursor says 0: its first round finds the other ahead and follows nothing; the next one
+    # follows what is new, and nothing is indexed twice or left out.
+    assert behind.catch_up() == 1 and behind.behind() == 0
+    assert Search(db, facet_cache_seconds=0).search(SearchQuery(q="气象")).total == 2
+
+
 def test_the_duplicate_check_sees_what_the_ledger_has_and_the_index_not_yet(
     national_database: Database,
 ) -> None:
