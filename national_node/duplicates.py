@@ -51,20 +51,20 @@ without the place rule and the record endings 18/21 with 1/25 (0.71).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy import or_
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from common import names
 from common.db import Database
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
 from common.validation import Checker
-from national_node.models import LogEntryRow, SearchCursorRow, SearchRow
+from national_node.models import SearchRow
+from national_node.search import index_version, log_entries
 from national_node.words import name_key, name_similarity
 
 __all__ = ["MAX_CANDIDATES", "SUBJECT_ROWS", "THRESHOLD", "DuplicateFinder"]
@@ -213,22 +213,15 @@ class DuplicateFinder:
 
 def _unindexed(session: Session) -> list[_Row]:
     """The registrations of the log entries the search index has not followed yet, newest last."""
-    cursor = session.get(SearchCursorRow, "search")
-    entries = session.exec(
-        select(LogEntryRow.index, LogEntryRow.entry)
-        .where(col(LogEntryRow.index) >= (cursor.next_index if cursor else 0))
-        .order_by(col(LogEntryRow.index).desc())
-        .limit(TAIL_ENTRIES)
-    ).all()
+    entries = log_entries(session, index_version(session) or 0, TAIL_ENTRIES, newest=True)
     if len(entries) == TAIL_ENTRIES:
         logger.warning("the search index is more than %d log entries behind the ledger", TAIL_ENTRIES)
     rows: dict[str, _Row] = {}
-    for _, data in reversed(entries):
-        entry = json.loads(bytes(data))
+    for _, entry in entries:
         if entry.get("kind") != "registration":
             continue
         subject = entry.get("subject", {})
-        rows.pop(entry["uid"], None)
+        rows.pop(entry["uid"], None)  # the newest entry of a registration, in its place in order
         rows[entry["uid"]] = _Row(
             entry["uid"],
             entry["registration"],

@@ -38,16 +38,14 @@ from common.db import Database, insert_for
 from common.gen.registry.v1 import sync_pb2
 from common.process import run_process
 from common.sync.sequences import current
-from national_node.models import LedgerRow, LogEntryRow, SearchCursorRow
-from national_node.search import SearchIndex
+from national_node.models import LedgerRow, SearchCursorRow
+from national_node.search import CURSOR, SearchIndex, index_behind, index_version, log_entries
 from national_node.settings import IndexerSettings, NationalSettings
 from national_node.tlog import COUNTER
 
 __all__ = ["Indexer", "IndexerChild", "IndexerProcess", "main"]
 
 logger = logging.getLogger(__name__)
-
-CURSOR = "search"
 
 
 class Indexer:
@@ -64,41 +62,35 @@ class Indexer:
         if self._cursor is not None:
             return self._cursor
         with self.db.transaction(write=False) as session:
-            row = session.get(SearchCursorRow, CURSOR)
-            if row is not None:
-                self._cursor = row.next_index
-                return row.next_index
+            self._cursor = index_version(session)
             size = current(session, COUNTER)
+        if self._cursor is not None:
+            return self._cursor
         self.index.backfill(self.db)
         with self.db.transaction() as session:
             statement = insert_for(session)(SearchCursorRow).values(
                 name=CURSOR, next_index=size, updated_at=datetime.now(UTC)
             )
             session.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
-            row = session.get(SearchCursorRow, CURSOR)
-            assert row is not None
-            self._cursor = row.next_index
+            self._cursor = index_version(session)  # ours, or another indexer's that was first
+        assert self._cursor is not None
         return self._cursor
 
     def behind(self) -> int:
         """Log entries the index has not followed yet."""
-        cursor = self.cursor()
+        self.cursor()  # the first start indexes the ledger first
         with self.db.transaction(write=False) as session:
-            return max(0, current(session, COUNTER) - cursor)
+            return index_behind(session) or 0
 
     def run_once(self) -> int:
         """Follow up to ``batch`` log entries; returns how many were followed (0: none new)."""
         start = self.cursor()
         with self.db.transaction(write=False) as session:
-            entries = session.exec(
-                select(LogEntryRow.index, LogEntryRow.entry)
-                .where(col(LogEntryRow.index) >= start)
-                .order_by(col(LogEntryRow.index))
-                .limit(self.batch)
-            ).all()
+            entries = log_entries(session, start, self.batch)
             if not entries:
                 return 0
-            uids = _registrations(bytes(entry) for _, entry in entries)
+            # The registrations they name, each once, in log order.
+            uids = list(dict.fromkeys(e["uid"] for _, e in entries if e.get("kind") == "registration"))
             records: dict[str, bytes] = {}
             for chunk in range(0, len(uids), 500):
                 wanted = uids[chunk : chunk + 500]
@@ -166,25 +158,16 @@ class Indexer:
             stopping.wait(max(idle_seconds if followed < self.batch else 0.0, time.monotonic() - started))
 
 
-def _registrations(entries: object) -> list[str]:
-    """The uids the log's registration entries name, each once, in log order."""
-    uids: dict[str, None] = {}
-    for data in entries:  # type: ignore[attr-defined]
-        entry = json.loads(data)
-        if entry.get("kind") == "registration":
-            uids[entry["uid"]] = None
-    return list(uids)
-
-
 # -- as a process ------------------------------------------------------------------------------------
 
 
 class IndexerProcess:
-    """What :func:`common.process.run_process` runs: the indexer following in a thread."""
+    """The indexer following in a thread, at its CPU priority: what :func:`common.process.run_process`
+    runs (``python -m national_node.indexer``), and what the node's child runs."""
 
-    def __init__(self, settings: NationalSettings) -> None:
-        self.config = settings.indexer
-        self.db = Database(settings.database_url, pool_size=2)
+    def __init__(self, database_url: str, config: IndexerSettings) -> None:
+        self.config = config
+        self.db = Database(database_url, pool_size=2)
         self.indexer = Indexer(self.db, batch=self.config.batch)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._follow, name="indexer", daemon=True)
@@ -276,8 +259,9 @@ def _child() -> int:
     logging.basicConfig(
         level=str(given["log_level"]).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    process = IndexerProcess(given["database_url"], config)
+    stopping = process.stopping
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's Ctrl-C: the parent stops us
-    stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
 
     def parent_gone() -> None:
@@ -290,16 +274,11 @@ def _child() -> int:
         os._exit(0)
 
     threading.Thread(target=parent_gone, name="parent", daemon=True).start()
-    if config.nice:
-        os.nice(config.nice)
-    db = Database(given["database_url"], pool_size=2)
-    indexer = Indexer(db, batch=config.batch)
-    started = time.monotonic()
-    try:
-        indexer.follow(stopping, idle_seconds=config.idle_seconds)
-    finally:
-        db.dispose()
-    logger.info("the search indexer stopped after %.0f s", time.monotonic() - started)
+    process.start()
+    while not stopping.wait(0.5):
+        pass
+    process.stop()
+    logger.info("the search indexer stopped")
     return 0
 
 
@@ -313,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "national_node.indexer",
         "The search indexer: follows the national log and keeps the public search index in step.",
         lambda path: NationalSettings.load(path),
-        IndexerProcess,
+        lambda settings: IndexerProcess(settings.database_url, settings.indexer),
         args,
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -34,11 +35,22 @@ from common import regions
 from common.db import Database, insert_for
 from common.gen.registry.v1 import registration_pb2, sync_pb2
 from common.sync.sequences import current
-from national_node.models import LedgerRow, SearchCursorRow, SearchRow
+from national_node.models import LedgerRow, LogEntryRow, SearchCursorRow, SearchRow
 from national_node.tlog import COUNTER
 from national_node.words import name_key, query_words, words_of
 
-__all__ = ["FACETS", "Search", "SearchIndex", "SearchQuery", "SearchResult", "indexed_fields"]
+__all__ = [
+    "CURSOR",
+    "FACETS",
+    "Search",
+    "SearchIndex",
+    "SearchQuery",
+    "SearchResult",
+    "index_behind",
+    "index_version",
+    "indexed_fields",
+    "log_entries",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +81,40 @@ TITLE = "title"
 
 def _is_tag(word: str) -> bool:
     return ":" in word
+
+
+#: The name of the search index's cursor (:class:`~national_node.models.SearchCursorRow`).
+CURSOR = "search"
+
+
+def index_version(session: Session) -> int | None:
+    """How far the index has followed the national log: the next entry it will read (None: the
+    indexer's first start has not indexed the ledger yet)."""
+    cursor = session.get(SearchCursorRow, CURSOR)
+    return cursor.next_index if cursor is not None else None
+
+
+def index_behind(session: Session) -> int | None:
+    """Log entries the index has still to follow (None: it is being built)."""
+    version = index_version(session)
+    return None if version is None else max(0, current(session, COUNTER) - version)
+
+
+def log_entries(
+    session: Session, start: int, limit: int, *, newest: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
+    """The national log's entries from index ``start`` on, at most ``limit`` (the first ones, or the
+    newest ones), in log order, parsed. The log is this node's own, so its entries are read as it
+    wrote them, without a verifier's checks."""
+    index = col(LogEntryRow.index)
+    rows = session.exec(
+        select(LogEntryRow.index, LogEntryRow.entry)
+        .where(index >= start)
+        .order_by(index.desc() if newest else index)
+        .limit(limit)
+    ).all()
+    ordered = reversed(rows) if newest else rows
+    return [(at, json.loads(bytes(data))) for at, data in ordered]
 
 
 #: Fields that change with every change of a registration but say nothing to the public.
@@ -369,7 +415,7 @@ class Search:
         # A page read before is answered again while the index has not moved since (its version is
         # how far it has followed the log): never older than what the index holds.
         with self.db.transaction(write=False) as session:
-            version = self._version(session)
+            version = index_version(session)
         with self._results_lock:
             hit = self._results.get(key)
             if hit is not None and version is not None and hit[0] == version:
@@ -389,7 +435,7 @@ class Search:
                 return hit[1]
         try:
             with self.db.transaction(write=False) as session:
-                version = self._version(session)
+                version = index_version(session)
                 result = self._search(session, query, after)
             if version is not None:
                 with self._results_lock:
@@ -403,12 +449,6 @@ class Search:
                 with self._results_lock:
                     del self._reading[key]
                 reading.set()
-
-    @staticmethod
-    def _version(session: Session) -> int | None:
-        """The index's version: how far it has followed the log (None: it is being built)."""
-        cursor = session.get(SearchCursorRow, "search")
-        return cursor.next_index if cursor is not None else None
 
     def _search(self, session: Session, query: SearchQuery, after: list[Any] | None) -> SearchResult:
         words = query.words()
@@ -564,8 +604,7 @@ class Search:
         unless the index can be read (the database is there and migrated)."""
         with self.db.transaction(write=False) as session:
             session.exec(select(SearchRow.uid).limit(1)).first()
-            version = self._version(session)
-            return None if version is None else max(0, current(session, COUNTER) - version)
+            return index_behind(session)
 
     # -- lookups ------------------------------------------------------------------------------
 
