@@ -12,10 +12,12 @@ Three runs, one load generator::
 
 Each server is a real process started on port 0, its address read from its first stdout line. Every
 ``AssignCode`` call is a new registration with a new request id, spread over nodes 320000, 440000 and
-100000 (subjects with valid USCCs of their regions) and object types 1-3. The ratios
-``codes/s ÷ empty calls/s`` say how much of the gRPC ceiling the coding authority keeps; the server CPU
-per call says where that went. ``--smoke`` runs everything for a second with 4 clients: it shows the
-benchmark runs, its numbers mean little. This is a measurement, not a test: nothing here asserts a speed.
+100000 (subjects with valid USCCs of their regions) and object types 1-3; the registrations are put
+into the national ledger, waiting for their code, before the run (the authority codes nothing else).
+The ratios ``codes/s ÷ empty calls/s`` say how much of the gRPC ceiling the coding authority keeps;
+the server CPU per call says where that went. ``--smoke`` runs everything for a second with 4
+clients: it shows the benchmark runs, its numbers mean little. This is a measurement, not a test:
+nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class WorkerSpec:
     first_client: int  # global index of this worker's first client thread
     threads: int
     tag: str  # unique per run, part of every registration and request id
+    #: For "assign": a few subjects per node (USCCs), shared by every client of the run.
+    subjects: dict[str, list[str]] = field(default_factory=dict)
 
 
 #: Set (to 1) in the environment when the load generators talk plaintext.
@@ -151,29 +155,49 @@ def _empty_calls(channel: grpc.Channel, spec: WorkerSpec, client: int) -> Calls:
     return with_token, lambda k: k  # the "request" is the call's number: which token it sends
 
 
-def _assign_calls(channel: grpc.Channel, spec: WorkerSpec, client: int) -> Calls:
-    from common.gen.registry.v1 import national_service_pb2 as ns
-    from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+def _subjects() -> dict[str, list[str]]:
     from tests.factories import make_uscc
 
-    # A few subjects per node and client; every call is still a new registration and request id.
-    subjects = {node: [make_uscc(d) for _ in range(8)] for node, d in DIVISIONS.items()}
+    # A few subjects per node; every call is still a new registration and request id.
+    return {node: [make_uscc(d) for _ in range(8)] for node, d in DIVISIONS.items()}
+
+
+def _code_request(spec: WorkerSpec, client: int, k: int) -> Any:
+    """The ``k``-th AssignCodeRequest of ``client``: the same in the load generator and the seeder."""
+    from common.gen.registry.v1 import national_service_pb2 as ns
 
     node = NODES[client % len(NODES)]  # each client is one node (its certificate), as in production
+    j = client + k
+    key = f"{spec.tag}-{client}-{k}"
+    return ns.AssignCodeRequest(
+        node=f"nodes/{node}",
+        issuer=node,
+        object_type=1 + (j // len(NODES)) % 3,  # type: ignore[arg-type]
+        registration=f"nodes/{node}/registrations/r{key}",
+        subject_uscc=spec.subjects[node][k % 8],
+        request_id=f"req-{key}",
+    )
 
-    def make(k: int) -> ns.AssignCodeRequest:
-        j = client + k
-        key = f"{spec.tag}-{client}-{k}"
-        return ns.AssignCodeRequest(
-            node=f"nodes/{node}",
-            issuer=node,
-            object_type=1 + (j // len(NODES)) % 3,  # type: ignore[arg-type]
-            registration=f"nodes/{node}/registrations/r{key}",
-            subject_uscc=subjects[node][k % 8],
-            request_id=f"req-{key}",
-        )
 
-    return ns_grpc.NationalServiceStub(channel).AssignCode, make
+#: Registrations put into the ledger per client and second of a run: more than a client can code.
+SEEDED_PER_CLIENT_SECOND = 300
+
+
+def _seed_ledger(database_url: str, spec: WorkerSpec, clients: int, seconds: float) -> None:
+    """The coding authority codes only what the national ledger holds waiting for a code: the
+    registrations the run will ask for are put there first (as the provinces' feeds would)."""
+    from tests.sync_support import waiting_for_code
+
+    per_client = math.ceil(seconds * SEEDED_PER_CLIENT_SECOND) + 50
+    waiting_for_code(
+        database_url, (_code_request(spec, c, k) for c in range(clients) for k in range(per_client))
+    )
+
+
+def _assign_calls(channel: grpc.Channel, spec: WorkerSpec, client: int) -> Calls:
+    from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
+
+    return ns_grpc.NationalServiceStub(channel).AssignCode, lambda k: _code_request(spec, client, k)
 
 
 def _worker_main(conn: Connection, spec: WorkerSpec) -> None:
@@ -287,11 +311,18 @@ def run_load(
     warmup: float,
     sampler: PgActivitySampler | None = None,
     postgres_url: str | None = None,
+    ledger_url: str | None = None,
 ) -> RunResult:
     """Drives ``server`` with ``clients`` client threads spread over ``processes`` worker processes:
-    ``warmup`` seconds, then ``seconds`` measured."""
+    ``warmup`` seconds, then ``seconds`` measured. ``ledger_url``: the national database, for an
+    "assign" run (its registrations are put into the ledger first)."""
     context = multiprocessing.get_context("spawn")
     tag = uuid.uuid4().hex[:8]
+    subjects = _subjects() if kind == "assign" else {}
+    if kind == "assign":
+        assert ledger_url is not None, "an assign run needs the national database"
+        template = WorkerSpec(kind, server.address, 0, 0, tag, subjects)
+        _seed_ledger(ledger_url, template, clients, seconds + warmup)
     per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     workers: list[tuple[BaseProcess, Connection]] = []
     finished = False
@@ -301,7 +332,14 @@ def run_load(
             if not threads:
                 continue
             ours, theirs = context.Pipe()
-            spec = WorkerSpec(kind=kind, target=server.address, first_client=first, threads=threads, tag=tag)
+            spec = WorkerSpec(
+                kind=kind,
+                target=server.address,
+                first_client=first,
+                threads=threads,
+                tag=tag,
+                subjects=subjects,
+            )
             worker = context.Process(target=_worker_main, args=(theirs, spec), daemon=True)
             worker.start()
             theirs.close()
@@ -546,7 +584,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _node_env(database_url: str) -> dict[str, str]:
-    return {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_PROVINCIAL_NODES": PROVINCIAL_NODES}
+    # One process on PostgreSQL too (it would run one per core): this run measures what one process
+    # does per code, next to the empty method on one process (benchmarks.country runs N).
+    return {
+        "REGISTRY_DATABASE_URL": database_url,
+        "REGISTRY_PROVINCIAL_NODES": PROVINCIAL_NODES,
+        "REGISTRY_WORKERS": "1",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -596,9 +640,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(
-    name: str, kind: str, server: ServerProcess, options: argparse.Namespace, database_url: str | None = None
+    name: str,
+    kind: str,
+    server: ServerProcess,
+    options: argparse.Namespace,
+    database_url: str | None = None,
+    *,
+    ledger_url: str | None = None,
 ) -> RunResult:
-    """Starts ``server``, drives it, stops it."""
+    """Starts ``server``, drives it, stops it (``database_url``: a PostgreSQL database to sample;
+    ``ledger_url``: the national node's database, for an assign run)."""
     load = {
         "clients": options.clients,
         "processes": options.processes,
@@ -608,7 +659,9 @@ def _measure(
     try:
         server.start()
         sampler = PgActivitySampler(database_url) if database_url else None
-        return run_load(name, kind, server, **load, sampler=sampler, postgres_url=database_url)
+        return run_load(
+            name, kind, server, **load, sampler=sampler, postgres_url=database_url, ledger_url=ledger_url
+        )
     finally:
         server.stop()
 
@@ -637,7 +690,7 @@ def _run_all(
     workdir.mkdir()
     url = f"sqlite:///{workdir / 'national.db'}"
     server = ServerProcess("national_node", "national_node", env=_node_env(url), workdir=workdir)
-    result = _measure("sqlite", "assign", server, options)
+    result = _measure("sqlite", "assign", server, options, ledger_url=url)
     print_run(console, result)
     runs["sqlite"] = asdict(result)
 
@@ -650,7 +703,7 @@ def _run_all(
             server = ServerProcess(
                 "national_node", "national_node", env=_node_env(database_url), workdir=workdir
             )
-            result = _measure("postgresql", "assign", server, options, database_url)
+            result = _measure("postgresql", "assign", server, options, database_url, ledger_url=database_url)
         print_run(console, result)
         runs["postgresql"] = asdict(result)
 

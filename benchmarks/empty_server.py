@@ -23,7 +23,7 @@ from common.process import run_process
 from common.rpc import Call, NodeServer
 from common.rpc.security import node_security
 from common.rpc.tls import Files
-from common.security.policy import PUBLIC, Policy, Role, Scope
+from common.security.policy import PUBLIC, Credential, Policy, Role, Scope
 from common.settings import NodeSettings
 
 __all__ = ["METHOD", "SERVICE", "EmptyServicer", "create_server", "main", "service"]
@@ -57,7 +57,7 @@ class EmptyServicer:
 
 
 #: The benchmark's policy: everyone may call the empty method (the caller is still identified).
-POLICY = Policy([Role(PUBLIC, "everyone", {"Empty.Call": Scope.ANY})])
+POLICY = Policy([Role(PUBLIC, "everyone", {"Empty.Call": Scope.ANY}, Credential.TOKEN)])
 
 
 def create_server(settings: NodeSettings) -> NodeServer:

@@ -36,7 +36,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from common.settings import normalise_database_url
-from tests.nodes import NodeProcess
+from tests.nodes import NodeProcess, child_pids
 
 __all__ = [
     "DEFAULT_POSTGRES",
@@ -51,6 +51,7 @@ __all__ = [
     "cpu_seconds",
     "first_line",
     "libpq_url",
+    "listening_processes",
     "machine_cpu_seconds",
     "machine_facts",
     "percentile",
@@ -60,6 +61,7 @@ __all__ = [
     "print_backends",
     "print_machine",
     "print_machine_busy",
+    "process_tree",
     "reach_postgres",
     "receive",
     "shown_url",
@@ -167,6 +169,23 @@ class ServerProcess:
         except OSError:
             return []
         return [line for line in lines if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+
+    def log_exceptions(self) -> collections.Counter[str]:
+        """The exceptions of the tracebacks it logged (their last line, cut at 200 characters), counted:
+        what its errors were."""
+        try:
+            lines = self.node.log.read_text().splitlines()
+        except OSError:
+            return collections.Counter()
+        found: collections.Counter[str] = collections.Counter()
+        inside = False
+        for line in lines:
+            if line.startswith("Traceback"):
+                inside = True
+            elif inside and line and not line[0].isspace():
+                found[line[:200]] += 1
+                inside = False
+        return found
 
     def stop(self) -> None:
         """SIGTERM (a graceful stop), then SIGKILL if it does not go."""
@@ -276,6 +295,53 @@ class CpuMeter:
             "top_other_processes": top_other_processes(self.everyone, everyone, ours, window),
             "window_seconds": round(window, 2),
         }
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (children, their children, ...) as they are now: a node with its
+    worker processes and its indexer."""
+    tree: list[int] = []
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        if current not in tree and Path(f"/proc/{current}").exists():
+            tree.append(current)
+            todo += child_pids(current)
+    return tree
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """The inodes of the TCP sockets listening on ``port`` (any address, IPv4 and IPv6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()  # sl local_address rem_address st ... uid timeout inode
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def listening_processes(pids: Iterable[int], port: int) -> list[int]:
+    """Those of ``pids`` that hold a socket listening on ``port``: the processes that take its calls
+    (each of several processes sharing a port holds one, its own or an inherited one)."""
+    inodes = _listening_inodes(port)
+    found = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    found.append(pid)
+                    break
+    return found
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -11,6 +11,16 @@
 3. **Queries**: the real portal process (uvicorn) serves the database; 16 client threads send, for a
    fixed time each, one-word, two-word and filtered searches through the API, registration reads
    through the API, and search pages (HTML); latencies p50/p95/p99 per kind, and throughput.
+4. **The labelled set** (tests/data/search_queries.toml): its registrations are in the ledger among
+   the synthetic ones; each of its queries is sent through the API by one client, every page and count
+   read afresh, ``--repeats`` times: latencies p50/p99 by what the answer was (a full match, a partial
+   match, nothing but a suggestion, nothing), and recall per half of the set at this size: an expected
+   registration is found when the query as a person follows it (its suggestion when nothing holds
+   every word, the words a partial match kept), narrowed to the registration's subject, holds it.
+
+The labelled set over 10^5 registrations, the size its figures in benchmarks/README.md are for::
+
+    python -m benchmarks.portal_search --size 100000
 
 The sync catch-up with indexing beside the figure without it is
 ``python -m benchmarks.sync_throughput --baseline DIR`` (DIR: a checkout from before the index).
@@ -56,12 +66,13 @@ from common.gen.registry.v1 import sync_pb2
 from national_node.indexer import Indexer
 from national_node.models import LedgerRow
 from national_node.server import MIGRATIONS
+from national_node.words import search_text
 from tests.postgres import fresh_database
 
 __all__ = ["main"]
 
-DEFAULTS = {"size": 1_000_000, "clients": 16, "seconds": 20.0, "warmup": 5.0}
-SMOKE = {"size": 3_000, "clients": 4, "seconds": 1.0, "warmup": 0.5}
+DEFAULTS = {"size": 1_000_000, "clients": 16, "seconds": 20.0, "warmup": 5.0, "repeats": 5}
+SMOKE = {"size": 3_000, "clients": 4, "seconds": 1.0, "warmup": 0.5, "repeats": 1}
 BATCH = 5000
 
 CITIES = [
@@ -236,30 +247,59 @@ def load_ledger(db: Database, size: int, console: Console) -> dict[str, Any]:
     table = LedgerRow.__table__  # type: ignore[attr-defined]
     started = time.perf_counter()
     for start in range(0, size, BATCH):
-        rows = []
-        for i in range(start, min(size, start + BATCH)):
-            rec = synthetic_record(i, rng, now)
-            reg = rec.registration
-            rows.append(
-                {
-                    "uid": reg.uid,
-                    "node": reg.managing_node.removeprefix("nodes/"),
-                    "name": reg.name,
-                    "code": reg.code or None,
-                    "state": r.Registration.State.Name(reg.state),
-                    "revision": 1,
-                    "digest": "0" * 64,
-                    "bucket": reg.uid[:2],
-                    "record": rec.SerializeToString(),
-                    "updated_at": now,
-                }
-            )
+        stop = min(size, start + BATCH)
+        rows = [_ledger_row(synthetic_record(i, rng, now), now) for i in range(start, stop)]
         with db.engine.begin() as conn:
             conn.execute(insert(table), rows)
         if (start // BATCH) % 20 == 0:
             console.print(f"  ledger: {start + len(rows):,} of {size:,}")
     seconds = time.perf_counter() - started
     return {"rows": size, "seconds": round(seconds, 1), "rows_per_second": round(size / seconds)}
+
+
+def _ledger_row(rec: sync_pb2.RegistrationRecord, now: datetime) -> dict[str, Any]:
+    reg = rec.registration
+    return {
+        "uid": reg.uid,
+        "node": reg.managing_node.removeprefix("nodes/"),
+        "name": reg.name,
+        "code": reg.code or None,
+        "state": r.Registration.State.Name(reg.state),
+        "revision": 1,
+        "digest": "0" * 64,
+        "bucket": reg.uid[:2],
+        "record": rec.SerializeToString(),
+        "updated_at": now,
+    }
+
+
+def labelled_records() -> list[sync_pb2.RegistrationRecord]:
+    """The labelled set's registrations, registered over the last three years like the synthetic ones
+    (so they are neither all first nor all last), each with a subject of its own."""
+    from tests.integration.test_search_quality import corpus_records, labelled
+
+    rng = random.Random(7)
+    records = corpus_records(labelled()["registration"])
+    now = datetime.now(UTC)
+    for rec in records:
+        created = now - timedelta(seconds=rng.randrange(3 * 365 * 86400))
+        rec.registration.create_time.FromDatetime(created)
+        rec.registration.update_time.FromDatetime(created)
+    return records
+
+
+def load_labelled(db: Database) -> int:
+    """Add the labelled set's registrations to the ledger (once: a reused database has them)."""
+    records = labelled_records()
+    table = LedgerRow.__table__  # type: ignore[attr-defined]
+    with db.engine.begin() as conn:
+        present = conn.execute(
+            text("SELECT count(*) FROM ledger WHERE uid = :uid"), {"uid": records[0].registration.uid}
+        ).scalar_one()
+        if not present:
+            now = datetime.now(UTC)
+            conn.execute(insert(table), [_ledger_row(rec, now) for rec in records])
+    return len(records)
 
 
 def build_index(db: Database, console: Console) -> dict[str, Any]:
@@ -330,7 +370,9 @@ def load(
             rng = random.Random(n * 7919 + len(kind))
             with httpx.Client(base_url=url, timeout=30) as http:
                 barrier.wait()
-                while time.monotonic() < deadline:
+                # Every client measures one request at least: on a loaded machine a single request can
+                # outlast a short window (the smoke size), and a kind with no figure is no measurement.
+                while time.monotonic() < deadline or not latencies[n]:
                     path, params = _requests(kind, rng, uids)
                     measuring = time.monotonic() >= measured_from
                     began = time.perf_counter()
@@ -367,6 +409,77 @@ def load(
     return results
 
 
+def _outcome(answer: dict[str, Any]) -> str:
+    if answer["partial_match"]:
+        return "partial"
+    if answer["registrations"]:
+        return "full"
+    return "suggestion" if answer["suggestion"] else "nothing"
+
+
+def labelled_queries(url: str, repeats: int) -> dict[str, Any]:
+    """The labelled set's queries through the API, one client, ``repeats`` rounds: latencies by
+    outcome, and recall per half at this size."""
+    from tests.integration.test_search_quality import half, labelled
+
+    data = labelled()
+    contents = [rec.registration.content for rec in labelled_records()]
+    subjects = {content.data_name: content.subject.uscc for content in contents}
+    latencies: dict[str, list[float]] = {}
+    failures = 0
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for _ in range(repeats):
+            for query in data["query"]:
+                began = time.perf_counter()
+                answer = http.get("/api/v1/registrations", params={"q": query["q"]})
+                elapsed = time.perf_counter() - began
+                if answer.status_code != 200:
+                    failures += 1
+                    continue
+                latencies.setdefault(_outcome(answer.json()), []).append(elapsed)
+                latencies.setdefault("all", []).append(elapsed)
+        # Recall (not timed): the query as a person follows it (its suggestion when nothing holds every
+        # word; the words a partial match kept), then narrowed to each expected registration's subject,
+        # must hold it with every one of those words.
+        found = {"tuning": 0, "held_out": 0}
+        expected = {"tuning": 0, "held_out": 0}
+        for query in data["query"]:
+            q = query["q"]
+            answer = http.get("/api/v1/registrations", params={"q": q}).json()
+            if (answer["partial_match"] or not answer["registrations"]) and answer["suggestion"]:
+                q = answer["suggestion"]
+                answer = http.get("/api/v1/registrations", params={"q": q}).json()
+            if answer["partial_match"]:
+                q = search_text(q)
+                for word in answer["omitted_words"]:
+                    q = q.replace(word, " ")
+            for name in query["expect"]:
+                expected[half(query["q"])] += 1
+                params = {"q": q, "subject": subjects[name], "page_size": 100}
+                narrowed = http.get("/api/v1/registrations", params=params).json()
+                held = not narrowed["partial_match"] and name in [
+                    h["data_name"] for h in narrowed["registrations"]
+                ]
+                found[half(query["q"])] += held
+    by_outcome = {
+        outcome: {
+            "requests": len(values),
+            "p50_ms": round(percentile(sorted(values), 0.50) * 1000, 1),
+            "p99_ms": round(percentile(sorted(values), 0.99) * 1000, 1),
+        }
+        for outcome, values in sorted(latencies.items())
+    }
+    return {
+        "queries": len(data["query"]),
+        "repeats": repeats,
+        "failures": failures,
+        "latency": by_outcome,
+        "recall": {name: round(found[name] / expected[name], 3) for name in found if expected[name]},
+        "found": found,
+        "expected": expected,
+    }
+
+
 def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path) -> dict[str, Any]:
     from tests.portal_support import portal_env
 
@@ -383,6 +496,7 @@ def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path
             report["ledger"] = {"reused": present}
         else:
             report["ledger"] = load_ledger(db, options.size, console)
+        report["ledger"]["labelled"] = load_labelled(db)
         if options.database and present and indexed:
             report["index"] = {"reused": present}
         else:  # a new ledger, or an index emptied (by a migration that changed its rows)
@@ -428,6 +542,9 @@ def run(admin_url: str, options: argparse.Namespace, console: Console, tmp: Path
                     return {"portal": [pid], "postgres": postgres_pids(url)}
 
                 report[label] = load(portal.address, clients, options.seconds, uids, options.warmup, groups)
+                if label == "one_client_cache_off":
+                    console.print(f"  the labelled set: {options.repeats} round(s), one client, read afresh")
+                    report["labelled"] = labelled_queries(portal.address, options.repeats)
                 report.setdefault("portal_problems", []).extend(portal.log_problems()[:5])
             finally:
                 portal.stop()
@@ -452,6 +569,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, help="concurrent clients (default 16)")
     parser.add_argument("--seconds", type=float, help="seconds of load per kind of request (default 20)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each kind (default 5)")
+    parser.add_argument("--repeats", type=int, help="rounds of the labelled set's queries (default 5)")
     parser.add_argument("--postgres-url", help="server for the run's database (default $TEST_DATABASE_URL)")
     parser.add_argument(
         "--database",
@@ -525,6 +643,18 @@ def _summary(console: Console, report: dict[str, Any]) -> None:
         ("one_client_cache_off", "1 client, every page and count read afresh: the latency floor"),
     ):
         _print_queries(console, f"  {title}", report[label])
+    labelled = report["labelled"]
+    table = Table(
+        title=f"  the labelled set: {labelled['queries']} queries x {labelled['repeats']}, one client, every"
+        f" page and count read afresh; recall {labelled['recall']}",
+        title_justify="left",
+    )
+    for column in ("answer", "requests", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    for outcome, figures in labelled["latency"].items():
+        p50, p99 = figures["p50_ms"], figures["p99_ms"]
+        table.add_row(outcome, str(figures["requests"]), f"{p50:.1f}", f"{p99:.1f}")
+    console.print(table)
 
 
 def _print_queries(console: Console, title: str, queries: dict[str, Any]) -> None:

@@ -12,8 +12,10 @@ last sequence)`` without touching any database.
 Only what the sync daemon and the benchmark call is implemented:
 
 * ``PushChanges``: one ``ChangeAck`` per ``ChangeBatch`` (an empty batch acknowledges what was already).
-* ``GetSyncState``: the highest sequence acknowledged so far (kept in memory, across streams), so that
-  the daemon starts from 0 and the benchmark can poll progress exactly as it does the national node.
+* ``GetSyncState``: the highest sequence acknowledged so far for the node asked about (kept in memory,
+  across streams, per node as the national node keeps it, so that several provinces can stream at
+  once), so that the daemon starts from 0 and the benchmark can poll progress exactly as it does the
+  national node.
 * ``PullChanges``: an empty downward feed, so the daemon's downward loop idles as it would.
 
 Every other method of the service exists (the boundary serves a service only whole) and answers
@@ -52,24 +54,27 @@ class SinkServicer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.acknowledged = 0
-        self.head = 0
+        self.acknowledged: dict[str, int] = {}  # by node (nodes/{region})
+        self.head: dict[str, int] = {}
 
     def PushChanges(self, batch: sync_pb2.ChangeBatch, call: Call) -> sync_pb2.ChangeAck:
         """One batch of the upward stream; the boundary answers each with its acknowledgement."""
         with self._lock:
+            acknowledged = self.acknowledged.get(batch.node, 0)
             if batch.changes:
-                self.acknowledged = max(self.acknowledged, batch.changes[-1].sequence)
-            self.head = max(self.head, batch.head_sequence, self.acknowledged)
-            return sync_pb2.ChangeAck(acknowledged_sequence=self.acknowledged)
+                acknowledged = self.acknowledged[batch.node] = max(acknowledged, batch.changes[-1].sequence)
+            self.head[batch.node] = max(self.head.get(batch.node, 0), batch.head_sequence, acknowledged)
+            return sync_pb2.ChangeAck(acknowledged_sequence=acknowledged)
 
     def GetSyncState(self, request: sync_service_pb2.GetSyncStateRequest, call: Call) -> sync_pb2.SyncState:
         with self._lock:
+            acknowledged = self.acknowledged.get(request.node, 0)
+            head = self.head.get(request.node, 0)
             return sync_pb2.SyncState(
                 node=request.node,
-                acknowledged_sequence=self.acknowledged,
-                head_sequence=self.head,
-                lag_changes=self.head - self.acknowledged,
+                acknowledged_sequence=acknowledged,
+                head_sequence=head,
+                lag_changes=head - acknowledged,
             )
 
     def PullChanges(

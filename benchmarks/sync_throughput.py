@@ -175,10 +175,12 @@ class ChangeFactory:
     all their second, ... so consecutive revisions of one registration are ``interleave`` changes apart,
     as on a province where registrations move through the procedure side by side over weeks. 1 gives
     each registration's five changes in a row, as ``seed`` writes them.
+
+    ``node`` is the node the templates are named under (``nodes/320000`` unless they were renamed).
     """
 
-    def __init__(self, templates: list[Template], interleave: int) -> None:
-        self.templates, self.interleave = templates, max(1, interleave)
+    def __init__(self, templates: list[Template], interleave: int, node: str = NODE) -> None:
+        self.templates, self.interleave, self.node = templates, max(1, interleave), node
         self._check()
 
     def registration(self, i: int) -> list[Change]:
@@ -188,7 +190,7 @@ class ChangeFactory:
         old_uid, old_id, new_uid, new_id = (
             s.encode() for s in (template.uid, template.local_id, uid, local_id)
         )
-        name = f"{NODE}/registrations/{local_id}"
+        name = f"{self.node}/registrations/{local_id}"
         return [
             Change(uid, name, revision, state, record.replace(old_uid, new_uid).replace(old_id, new_id))
             for revision, state, record in template.revisions
@@ -281,7 +283,12 @@ def national_process(
 ) -> ServerProcess:
     """The national node; with ``baseline``, the one of that checkout (an earlier version, to compare
     with: settings it does not know are left out)."""
-    env = {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_PROVINCIAL_NODES": PROVINCIAL_NODES, **extra_env}
+    env = {
+        "REGISTRY_DATABASE_URL": database_url,
+        "REGISTRY_PROVINCIAL_NODES": PROVINCIAL_NODES,
+        "REGISTRY_WORKERS": "1",  # one process: its CPU is what the figures count (benchmarks.country: N)
+        **extra_env,
+    }
     if baseline is None:
         return ServerProcess("national_node", "national_node", env=env, workdir=workdir)
     return ServerProcess(
@@ -614,7 +621,8 @@ def run_national(
                 postgres_url,
             )
             print_sustained(console, f"sustained {key}", sustained)
-        result["log_problems"] = len(national.log_problems()) + len(daemon.log_problems())
+        problems = national.log_problems() + daemon.log_problems()
+        result["log_problems"], result["log_problem_samples"] = len(problems), problems[:5]
     finally:
         if daemon is not None:
             daemon.stop()
@@ -959,6 +967,8 @@ def print_catch_up(console: Console, name: str, result: dict[str, Any], server: 
     print_backends(console, result["postgres_backends"])
     if result["log_problems"]:
         console.print(f"{INDENT}[yellow]{result['log_problems']} warning/error lines in the logs[/]")
+        for line in result.get("log_problem_samples", []):
+            console.print(f"{INDENT}  {line[:160]}")
 
 
 def print_sustained(console: Console, name: str, result: dict[str, Any]) -> None:

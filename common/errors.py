@@ -2,7 +2,8 @@
 
 Every error the registry reports to a caller is one of the classes below. Each carries a gRPC status
 code, a stable machine-readable ``reason`` (sent as ``google.rpc.ErrorInfo.reason``) and, for bad input,
-the offending fields (sent as ``google.rpc.BadRequest`` field violations). Servicers raise these; the
+the offending fields (sent as ``google.rpc.BadRequest`` field violations) and, when the node knows when
+a retry may succeed, that delay (sent as ``google.rpc.RetryInfo``). Servicers raise these; the
 server interceptor in :mod:`common.grpc_server` turns them into a ``google.rpc.Status``.
 
 Validators of single values (codes, USCCs, regions) raise :class:`InvalidValue`, which knows *why* a
@@ -68,12 +69,16 @@ class RegistryError(Exception):
         *,
         metadata: Mapping[str, str] | None = None,
         violations: Iterable[FieldViolation] = (),
+        retry_delay: float | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.metadata = dict(metadata or {})
         self.violations = tuple(violations)
+        #: Seconds the caller should wait before it tries again (sent as ``google.rpc.RetryInfo``);
+        #: None when retrying would not help or the node cannot say.
+        self.retry_delay = retry_delay
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r}, {self.message!r})"

@@ -6,6 +6,10 @@ public portal (``python -m national_node.portal``, http://127.0.0.1:8000/), on t
 default (files under ``data/``), prints where each serves, and stops them all on Ctrl-C or SIGTERM. A
 process that dies is reported and the others are stopped.
 
+Every process serves Prometheus metrics (``[metrics] listen``, given here in the environment): the
+national node on 127.0.0.1:9450, its search indexer on 9451, the portal on 9452, the provincial nodes
+from 9460 on, in the order of their files; ``deploy/prometheus/prometheus.yml`` scrapes them.
+
 On its first run it makes the federation's trust material under ``data/`` (a local CA and its
 revocation list, a certificate per node, a development token issuer; see
 :mod:`common.security.local`), so that every node serves mutual TLS and checks bearer tokens from the
@@ -34,8 +38,18 @@ from common.security.local import LocalTrust
 __all__ = ["main"]
 
 
+#: Where each process serves its metrics (see the module's docs).
+NATIONAL_METRICS, INDEXER_METRICS, PORTAL_METRICS = "127.0.0.1:9450", "127.0.0.1:9451", "127.0.0.1:9452"
+PROVINCIAL_METRICS_PORT = 9460
+
+
 def _start(module: str, config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", module, "--config", str(config)], env=env)
+
+
+def _metrics_env(env: dict[str, str], **listen: str) -> dict[str, str]:
+    """``env`` with the metrics endpoints of one process (``METRICS``, ``INDEXER__METRICS``...)."""
+    return env | {f"REGISTRY_{name}__LISTEN": address for name, address in listen.items()}
 
 
 def _region_of(config: Path) -> str:
@@ -83,12 +97,23 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    processes = [("national_node", national, _start("national_node", national, env))]
+    national_env = _metrics_env(env, METRICS=NATIONAL_METRICS, INDEXER__METRICS=INDEXER_METRICS)
+    processes = [("national_node", national, _start("national_node", national, national_env))]
     time.sleep(0.5)  # let the national node bind first; provincial nodes retry it anyway
-    processes += [(f"provincial_node {c.stem}", c, _start("provincial_node", c, env)) for c in provincial]
+    processes += [
+        (
+            f"provincial_node {c.stem}",
+            c,
+            _start(
+                "provincial_node", c, _metrics_env(env, METRICS=f"127.0.0.1:{PROVINCIAL_METRICS_PORT + i}")
+            ),
+        )
+        for i, c in enumerate(provincial)
+    ]
     _report_ready([(name, config) for name, config, _ in processes], stopping)
     # The public portal reads the national node's database once it is migrated, so it starts last.
-    processes.append(("national_node.portal", national, _start("national_node.portal", national, env)))
+    portal_env = _metrics_env(env, PORTAL__METRICS=PORTAL_METRICS)
+    processes.append(("national_node.portal", national, _start("national_node.portal", national, portal_env)))
     _report_portal(national, stopping)
     status = 0
     while not stopping.wait(0.5):
@@ -136,6 +161,8 @@ def _report_ready(nodes: list[tuple[str, Path]], stopping: threading.Event, time
         lines = "".join(f"  {name:<36} {address}\n" for name, address in addresses)
         sys.stdout.write(f"registry-federation: all nodes serving (Ctrl-C stops them):\n{lines}")
         sys.stdout.write(
+            f"  metrics (Prometheus): national {NATIONAL_METRICS}, indexer {INDEXER_METRICS}, portal"
+            f" {PORTAL_METRICS}, provinces from port {PROVINCIAL_METRICS_PORT}\n"
             "  every node serves mutual TLS (CA: data/pki/ca.crt); a token for development only:\n"
             "    export REGISTRY_TOKEN=$(registryctl login zhang.san --role clerk --role reviewer)\n"
         )

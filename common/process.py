@@ -5,12 +5,14 @@ A node, the stand-alone sync daemon and the benchmarks' servers all start the sa
     python -m national_node --config deploy/national.toml
 
 :func:`run_process` parses ``--config``, loads the settings (a bad file is exit status 2 with the
-reason), configures logging (only here: library modules just ``getLogger(__name__)``), builds the
-process with ``build(settings)``, starts it, prints one line on stdout that scripts and the tests read
-(``<prog> <announcement>``, e.g. ``national_node listening on 127.0.0.1:50051``), and stops it on
-SIGINT or SIGTERM. A stop that takes longer than the ``stop_timeout`` setting (a peer that never lets
-go, a thread stuck in a call) ends the process anyway, with status 3: every acknowledgement the
-process gave followed a commit, so exiting loses nothing acknowledged.
+reason), configures logging (:func:`configure_logging`, text or JSON lines; only here: library modules
+just ``getLogger(__name__)``), builds the process with ``build(settings)`` (an ``OSError`` or
+``ValueError`` there, such as a missing certificate or a key of the wrong name, is a bad configuration
+too: status 2), starts it, prints one line on stdout that scripts and the tests read (``<prog>
+<announcement>``, e.g. ``national_node listening on 127.0.0.1:50051``), and stops it on SIGINT or
+SIGTERM. A stop that takes longer than the ``stop_timeout`` setting (a peer that never lets go, a
+thread stuck in a call) ends the process anyway, with status 3: every acknowledgement the process gave
+followed a commit, so exiting loses nothing acknowledged.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from common import logs, regions
 from common.settings import NodeSettings
 
-__all__ = ["Process", "run_process"]
+__all__ = ["Process", "configure_logging", "run_process"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +64,15 @@ def run_process(
     except (OSError, ValueError) as error:
         sys.stderr.write(f"{prog}: bad configuration: {error}\n")
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    process = build(settings)
+    configure_logging(settings, role=prog.rsplit(".", 1)[-1].removesuffix("_node"))
+    try:
+        process = build(settings)
+    except (OSError, ValueError) as error:
+        # What a node reads when it is built (its certificate and key files, its log keys) is
+        # configuration too: a bad one is the same clean exit as a bad settings file.
+        logger.debug("building %s failed", prog, exc_info=True)
+        sys.stderr.write(f"{prog}: bad configuration: {error}\n")
+        return 2
     stopping = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -84,6 +92,16 @@ def run_process(
     process.stop()
     logging.shutdown()
     return 0
+
+
+def configure_logging(settings: NodeSettings, *, role: str) -> None:
+    """The process's log as its settings say (``[log]``), naming its node and ``role`` in JSON lines."""
+    logs.configure(
+        settings.logging_level,
+        settings.log.format,
+        node=str(getattr(settings, "region", regions.NATIONAL)),
+        role=role,
+    )
 
 
 def _exit_now(timeout: float) -> None:

@@ -8,10 +8,11 @@ passed down; nothing reads them at import time.
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -21,7 +22,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["AuthSettings", "NodeSettings", "TimeLimits", "TlsSettings", "normalise_database_url"]
+__all__ = [
+    "AuthSettings",
+    "DatabaseSettings",
+    "MetricsSettings",
+    "LogSettings",
+    "NodeSettings",
+    "TimeLimits",
+    "TlsSettings",
+    "normalise_database_url",
+]
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("registry_config_file", default=None)
 
@@ -42,6 +52,10 @@ class TimeLimits(BaseModel):
     announcement_days: int = Field(default=10, ge=1, le=60)
     objection_days: int = Field(default=10, ge=1, le=60)
     expiry_reminder_days: int = Field(default=20, ge=0, le=250)
+    #: Fujian's rule: an authorised operator's initial registration of a product or service is due
+    #: within this many working days after authorised operation starts (its operation term's start).
+    #: Unset (the default): no such limit.
+    initial_registration_days: int | None = Field(default=None, ge=1, le=250)
 
 
 class TlsSettings(BaseModel):
@@ -79,8 +93,58 @@ class AuthSettings(BaseModel):
     audience: str = "registry.data.gov.cn"
     #: The policy (TOML); the built-in one (``common/security/policy.toml``) when unset.
     policy_file: Path | None = None
-    #: The reviewer who approves an application may not be the clerk who accepted it.
+    #: Whoever accepted an application (in any round) makes no review decision on it.
     separation_of_duties: bool = True
+
+
+class DatabaseSettings(BaseModel):
+    """How a node's processes use PostgreSQL: how many connections they may hold, how long a call waits
+    for one, and what the connections may assume of the server (PgBouncer in between or not).
+
+    The budget is a hard bound: the processes of one host that run a node hold at most ``connections``
+    connections to the database server together, whatever the load (:func:`common.db.pool_share`
+    divides it). The sum over every host, plus the other clients of the server, must stay within its
+    ``max_connections`` less ``superuser_reserved_connections`` (the README, "Connections to
+    PostgreSQL", shows how to size it). On SQLite only ``pool_timeout`` applies.
+    """
+
+    #: Connections to PostgreSQL that this host's processes of the node may hold together: the node's
+    #: processes and the ones it starts (the national node's embedded indexer, a province's sync
+    #: daemon run as its own process). Two national hosts at the default take 60 of a default server's
+    #: 97 (100 less 3 reserved for superusers), leaving room for the portal and an operator's tools.
+    connections: int = Field(default=30, ge=1, le=10_000)
+    #: Seconds a call waits for one of its process's connections when all are in use; then it is
+    #: answered RESOURCE_EXHAUSTED (``DATABASE_BUSY``) with a retry delay.
+    pool_timeout: float = Field(default=3.0, gt=0, le=300)
+    #: Let the driver prepare a statement on the server after it ran five times (psycopg 3's
+    #: ``prepare_threshold``). False behind PgBouncer in transaction mode (before 1.21, or without its
+    #: ``max_prepared_statements``): a prepared statement lives on one server connection, and the next
+    #: transaction may run on another, where it does not exist.
+    prepared_statements: bool = True
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus metrics (``[metrics]``): off unless ``listen`` is set.
+
+    The process serves ``/metrics`` over plain HTTP on ``listen``; port 0 picks a free port, logged as
+    ``serving metrics on http://host:port/metrics``. What it exports names no registration, code or
+    person: the README, "Metrics and alerts", lists every family and its labels."""
+
+    #: host:port of the metrics endpoint; empty: no endpoint, and no metric is kept.
+    listen: str = ""
+    #: Seconds between samples of what is read from the database (sync lag, log size, duties due) and
+    #: from files (the certificate's expiry, the revocation list's age): one process of a host reads
+    #: them, with a few bounded queries, whatever the scrape rate.
+    interval: float = Field(default=10.0, gt=0, le=3600)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or int(port) > 65535:
+                raise ValueError(f"{value!r} is not host:port")
+        return value
 
 
 class TransparencySettings(BaseModel):
@@ -98,14 +162,33 @@ class TransparencySettings(BaseModel):
     #: this process are checkpointed at once).
     checkpoint_interval: float = Field(default=1.0, gt=0, le=3600)
     #: National: at most one checkpoint per this many seconds (appends are checkpointed at once, but
-    #: under a stream of them, as when a province catches up, one checkpoint covers many).
-    checkpoint_min_interval: float = Field(default=0.5, ge=0, le=60)
+    #: under a stream of them, as when a province catches up, one checkpoint covers many). Longer than
+    #: a witness's round (about a second), so that every witness cosigns the same checkpoints.
+    checkpoint_min_interval: float = Field(default=2.0, ge=0, le=60)
     #: Provincial: the log's verifier keys, one per line (the current key and every earlier one).
     log_verifier_keys_file: Path | None = None
     #: Provincial: this node's private cosignature key as a witness.
     witness_key_file: Path | None = None
     #: Provincial: seconds between comparisons with the other witnesses' checkpoints.
     gossip_interval: float = Field(default=30.0, gt=0, le=86400)
+
+
+def _level(value: str | None) -> str | None:
+    if value is not None and value.upper() not in logging.getLevelNamesMapping():
+        raise ValueError(f"{value!r} is no log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return value.upper() if value is not None else None
+
+
+class LogSettings(BaseModel):
+    """How the process logs (on standard error): ``[log]``, ``REGISTRY_LOG__FORMAT``, ...."""
+
+    #: ``text``: a line for people (time, level, logger, message). ``json``: one JSON object a line,
+    #: with the node, and on a call its method, principal and request id (:mod:`common.logs`).
+    format: Literal["text", "json"] = "text"
+    #: The level (DEBUG, INFO, WARNING, ERROR); unset, the older top-level ``log_level`` says.
+    level: str | None = None
+
+    _check_level = field_validator("level")(_level)
 
 
 class NodeSettings(BaseSettings):
@@ -115,6 +198,10 @@ class NodeSettings(BaseSettings):
 
     #: host:port to serve gRPC on; port 0 picks a free port (the bound one is logged).
     listen: str = "127.0.0.1:50051"
+    #: host:port of a plaintext port that serves gRPC health checking (``grpc.health.v1``) and nothing
+    #: else, for probes that cannot present a client certificate (Kubernetes' ``grpc`` probes, load
+    #: balancers); empty (the default): none. ``listen`` serves health checking too, over mutual TLS.
+    health_listen: str = ""
     #: SQLAlchemy URL; a SQLite file by default, PostgreSQL in production.
     database_url: str = "sqlite:///data/node.db"
     #: Threads serving RPCs.
@@ -127,7 +214,11 @@ class NodeSettings(BaseSettings):
     #: An operator-supplied working-day schedule (TOML) for years the official data does not cover.
     working_days_file: Path | None = None
     time_limits: TimeLimits = TimeLimits()
+    #: Connections to PostgreSQL (``REGISTRY_DATABASE__CONNECTIONS``, ...).
+    database: DatabaseSettings = DatabaseSettings()
+    #: The log's level; ``[log] level`` wins when both are set (``log_level`` is the older spelling).
     log_level: str = "INFO"
+    log: LogSettings = LogSettings()
     #: Seconds between rounds of the node's own work (closing announcements, codes, expiry).
     duties_interval: float = Field(default=5.0, gt=0, le=3600)
     #: Simulation only (demonstrations, tests): start the node's clock at this instant ...
@@ -137,6 +228,15 @@ class NodeSettings(BaseSettings):
     tls: TlsSettings = TlsSettings()
     auth: AuthSettings = AuthSettings()
     transparency: TransparencySettings = TransparencySettings()
+    #: Prometheus metrics (``REGISTRY_METRICS__LISTEN``): off unless set.
+    metrics: MetricsSettings = MetricsSettings()
+
+    _check_log_level = field_validator("log_level")(_level)
+
+    @property
+    def logging_level(self) -> str:
+        """The level the process logs at."""
+        return self.log.level or self.log_level
 
     @field_validator("database_url")
     @classmethod

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from common import regions
@@ -13,11 +15,12 @@ from common.errors import NotFound
 from national_node.models import NodeRow
 from national_node.settings import ProvincialNodeEntry
 
-__all__ = ["get_node", "list_nodes", "sync_directory"]
+__all__ = ["get_node", "list_nodes", "node_not_found", "sync_directory"]
 
 logger = logging.getLogger(__name__)
 
 NATIONAL, OWN_NODE, PROXY = "NATIONAL", "OWN_NODE", "PROXY"
+_DIRECTORY_LOCK = zlib.crc32(b"national_node/directory")
 
 
 def sync_directory(db: Database, *, national_address: str, nodes: Sequence[ProvincialNodeEntry]) -> None:
@@ -29,6 +32,11 @@ def sync_directory(db: Database, *, national_address: str, nodes: Sequence[Provi
     configured = {entry.region: entry.address for entry in nodes}
     now = utcnow()
     with db.transaction() as session:
+        if not db.is_sqlite:
+            # Processes starting together (a host's workers, several hosts) sync it one after another,
+            # each seeing what the one before wrote (SQLite's write transactions queue by themselves).
+            # Transaction-scoped, so it holds through PgBouncer in transaction mode.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DIRECTORY_LOCK})
         existing = {row.region: row for row in session.exec(select(NodeRow))}
         for region in regions.all_regions():
             row = existing.get(region.code)
@@ -51,12 +59,16 @@ def sync_directory(db: Database, *, national_address: str, nodes: Sequence[Provi
 def get_node(session: Session, region: str) -> NodeRow:
     row = session.get(NodeRow, region)
     if row is None:
-        raise NotFound(
-            "NODE_NOT_FOUND",
-            f"nodes/{region} is not in the node directory",
-            metadata={"field": "node", "node": f"nodes/{region}"},
-        )
+        raise node_not_found(region)
     return row
+
+
+def node_not_found(region: str) -> NotFound:
+    return NotFound(
+        "NODE_NOT_FOUND",
+        f"nodes/{region} is not in the node directory",
+        metadata={"field": "node", "node": f"nodes/{region}"},
+    )
 
 
 def list_nodes(session: Session, *, after: str, limit: int) -> list[NodeRow]:

@@ -25,25 +25,30 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
+from common import logs, regions
 from common.db import Database, insert_for
 from common.gen.registry.v1 import sync_pb2
+from common.leases import Leases
+from common.metrics.telemetry import Telemetry
 from common.process import run_process
+from common.settings import DatabaseSettings
 from common.sync.sequences import current
-from national_node.models import LedgerRow, SearchCursorRow
+from national_node.indexer_child import IndexerChild
+from national_node.models import CheckpointRow, LedgerRow, SearchCursorRow
 from national_node.search import CURSOR, SearchIndex, index_behind, index_version, log_entries
 from national_node.settings import IndexerSettings, NationalSettings
-from national_node.tlog import COUNTER
+from national_node.tlog.storage import COUNTER
 
-__all__ = ["Indexer", "IndexerChild", "IndexerProcess", "main"]
+__all__ = ["INDEXER_CONNECTIONS", "Indexer", "IndexerChild", "IndexerProcess", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ class Indexer:
         self.db, self.batch = db, batch
         self.index = index or SearchIndex()
         self._cursor: int | None = None
+        #: Told how many entries each round of :meth:`follow` followed (the metrics count them).
+        self.on_round: Callable[[int], None] | None = None
 
     def cursor(self) -> int:
         """The next log index to read. The first time on a database: the ledger is indexed as it is
@@ -131,16 +138,28 @@ class Indexer:
             total += followed
         return total
 
-    def follow(self, stopping: threading.Event, *, idle_seconds: float = 0.2) -> None:
+    def follow(
+        self,
+        stopping: threading.Event,
+        *,
+        idle_seconds: float = 0.2,
+        on_duty: Callable[[], bool] = lambda: True,
+    ) -> None:
         """Rounds until ``stopping`` is set: ``idle_seconds`` apart once caught up; while behind, each
         followed by a pause as long as it took. A database that fails (restarting, locked) is tried
-        again, up to 30 s apart."""
+        again, up to 30 s apart. Rounds run only while ``on_duty()`` (the ``indexer`` lease held)."""
         failures = 0
         while not stopping.is_set():
+            if not on_duty():
+                self._cursor = None  # another indexer moves it meanwhile
+                stopping.wait(max(idle_seconds, 0.5))
+                continue
             started = time.monotonic()
             try:
                 followed = self.run_once()
                 failures = 0
+                if self.on_round is not None:
+                    self.on_round(followed)
             except Exception as error:
                 failures += 1
                 wait = min(30.0, 0.5 * 2**failures)
@@ -161,105 +180,104 @@ class Indexer:
 # -- as a process ------------------------------------------------------------------------------------
 
 
+#: Connections the indexer holds to the database, at most (part of its host's budget when embedded).
+INDEXER_CONNECTIONS = 2
+
+
 class IndexerProcess:
     """The indexer following in a thread, at its CPU priority: what :func:`common.process.run_process`
     runs (``python -m national_node.indexer``), and what the node's child runs."""
 
-    def __init__(self, database_url: str, config: IndexerSettings) -> None:
+    def __init__(
+        self, database_url: str, config: IndexerSettings, database: DatabaseSettings | None = None
+    ) -> None:
         self.config = config
-        self.db = Database(database_url, pool_size=2)
+        database = database or DatabaseSettings()
+        self.db = Database(
+            database_url,
+            pool_size=INDEXER_CONNECTIONS,
+            pool_timeout=database.pool_timeout,
+            prepared_statements=database.prepared_statements,
+        )
         self.indexer = Indexer(self.db, batch=self.config.batch)
+        # One indexer follows the log at a time, however many hosts run one: the holder of the lease.
+        self.leases = Leases(self.db, ["indexer"])
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._follow, name="indexer", daemon=True)
         self.announcement = "following the national log"
+        self.telemetry = Telemetry.of(config.metrics)
+        if self.telemetry is not None:
+            self._watch(self.telemetry)
+
+    def _watch(self, telemetry: Telemetry) -> None:
+        """``registry_indexer_*``: how far the search index is behind the log, in entries and in
+        seconds (since the first checkpoint that holds an entry not indexed yet: 0 when caught up),
+        whether this indexer holds the lease, and the entries it followed."""
+        telemetry.watch_database(self.db)
+        lag_entries = telemetry.gauge(
+            "registry_indexer_lag_entries", "National log entries the search index has not followed yet."
+        )
+        lag_seconds = telemetry.gauge(
+            "registry_indexer_lag_seconds",
+            "Time since the first checkpoint holding a log entry the index has not followed (0: none).",
+        )
+        leader = telemetry.gauge(
+            "registry_indexer_leader", "1 when this indexer holds the lease and follows the log, else 0."
+        )
+        followed = telemetry.counter(
+            "registry_indexer_entries_followed_total", "National log entries this indexer followed."
+        )
+        self.indexer.on_round = followed.inc
+
+        def lag() -> None:
+            with self.db.transaction(write=False) as session:
+                size = current(session, COUNTER)
+                version = index_version(session)
+                start = 0 if version is None else version
+                oldest = session.exec(
+                    select(CheckpointRow.created_at)
+                    .where(col(CheckpointRow.size) > start)
+                    .order_by(col(CheckpointRow.size))
+                    .limit(1)
+                ).first()
+            behind = max(0, size - start)
+            lag_entries.set(behind)
+            lag_seconds.set(max(0.0, time.time() - oldest.timestamp()) if behind and oldest else 0.0)
+            leader.set(1 if self.leases.held("indexer") else 0)
+
+        telemetry.sample("the search index's lag", lag)
 
     def _follow(self) -> None:
-        self.indexer.follow(self.stopping, idle_seconds=self.config.idle_seconds)
+        self.indexer.follow(
+            self.stopping, idle_seconds=self.config.idle_seconds, on_duty=lambda: self.leases.held("indexer")
+        )
 
     def start(self) -> None:
         if self.config.nice:
             os.nice(self.config.nice)
+        self.leases.start()
         self.thread.start()
+        if self.telemetry is not None:
+            self.telemetry.start()
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.telemetry is not None:
+            self.telemetry.stop()
         self.thread.join(30)
+        self.leases.stop()
         self.db.dispose()
-
-
-class IndexerChild:
-    """The indexer as a child process of the national node, started and stopped with it.
-
-    Its settings go to it on its standard input, which it keeps reading: when the node ends, however
-    it ends (kill -9 included), the pipe closes and the child stops. A child that dies is started
-    again, up to a minute apart."""
-
-    def __init__(self, settings: NationalSettings) -> None:
-        self.settings = {
-            "database_url": settings.database_url,
-            "log_level": settings.log_level,
-            "indexer": settings.indexer.model_dump(mode="json"),
-        }
-        self.stopping = threading.Event()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.lock = threading.Lock()
-        self.watcher = threading.Thread(target=self._watch, name="indexer-child", daemon=True)
-
-    def start(self) -> None:
-        self._spawn()
-        self.watcher.start()
-
-    def _spawn(self) -> None:
-        with self.lock:
-            if self.stopping.is_set():
-                return
-            process = subprocess.Popen(
-                [sys.executable, "-m", "national_node.indexer", "--child"], stdin=subprocess.PIPE
-            )
-            assert process.stdin is not None
-            process.stdin.write(json.dumps(self.settings).encode() + b"\n")
-            process.stdin.flush()
-            self.process = process
-
-    def _watch(self) -> None:
-        restarts = 0
-        while not self.stopping.is_set():
-            process = self.process
-            if process is None:
-                return
-            code = process.wait()
-            if self.stopping.is_set():
-                return
-            restarts += 1
-            wait = min(60.0, 2.0**restarts)
-            logger.error("the search indexer exited with status %s; starting it again in %.0f s", code, wait)
-            if self.stopping.wait(wait):
-                return
-            self._spawn()
-
-    def stop(self) -> None:
-        with self.lock:
-            self.stopping.set()
-            process = self.process
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()  # the child's signal to stop
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def _child() -> int:
     """The child's side of :class:`IndexerChild`: settings from stdin, stop when stdin closes."""
     given = json.loads(sys.stdin.buffer.readline())
     config = IndexerSettings.model_validate(given["indexer"])
-    logging.basicConfig(
-        level=str(given["log_level"]).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logs.configure(
+        str(given["log_level"]), given.get("log_format", "text"), node=regions.NATIONAL, role="indexer"
     )
-    process = IndexerProcess(given["database_url"], config)
+    database = DatabaseSettings.model_validate(given.get("database", {}))
+    process = IndexerProcess(given["database_url"], config, database)
     stopping = process.stopping
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's Ctrl-C: the parent stops us
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -292,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "national_node.indexer",
         "The search indexer: follows the national log and keeps the public search index in step.",
         lambda path: NationalSettings.load(path),
-        lambda settings: IndexerProcess(settings.database_url, settings.indexer),
+        lambda settings: IndexerProcess(settings.database_url, settings.indexer, settings.database),
         args,
     )
 

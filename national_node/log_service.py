@@ -9,6 +9,7 @@ from common.rpc.call import Call
 from common.validation import Checker, parse_code
 from national_node.models import CheckpointRow, CosignatureRow
 from national_node.tlog import TransparencyLog
+from national_node.tlog.signer import cosigned_note
 
 __all__ = ["LogServicer", "checkpoint_message"]
 
@@ -20,7 +21,7 @@ def checkpoint_message(row: CheckpointRow, cosignatures: list[CosignatureRow]) -
     message = ls.Checkpoint(
         tree_size=row.size,
         root_hash=row.root,
-        note=TransparencyLog.cosigned_note(row, cosignatures),
+        note=cosigned_note(row, cosignatures),
         cosigned_by=[names.node_name(c.witness) for c in cosignatures],
     )
     message.create_time.FromDatetime(row.created_at)
@@ -46,46 +47,47 @@ class LogServicer:
 
     def GetLogInfo(self, request: ls.GetLogInfoRequest, call: Call) -> ls.LogInfo:
         return ls.LogInfo(
-            origin=self.log.signer.name,
-            verifier_keys=[v.verifier_key() for v in self.log.verifiers],
+            origin=self.log.checkpoints.signer.name,
+            verifier_keys=[v.verifier_key() for v in self.log.checkpoints.verifiers],
             witnesses=[
                 ls.Witness(node=names.node_name(region), verifier_key=key.verifier_key())
                 for region, key in sorted(self.log.witnesses.keys().items())
             ],
-            size=self.log.size(),
+            size=self.log.proofs.size(),
         )
 
     def GetCheckpoint(self, request: ls.GetCheckpointRequest, call: Call) -> ls.Checkpoint:
         size = _size("tree_size", request.tree_size, allow_zero=True)
-        return checkpoint_message(*self.log.get_checkpoint(size))
+        return checkpoint_message(*self.log.proofs.get_checkpoint(size))
 
     def GetInclusionProof(self, request: ls.GetInclusionProofRequest, call: Call) -> ls.InclusionProof:
         which = request.WhichOneof("entry")
         tree_size = _size("tree_size", request.tree_size, allow_zero=True)
         if which == "index":
-            entry = self.log.find_entry(index=_size("index", request.index, allow_zero=True))
+            entry = self.log.proofs.find_entry(index=_size("index", request.index, allow_zero=True))
         elif which == "code":
             code = parse_code(request.code.strip(), field="code")
             revision = _size("revision", request.revision, allow_zero=True)
-            entry = self.log.find_entry(code=code, revision=revision)
+            entry = self.log.proofs.find_entry(code=code, revision=revision)
         else:
             raise InvalidArgument.for_field(
                 "entry", InvalidValue("FIELD_REQUIRED", "give the entry's index or a code")
             )
-        path, checkpoint, cosignatures = self.log.inclusion(entry, tree_size)
+        path, checkpoint, cosignatures = self.log.proofs.inclusion(entry, tree_size)
         return ls.InclusionProof(
             index=entry.index,
             entry=entry.entry,
             hashes=path,
             checkpoint=checkpoint_message(checkpoint, cosignatures),
-            tlog_proof=self.log.tlog_proof(entry, path, checkpoint, cosignatures),
+            tlog_proof=self.log.proofs.tlog_proof(entry, path, checkpoint, cosignatures),
+            witnesses_pending=[names.node_name(w) for w in self.log.proofs.pending_witnesses(cosignatures)],
         )
 
     def GetConsistencyProof(self, request: ls.GetConsistencyProofRequest, call: Call) -> ls.ConsistencyProof:
         first = _size("first_size", request.first_size, allow_zero=False)
         second = _size("second_size", request.second_size, allow_zero=False)
         return ls.ConsistencyProof(
-            first_size=first, second_size=second, hashes=self.log.consistency(first, second)
+            first_size=first, second_size=second, hashes=self.log.proofs.consistency(first, second)
         )
 
     def ListEntries(self, request: ls.ListEntriesRequest, call: Call) -> ls.ListEntriesResponse:
@@ -93,7 +95,7 @@ class LogServicer:
         check = Checker()
         size = check.page_size("page_size", request.page_size, default=100, maximum=MAX_ENTRIES)
         check.done()
-        rows, next_index = self.log.entries(start, size)
+        rows, next_index = self.log.proofs.entries(start, size)
         return ls.ListEntriesResponse(
             entries=[ls.LogEntry(index=row.index, entry=row.entry) for row in rows], next_index=next_index
         )
@@ -106,4 +108,4 @@ class LogServicer:
                 "signature",
                 InvalidValue("FIELD_MALFORMED", "must be one signature line of at most 400 characters"),
             )
-        return checkpoint_message(*self.log.add_cosignature(region, size, request.signature))
+        return checkpoint_message(*self.log.cosignatures.add(region, size, request.signature))

@@ -78,7 +78,11 @@ class LedgerRow(SQLModel, table=True):
     """The national ledger: every registration in the country at its latest revision."""
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_node_bucket", "node", "bucket"), Index("ix_ledger_code", "code"))
+    __table_args__ = (
+        Index("ix_ledger_node_bucket", "node", "bucket"),
+        Index("ix_ledger_code", "code"),
+        Index("ix_ledger_name", "name"),
+    )
 
     uid: str = Field(primary_key=True, max_length=36)
     node: str = Field(max_length=6)  # the managing node's region
@@ -108,6 +112,8 @@ class SyncStateRow(SQLModel, table=True):
     last_error: str = ""
     refused: int = 0
     downward_acknowledged: int = 0
+    #: The stream the node's upward changes are applied from (process and stream; the newest opened).
+    upward_stream: str = Field(default="", max_length=96)
 
 
 class DownwardRow(SQLModel, table=True):
@@ -130,6 +136,10 @@ class TransferRow(SQLModel, table=True):
     """A transfer of management of one registration between nodes."""
 
     __tablename__ = "transfers"
+    __table_args__ = (
+        Index("ix_transfers_from_state", "from_node", "state"),
+        Index("ix_transfers_uid", "uid"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     request_id: str = Field(max_length=64, unique=True)
@@ -140,6 +150,13 @@ class TransferRow(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    #: The receiving node confirmed it (the national node, at once for a transfer to itself).
+    confirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    #: Where the ``TRANSFER_RELEASE`` sits in the sending node's downward feed (once confirmed).
+    release_sequence: int | None = Field(default=None, sa_type=BigInteger)
+    #: The ledger applied the sending node's release (a transfer completed before releases existed
+    #: has none).
+    released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class LogEntryRow(SQLModel, table=True):
@@ -155,8 +172,8 @@ class LogEntryRow(SQLModel, table=True):
 
 class LogHashRow(SQLModel, table=True):
     """The hash of a perfect subtree of the log, of the leaves ``[index * 2**level, (index + 1) *
-    2**level)``, from level ``national_node.tlog.STORED_LEVEL`` up (level 0 is the entries' ``hash``,
-    the levels between are folded from it). Every proof is made of O(log n) of these."""
+    2**level)``, from level ``national_node.tlog.storage.STORED_LEVEL`` up (level 0 is the entries'
+    ``hash``, the levels between are folded from it). Every proof is made of O(log n) of these."""
 
     __tablename__ = "log_hashes"
 
@@ -240,6 +257,8 @@ class SearchRow(SQLModel, table=True):
     announced: bool = False  # the current application is under announcement
     application_id: str = Field(default="", max_length=36)
     announcement_end: date | None = None
+    #: ``announcement_end`` was computed on weekends alone (no published schedule for its year).
+    announcement_end_provisional: bool = False
     subject_uscc: str = Field(max_length=18)
     subject_org: str = Field(max_length=9)  # USCC characters 9-17: the organisation code
     subject_name: str = Field(max_length=200)
@@ -249,6 +268,11 @@ class SearchRow(SQLModel, table=True):
     summary: str = Field(sa_type=Text)
     update_frequency: str = Field(max_length=100)
     data_format: str = Field(max_length=100)
+    #: The access terms' sharing and open attributes (AccessTerms enum names; empty: not stated) and
+    #: the kinds of its channels (AccessChannel.Kind names, space-separated; each is a tag too).
+    sharing_attribute: str = Field(default="", max_length=32)
+    open_attribute: str = Field(default="", max_length=32)
+    channel_kinds: str = Field(default="", max_length=200)
     valid_from: date | None = None
     valid_until: date | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -259,6 +283,18 @@ class SearchRow(SQLModel, table=True):
     #: The digest of the public fields: a change that alters none of them writes nothing.
     fields_digest: str = Field(max_length=32)
     words: list[str] = Field(sa_column=Column(WordList(), nullable=False))
+
+
+class SearchWordRow(SQLModel, table=True):
+    """A word of the data names and subject names the search index has held, for "did you mean"
+    (:mod:`national_node.spelling`). Written by the indexer with the rows, never removed (a word no
+    name holds any more finds nothing, and is then never suggested); ``id`` grows, so the portal reads
+    only the words added since it last looked."""
+
+    __tablename__ = "search_words"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    word: str = Field(max_length=32, unique=True)
 
 
 class SearchCursorRow(SQLModel, table=True):
@@ -285,4 +321,5 @@ class PublicObjectionRow(SQLModel, table=True):
     node: str = Field(max_length=6)  # the managing node
     application_id: str = Field(max_length=36)
     announcement_end: date | None = None
+    announcement_end_provisional: bool = False
     filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

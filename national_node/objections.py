@@ -9,6 +9,11 @@ the registration's history and the registrar's due items. The national node's ow
 central bodies', and those it keeps for provinces without a node) are filed here, in its own
 procedure, directly.
 
+The node that decides is the one the national ledger names (the search index may lag behind a
+transfer), read under the lock of the registration's pending transfer, if any: a transfer asks for the
+release and completes under that lock, and the objections forwarded to the former node after it was
+asked to release the registration follow it to the receiving node (:mod:`national_node.ledger`).
+
 The announcement window is judged when the national node takes the objection (``file_time``), so an
 objection filed on the last day counts however late it reaches the province. A retry with the same
 request id gets the first answer and sends nothing twice; the same id with another objection is
@@ -37,9 +42,9 @@ from common.registration.service import RegistrationServicer, check_objection
 from common.rpc.call import Call
 from common.sync.sequences import take_number
 from common.validation import Checker
-from national_node.models import DownwardRow, PublicObjectionRow, SearchRow
+from national_node.models import DownwardRow, LedgerRow, PublicObjectionRow, SearchRow, TransferRow
 
-__all__ = ["ObjectionDesk", "own_objection"]
+__all__ = ["ObjectionDesk", "forward_objection", "own_objection"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,16 +77,23 @@ class ObjectionDesk:
             if earlier is not None:
                 return self._replay(earlier, digest)
             row = self._announced(session, request.registration)
-            filing = self._filing(row, request, digest)
-            if row.node != regions.NATIONAL:
-                self._send_down(session, row, request, actor=actor, filed_at=filing.filed_at)
+            session.exec(
+                select(TransferRow.id)
+                .where(TransferRow.uid == row.uid, TransferRow.state == "PENDING")
+                .with_for_update()
+            ).all()
+            managing = session.exec(select(LedgerRow).where(LedgerRow.uid == row.uid)).first()
+            node, name = (managing.node, managing.name) if managing is not None else (row.node, row.name)
+            filing = self._filing(row, request, digest, node=node, name=name)
+            if node != regions.NATIONAL:
+                self._send_down(session, row, request, node=node, name=name, actor=actor, at=filing.filed_at)
                 session.add(filing)
-        if row.node == regions.NATIONAL:
+        if node == regions.NATIONAL:
             # The national node's own registration: filed in its own procedure (idempotent by the same
             # request id, so a retry after a crash between the two steps files it once), then recorded.
             self.own(
                 rs.CreateObjectionRequest(
-                    parent=row.name, objection=request.objection, request_id=request.request_id
+                    parent=name, objection=request.objection, request_id=request.request_id
                 )
             )
             with self.db.transaction() as session:
@@ -89,17 +101,20 @@ class ObjectionDesk:
                 if earlier is not None:
                     return self._replay(earlier, digest)
                 session.add(filing)
-        logger.info("objection %s to %s, for nodes/%s", request.request_id, row.name, row.node)
+        logger.info("objection %s to %s, for nodes/%s", request.request_id, name, node)
         return _answer(filing)
 
-    def _filing(self, row: SearchRow, request: ns.FileObjectionRequest, digest: str) -> PublicObjectionRow:
+    def _filing(
+        self, row: SearchRow, request: ns.FileObjectionRequest, digest: str, *, node: str, name: str
+    ) -> PublicObjectionRow:
         return PublicObjectionRow(
             request_id=request.request_id,
             digest=digest,
-            registration=row.name,
-            node=row.node,
+            registration=name,
+            node=node,
             application_id=row.application_id,
             announcement_end=row.announcement_end,
+            announcement_end_provisional=row.announcement_end_provisional,
             filed_at=self.clock.now(),
         )
 
@@ -125,17 +140,19 @@ class ObjectionDesk:
             )
         return row
 
+    @staticmethod
     def _send_down(
-        self,
         session: Session,
         row: SearchRow,
         request: ns.FileObjectionRequest,
         *,
+        node: str,
+        name: str,
         actor: str,
-        filed_at: datetime,
+        at: datetime,
     ) -> None:
         forwarded = sync_pb2.ForwardedObjection(
-            registration=row.name,
+            registration=name,
             application_id=row.application_id,
             objection=r.Objection(
                 objector=request.objection.objector,
@@ -145,19 +162,8 @@ class ObjectionDesk:
             request_id=request.request_id,
             actor=actor,
         )
-        forwarded.file_time.FromDatetime(filed_at.astimezone(UTC))
-        sequence = take_number(session, f"down:{row.node}")
-        session.add(
-            DownwardRow(
-                node=row.node,
-                sequence=sequence,
-                kind="OBJECTION",
-                uid=row.uid,
-                record=b"",
-                objection=forwarded.SerializeToString(deterministic=True),
-                created_at=filed_at,
-            )
-        )
+        forwarded.file_time.FromDatetime(at.astimezone(UTC))
+        forward_objection(session, node, row.uid, forwarded, at=at)
 
     def _replay(self, earlier: PublicObjectionRow, digest: str) -> ns.FiledObjection:
         if earlier.digest != digest:
@@ -167,6 +173,23 @@ class ObjectionDesk:
                 metadata={"field": "request_id"},
             )
         return _answer(earlier)
+
+
+def forward_objection(
+    session: Session, node: str, uid: str, forwarded: sync_pb2.ForwardedObjection, *, at: datetime
+) -> None:
+    """Put an objection into the downward feed of ``node``, which manages registration ``uid``."""
+    session.add(
+        DownwardRow(
+            node=node,
+            sequence=take_number(session, f"down:{node}"),
+            kind="OBJECTION",
+            uid=uid,
+            record=b"",
+            objection=forwarded.SerializeToString(deterministic=True),
+            created_at=at,
+        )
+    )
 
 
 def _answer(row: PublicObjectionRow) -> ns.FiledObjection:
@@ -179,6 +202,7 @@ def _answer(row: PublicObjectionRow) -> ns.FiledObjection:
     end = to_date(row.announcement_end)
     if end is not None:
         answer.announcement_end.CopyFrom(end)
+        answer.announcement_end_provisional = row.announcement_end_provisional
     return answer
 
 

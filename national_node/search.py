@@ -9,6 +9,12 @@ costs the sync nothing but a share of the machine.
 :class:`Search` answers the portal: word queries with filters, counts per filter value, relevance or
 newest-first order, keyset paging (a page ends at a position, the next starts after it, so items are
 neither lost nor repeated when others change meanwhile), announcements, lookups by code.
+
+A query is read as people write: its abbreviations also find their full forms (:mod:`.synonyms`),
+traditional characters are read as simplified (:func:`~national_node.words.fold`), a query that finds
+nothing gets a correction of its mistyped words from the words of the index's names
+(:mod:`.spelling`) and, when it has several words, the registrations that hold most of them, marked as
+a partial match.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, func, literal, not_, tuple_, type_coerce
+from sqlalchemy import Text, and_, event, func, literal, not_, or_, tuple_, type_coerce
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,13 +41,17 @@ from common import regions
 from common.db import Database, insert_for
 from common.gen.registry.v1 import registration_pb2, sync_pb2
 from common.sync.sequences import current
-from national_node.models import LedgerRow, LogEntryRow, SearchCursorRow, SearchRow
-from national_node.tlog import COUNTER
-from national_node.words import name_key, query_words, words_of
+from national_node.models import LedgerRow, LogEntryRow, SearchCursorRow, SearchRow, SearchWordRow
+from national_node.public import access_filters
+from national_node.spelling import MAX_WORD, MIN_WORD, Vocabulary, readings
+from national_node.synonyms import Synonyms, Term
+from national_node.tlog.storage import COUNTER
+from national_node.words import name_key, query_spans, query_words, words_of
 
 __all__ = [
     "CURSOR",
     "FACETS",
+    "LIST_FILTERS",
     "Search",
     "SearchIndex",
     "SearchQuery",
@@ -64,7 +74,12 @@ FACETS: dict[str, str] = {
     "subject": "subject_uscc",
     "state": "state",
     "update_frequency": "update_frequency",
+    "sharing_attribute": "sharing_attribute",
+    "open_attribute": "open_attribute",
 }
+#: Filters on one of a registration's several values (the kinds of its access channels), by query
+#: parameter: matched by their tags alone (on SQLite too), and not counted.
+LIST_FILTERS: dict[str, str] = {"channel_kind": "channel_kinds"}
 SORTS = ("relevance", "newest")
 
 
@@ -77,6 +92,8 @@ def tag(facet: str, value: str) -> str:
 
 #: The tag of a word of the data name or the subject's name.
 TITLE = "title"
+#: The tag of a word of the data name (a match on the name comes before one on the subject alone).
+NAME = "name"
 
 
 def _is_tag(word: str) -> bool:
@@ -130,6 +147,12 @@ CACHED_RESULTS = 1000
 _FACET_ROWS = 64
 #: Facet values shown at most per facet (the most frequent).
 FACET_VALUES = 20
+#: Words of the vocabulary an indexer remembers having written.
+KNOWN_WORDS = 200_000
+#: Queries whose terms (synonyms looked up) are remembered.
+CACHED_TERMS = 4096
+#: Corrected queries tried at most for one suggestion.
+SUGGESTIONS_TRIED = 3
 
 
 def _day(value: Any) -> date | None:
@@ -172,6 +195,7 @@ def indexed_fields(record: sync_pb2.RegistrationRecord) -> dict[str, Any]:
         "announced": announced,
         "application_id": app.id if announced else "",
         "announcement_end": _day(app.announcement_end) if announced else None,
+        "announcement_end_provisional": announced and app.announcement_end_provisional,
         "subject_uscc": subject.uscc,
         "subject_org": subject.uscc[8:17],
         "subject_name": subject.name,
@@ -181,6 +205,7 @@ def indexed_fields(record: sync_pb2.RegistrationRecord) -> dict[str, Any]:
         "summary": content.summary,
         "update_frequency": content.update_frequency,
         "data_format": content.data_format,
+        **access_filters(content.access_terms),
         "valid_from": _day(reg.valid_from),
         "valid_until": _day(reg.valid_until),
         "created_at": created,
@@ -223,10 +248,12 @@ class SearchIndex:
             words = [word for word in before.words if not _is_tag(word)]
         else:
             words = words_of(text)
-        # The words of the title (data name and subject), tagged: the first tier of relevance. (Their
-        # pieces were just segmented for the text, and are remembered.)
+        # The words of the data name, and of the title (data name and subject), tagged: the first tiers
+        # of relevance. (Their pieces were just segmented for the text, and are remembered.)
+        words += [tag(NAME, word) for word in words_of(text[:1])]
         words += [tag(TITLE, word) for word in words_of(text[:2])]
         words += [tag(key, str(fields[column])) for key, column in FACETS.items()]
+        words += [tag(key, v) for key, column in LIST_FILTERS.items() for v in fields[column].split()]
         return {
             **fields,
             "created_at": created,
@@ -236,11 +263,17 @@ class SearchIndex:
             "words": words,
         }
 
+    def __init__(self) -> None:
+        #: Words this process has seen committed to the vocabulary (not written again), at most
+        #: KNOWN_WORDS: most rounds bring no new word.
+        self._known_words: set[str] = set()
+
     def write(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace ``rows`` (by uid), in one statement; a row the index holds at a newer
-        revision is kept."""
+        revision is kept. The words of their names join the vocabulary (:class:`SearchWordRow`)."""
         if not rows:
             return
+        self._write_vocabulary(session, rows)
         table = SearchRow.__table__  # type: ignore[attr-defined]
         statement = insert_for(session)(table)
         statement = statement.on_conflict_do_update(
@@ -250,6 +283,29 @@ class SearchIndex:
             where=table.c.revision <= statement.excluded.revision,
         )
         session.execute(statement, list(rows))
+
+    def _write_vocabulary(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        prefix = tag(TITLE, "")
+        new = sorted(
+            {
+                word[len(prefix) :]
+                for row in rows
+                for word in row["words"]
+                if word.startswith(prefix) and MIN_WORD <= len(word) - len(prefix) <= MAX_WORD
+            }
+            - self._known_words
+        )
+        if not new:
+            return
+        statement = insert_for(session)(SearchWordRow).on_conflict_do_nothing(index_elements=["word"])
+        session.execute(statement, [{"word": word} for word in new])
+
+        def committed(_: Session) -> None:  # only then: a round rolled back is written again
+            if len(self._known_words) + len(new) > KNOWN_WORDS:
+                self._known_words.clear()
+            self._known_words.update(new)
+
+        event.listen(session, "after_commit", committed, once=True)
 
     def put(self, session: Session, record: sync_pb2.RegistrationRecord, *, now: datetime) -> bool:
         """Index one record in ``session``'s transaction; False when nothing public changed."""
@@ -289,7 +345,7 @@ class SearchIndex:
             after = missing[-1][0]
             done += len(missing)
         if done:
-            logger.warning("indexed %d ledger entries for search in %.1f s", done, time.monotonic() - started)
+            logger.info("indexed %d ledger entries for search in %.1f s", done, time.monotonic() - started)
         return done
 
 
@@ -348,10 +404,20 @@ class SearchResult:
     total: int
     facets: dict[str, list[tuple[str, str, int]]]  # facet -> (value, label, count)
     next_position: list[Any] | None
+    #: The words the results were matched on (synonyms included): what a page marks.
     words: list[str]
     #: The total and the counts are estimates: more than COUNT_CAP registrations match (the counts
     #: are those of COUNT_CAP of them, scaled to the planner's estimate of the total).
     approximate: bool = False
+    #: No registration holds every term of the query: these hold some of them (``omitted``: the terms
+    #: left out, as the query's search form has them).
+    partial: bool = False
+    omitted: list[str] = field(default_factory=list)
+    #: The query with its mistyped words corrected from the words of the index's names ("" : none);
+    #: offered when nothing holds every term of the query, and only when it finds something.
+    suggestion: str = ""
+    #: Other words the query's terms were also matched on, from the synonym dictionary.
+    synonyms: list[str] = field(default_factory=list)
 
 
 def _escape_like(word: str) -> str:
@@ -362,10 +428,22 @@ class Search:
     """The portal's queries. Reads only; safe to share between threads."""
 
     def __init__(
-        self, db: Database, *, facet_cache_seconds: float = 0.0, cached_results: int = CACHED_RESULTS
+        self,
+        db: Database,
+        *,
+        facet_cache_seconds: float = 0.0,
+        cached_results: int = CACHED_RESULTS,
+        synonyms: Synonyms | None = None,
     ) -> None:
         self.db = db
         self.postgres = db.engine.dialect.name == "postgresql"
+        #: The abbreviations and synonyms a query's terms also find (the shipped dictionary unless given).
+        self.synonyms = synonyms if synonyms is not None else Synonyms.load()
+        self._terms: OrderedDict[str, list[Term]] = OrderedDict()
+        self._terms_lock = threading.Lock()
+        #: The words of the index's names, for suggestions: read when first needed, then extended.
+        self.vocabulary = Vocabulary()
+        self._vocabulary_lock = threading.Lock()
         #: Counts of recent queries (words and filters), newest last, at most CACHED_QUERIES.
         self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -388,14 +466,49 @@ class Search:
         text = type_coerce(col(SearchRow.words), Text)
         return [text.like(f"% {_escape_like(w)} %", escape="\\") for w in words]
 
-    def _conditions(self, query: SearchQuery, words: Sequence[str]) -> list[ColumnElement[bool]]:
+    def _conditions(
+        self, query: SearchQuery, terms: Sequence[Term], where: str = ""
+    ) -> list[ColumnElement[bool]]:
+        """Registrations that hold every term (each term: one of its alternatives, all of its words),
+        among the words (``where`` empty) or among the words tagged ``where`` (NAME, TITLE), and pass
+        the query's filters."""
+
+        def tagged(words: Sequence[str]) -> list[str]:
+            return [tag(where, w) for w in words] if where else list(words)
+
+        plain = [w for term in terms if not term.expanded for w in tagged(term.alternatives[0])]
+        either = [
+            or_(*[and_(*self._match(tagged(alternative))) for alternative in term.alternatives])
+            for term in terms
+            if term.expanded
+        ]
         if self.postgres:  # the filters as tags: one GIN lookup for words and filters together
             tags = [tag(key, value) for key, value in sorted(query.filters.items())]
-            return self._match([*words, *tags])
-        conditions = self._match(words)
+            return [*self._match([*plain, *tags]), *either]
+        conditions = [*self._match(plain), *either]
         for key, value in query.filters.items():
-            conditions.append(getattr(SearchRow, FACETS[key]) == value)
+            if key in LIST_FILTERS:
+                conditions += self._match([tag(key, value)])
+            else:
+                conditions.append(getattr(SearchRow, FACETS[key]) == value)
         return conditions
+
+    def terms(self, query: SearchQuery) -> list[Term]:
+        """The query's terms with their synonyms (:meth:`Synonyms.terms`), remembered for recent
+        queries (paging and counting ask again)."""
+        if not query.q.strip():
+            return []
+        with self._terms_lock:
+            found = self._terms.get(query.q)
+            if found is not None:
+                self._terms.move_to_end(query.q)
+                return found
+        found = self.synonyms.terms(query.q)
+        with self._terms_lock:
+            self._terms[query.q] = found
+            while len(self._terms) > CACHED_TERMS:
+                self._terms.popitem(last=False)
+        return found
 
     # -- search -------------------------------------------------------------------------------
 
@@ -403,10 +516,15 @@ class Search:
         """A page of results, with the counts per filter value; ``after`` is the position the previous
         page ended at (``next_position``).
 
-        Relevance is in two tiers: first the registrations whose data name or subject holds every query
-        word, then the rest; newest first within each. Both tiers (and newest-first) read the
-        registration-time index from the top down, filtered by the words, so a page costs what it shows
-        and not what the query matches. A position is ``[tier, created_at, uid]``.
+        A registration matches when it holds every term of the query, a term matching by any of its
+        alternatives (the term itself, its synonyms). When none does, the result is a partial match
+        (:meth:`_partial`), and a correction of mistyped words is suggested (:meth:`_suggest`).
+
+        Relevance is in three tiers: first the registrations whose data name holds every term, then
+        those whose data name and subject together do, then the rest; newest first within each. Each
+        tier (and newest-first) reads the registration-time index from the top down, filtered by the
+        words, so a page costs what it shows and not what the query matches. A position is
+        ``[tier, created_at, uid]``, and for a partial match also the terms it kept.
         """
         if not self.cached_results:
             with self.db.transaction(write=False) as session:
@@ -451,17 +569,40 @@ class Search:
                 reading.set()
 
     def _search(self, session: Session, query: SearchQuery, after: list[Any] | None) -> SearchResult:
-        words = query.words()
-        conditions = self._conditions(query, words)
-        facets, total, approximate = self._facets(session, query, words, conditions)
-        if query.sort == "newest" or not words:
+        # Each word a term needs, a term of its own (人口普查: 人口, 普查): the same match, and the
+        # pieces a partial match can keep or leave out.
+        terms = [
+            Term(text=word, alternatives=((word,),)) if not term.expanded else term
+            for term in self.terms(query)
+            for word in (term.alternatives[0] if not term.expanded else (term.text,))
+        ]
+        # A partial match is decided on the first page and kept by the position (its fifth element:
+        # the terms kept), so that the next pages page through the same result.
+        kept: list[int] | None = list(after[3]) if after is not None and len(after) > 3 else None
+        if kept is not None and not all(isinstance(i, int) and 0 <= i < len(terms) for i in kept):
+            kept = None  # (a position is sealed; only a change of the synonym dictionary gets here)
+        matched = terms if kept is None else [terms[i] for i in kept]
+        conditions = self._conditions(query, matched)
+        facets, total, approximate = self._facets(session, query, kept, conditions)
+        suggestion = ""
+        if terms and (kept is not None or (total == 0 and after is None)):
+            suggestion = self._suggest(session, query, terms)
+        if total == 0 and after is None and len(terms) > 1:
+            best = self._partial(session, query, terms)
+            if best:
+                kept, matched = best, [terms[i] for i in best]
+                conditions = self._conditions(query, matched)
+                facets, total, approximate = self._facets(session, query, kept, conditions)
+        if query.sort == "newest" or not matched:
             tiers = [(0, conditions)]
         else:
-            # The first tier asks for the title's tags alone: they imply the words, and PostgreSQL,
-            # which takes conditions as independent, would take the two together for rare.
-            titled = [tag(TITLE, word) for word in words]
-            title = and_(*self._match(titled))
-            tiers = [(1, self._conditions(query, titled)), (0, [*conditions, not_(title)])]
+            # Registrations whose data name holds every term, then those whose data name and subject
+            # together do, then the rest. Each tier asks for its tags alone (they imply the words,
+            # and PostgreSQL, which takes conditions as independent, would take the two together for
+            # rare), less the tiers before it.
+            named = self._conditions(query, matched, NAME)
+            titled = self._conditions(query, matched, TITLE)
+            tiers = [(2, named), (1, [*titled, not_(and_(*named))]), (0, [*conditions, not_(and_(*titled))])]
         wanted = query.page_size + 1
         found: list[tuple[int, SearchRow]] = []
         for tier, where in tiers:
@@ -476,6 +617,10 @@ class Search:
         if len(found) > query.page_size:
             tier, last = found[query.page_size - 1]
             next_position = [tier, last.created_at.isoformat(), last.uid]
+            if kept is not None:
+                next_position.append(kept)
+        words = list(dict.fromkeys(w for term in matched for a in term.alternatives for w in a))
+        typed = {w for term in terms for w in term.alternatives[0]}
         return SearchResult(
             items=items,
             total=total,
@@ -483,7 +628,116 @@ class Search:
             next_position=next_position,
             words=words,
             approximate=approximate,
+            partial=kept is not None,
+            omitted=[terms[i].text for i in range(len(terms)) if kept is not None and i not in kept],
+            suggestion=suggestion,
+            synonyms=[
+                w
+                for w in dict.fromkeys("".join(a) for t in matched for a in t.alternatives[1:])
+                if w not in typed
+            ],
         )
+
+    def _count(self, session: Session, conditions: list[ColumnElement[bool]]) -> int:
+        """How many registrations match, counted up to COUNT_CAP + 1."""
+        matches = sql_select(literal(1)).select_from(SearchRow).where(*conditions).limit(COUNT_CAP + 1)
+        return int(session.execute(sql_select(func.count()).select_from(matches.subquery())).scalar_one())
+
+    def _exists(self, session: Session, conditions: list[ColumnElement[bool]]) -> bool:
+        return session.execute(sql_select(col(SearchRow.uid)).where(*conditions).limit(1)).first() is not None
+
+    def _partial(self, session: Session, query: SearchQuery, terms: list[Term]) -> list[int]:
+        """The terms a partial match keeps (their places in ``terms``), when no registration holds them
+        all: the rarest term that finds anything, then each next rarest while together they still find
+        something. A rare term says more of what is sought than a common one (in 空气治理, 空气 is
+        in the names of a few registrations and 治理 among the application scenarios of many), and
+        counting each term alone costs one capped count per term (at most eight). A term of one
+        character is never kept: what jieba leaves of a word it does not know (苏康码: 苏 / 康 / 码)
+        would match anything."""
+        counts = [
+            (self._count(session, self._conditions(query, [term])), i)
+            for i, term in enumerate(terms)
+            if len(term.text) > 1  # a character alone (码 of 苏康码) says too little to match on
+        ]
+        kept: list[int] = []
+        for count, i in sorted(counts):
+            if count == 0:
+                continue
+            trial = sorted([*kept, i])
+            if not kept or self._exists(session, self._conditions(query, [terms[j] for j in trial])):
+                kept = trial
+        return kept
+
+    # -- "did you mean" -------------------------------------------------------------------------
+
+    def _read_vocabulary(self, session: Session) -> None:
+        """Add the words the indexer has added since the vocabulary last read (one indexed read)."""
+        with self._vocabulary_lock:
+            while True:
+                rows = session.exec(
+                    select(SearchWordRow.id, SearchWordRow.word)
+                    .where(col(SearchWordRow.id) > self.vocabulary.last_id)
+                    .order_by(col(SearchWordRow.id))
+                    .limit(50_000)
+                ).all()
+                self.vocabulary.extend((int(i or 0), w) for i, w in rows)
+                if len(rows) < 50_000:
+                    return
+
+    def warm(self) -> None:
+        """Read the vocabulary of names and the pinyin table now (a second at 10^5 registrations),
+        not on the first query that needs a suggestion."""
+        readings("")
+        with self.db.transaction(write=False) as session:
+            self._read_vocabulary(session)
+
+    def _suggest(self, session: Session, query: SearchQuery, terms: list[Term]) -> str:
+        """The query with its mistyped words corrected, when the correction finds registrations: each
+        word that is not in the vocabulary of names (and each run of single characters, which is what
+        jieba makes of a word it does not know: 气像 is 气 / 像) is replaced by its likeliest near word
+        (:meth:`Vocabulary.candidates`; between equally likely ones, the one more names hold)."""
+        self._read_vocabulary(session)
+        text, spans = query_spans(query.q)
+        runs: list[tuple[int, int]] = []  # (start, end) of each word to correct, in ``text``
+        for word, start, end in spans:
+            single = len(word) == 1 and "\u3400" <= word <= "\u9fff"
+            if single and runs and runs[-1][1] == start and self._single_run(text, runs[-1]):
+                runs[-1] = (runs[-1][0], end)
+            else:
+                runs.append((start, end))
+        choices: list[tuple[int, int, list[str]]] = []
+        for start, end in runs:
+            word = text[start:end]
+            if len(word) < 2 or word in self.vocabulary:
+                continue
+            candidates = self.vocabulary.candidates(word)[:5]
+            if not candidates:
+                continue
+            titled = {c.word: self._count(session, self._match([tag(TITLE, c.word)])) for c in candidates}
+            ranked = sorted(candidates, key=lambda c: (c.rank, -titled[c.word], c.word))
+            choices.append((start, end, [c.word for c in ranked if titled[c.word]]))
+        choices = [c for c in choices if c[2]]
+        if not choices:
+            return ""
+        # The likeliest correction of every word first, then the second likeliest of each in turn.
+        tries = [[0] * len(choices)]
+        for at, (_, _, words) in enumerate(choices):
+            if len(words) > 1:
+                tries.append([1 if i == at else 0 for i in range(len(choices))])
+        for picks in tries[:SUGGESTIONS_TRIED]:
+            corrected = text
+            for (start, end, words), pick in sorted(zip(choices, picks, strict=True), reverse=True):
+                corrected = corrected[:start] + words[pick] + corrected[end:]
+            corrected = " ".join(corrected.split())
+            trial = SearchQuery(q=corrected, filters=query.filters)
+            if self._exists(session, self._conditions(query, self.terms(trial))):
+                return corrected
+        return ""
+
+    @staticmethod
+    def _single_run(text: str, run: tuple[int, int]) -> bool:
+        """The run so far is of single Chinese characters (a run grows only by such characters)."""
+        return all("\u3400" <= c <= "\u9fff" for c in text[run[0] : run[1]])
 
     def _newest(
         self, session: Session, where: list[ColumnElement[bool]], after: list[Any] | None, limit: int
@@ -499,7 +753,7 @@ class Search:
         self,
         session: Session,
         query: SearchQuery,
-        words: Sequence[str],
+        kept: list[int] | None,
         conditions: list[ColumnElement[bool]],
     ) -> tuple[dict[str, list[tuple[str, str, int]]], int, bool]:
         """The counts per filter value and the total: exact up to :data:`COUNT_CAP` matches. Beyond,
@@ -509,7 +763,7 @@ class Search:
         # Counts are remembered for a few seconds (as long as a reader's cache keeps the page): a
         # popular query is counted once per period, not once per visitor. The page itself is read
         # fresh every time.
-        cache_key = repr(query.key()) if self.facet_cache_seconds > 0 else ""
+        cache_key = repr((query.key(), kept)) if self.facet_cache_seconds > 0 else ""
         if cache_key:
             with self._cache_lock:
                 hit = self._cache.get(cache_key)

@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
 
-from common import regions
+from common import names, regions
 from common.clock import Clock, make_clock
 from common.db import Database, migrate
+from common.errors import DataLoss, FailedPrecondition, NotFound
 from common.gen.registry.v1 import (
     log_service_pb2,
     national_service_pb2,
     registration_service_pb2,
     sync_service_pb2,
 )
+from common.leases import Leases
+from common.metrics.telemetry import Telemetry
 from common.paging import PageTokens
 from common.registration import build_registration
+from common.registration.metrics import watch_duties
+from common.registration.service import ConfirmationFile
 from common.rpc import NodeServer
 from common.rpc.security import node_security
+from common.sync.objections import file_forwarded
 from common.transparency import NoteError, Signer
 from national_node import words
 from national_node.coding import CodingAuthority
 from national_node.directory import sync_directory
 from national_node.duplicates import DuplicateFinder
-from national_node.indexer import IndexerChild
+from national_node.indexer import INDEXER_CONNECTIONS, IndexerChild
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
 from national_node.ledger import Ledger
 from national_node.log_service import LogServicer
+from national_node.metrics import CodeMetrics, watch_national
 from national_node.objections import ObjectionDesk, own_objection
 from national_node.service import NationalServicer
 from national_node.settings import NationalSettings
 from national_node.sync_service import SyncServicer
-from national_node.tlog import TransparencyLog, WitnessKeys
+from national_node.tlog import ProofServer, TransparencyLog, WitnessKeys
 
 __all__ = ["MIGRATIONS", "create_server"]
 
@@ -43,6 +51,8 @@ NATIONAL_SERVICE = national_service_pb2.DESCRIPTOR.services_by_name["NationalSer
 REGISTRATION_SERVICE = registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"]
 SYNC_SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"]
 LOG_SERVICE = log_service_pb2.DESCRIPTOR.services_by_name["LogService"]
+#: How long a process that stops renewing (killed, cut off) holds its duties: another takes them after.
+LEASE_SECONDS = 3.0
 
 
 def national_log(db: Database, settings: NationalSettings, clock: Clock) -> TransparencyLog:
@@ -71,25 +81,50 @@ def national_log(db: Database, settings: NationalSettings, clock: Clock) -> Tran
 class NationalProofs:
     """Confirmations of the national node's own registrations, proved from its own log."""
 
-    def __init__(self, log: TransparencyLog) -> None:
-        self.log = log
+    def __init__(self, proofs: ProofServer) -> None:
+        self.proofs = proofs
 
-    def tlog_proof(self, code: str, revision: int) -> tuple[str, str]:
-        return self.log.tlog_proof_of(code, revision)
+    def tlog_proof(self, code: str, revision: int) -> ConfirmationFile:
+        try:
+            entry = self.proofs.find_entry(code=code, revision=revision)
+            path, checkpoint, cosignatures = self.proofs.inclusion(entry)
+        except (NotFound, FailedPrecondition, DataLoss) as error:
+            return ConfirmationFile(status=error.message)
+        return ConfirmationFile(
+            tlog_proof=self.proofs.tlog_proof(entry, path, checkpoint, cosignatures),
+            cosigned_by=tuple(names.node_name(c.witness) for c in cosignatures),
+            witnesses_pending=tuple(names.node_name(w) for w in self.proofs.pending_witnesses(cosignatures)),
+        )
 
 
-def create_server(settings: NationalSettings) -> NodeServer:
-    """A ready-to-start national node server; its database is migrated and its directory synced."""
+def create_server(
+    settings: NationalSettings, *, worker: bool = False, telemetry: Telemetry | None = None
+) -> NodeServer:
+    """A ready-to-start national node server; its database is migrated and its directory synced.
+
+    ``worker``: one of several processes serving ``settings.listen`` together
+    (:mod:`national_node.workers`, which runs the indexer for them all, serves their metrics and
+    gives them their ``telemetry``); otherwise the node serves its own metrics when
+    ``[metrics] listen`` is set."""
+    if not worker:
+        telemetry = Telemetry.of(settings.metrics)
     security = node_security(settings)
-    db = Database(settings.database_url, pool_size=min(settings.max_workers, 32))
+    db = Database.for_node(
+        settings.database_url,
+        settings.database,
+        processes=settings.worker_count(),  # this host's workers share its budget
+        shared=INDEXER_CONNECTIONS if settings.indexer.embedded else 0,
+    )
     migrate(db.engine, MIGRATIONS)
     clock = make_clock(settings.clock_start, settings.clock_speed)
     log = national_log(db, settings, clock)
-    log.backfill()  # a ledger from before the log: logged once
-    authority = CodingAuthority(db, clock, log)
-    ledger = Ledger(db, clock, log)
+    log.appender.backfill()  # a ledger from before the log: logged once
+    authority = CodingAuthority(
+        db, clock, log.appender, on_assigned=CodeMetrics(telemetry).assigned if telemetry else None
+    )
+    ledger = Ledger(db, clock, log.appender, recover_lost_codes=settings.recover_lost_codes)
     # The search index follows the log in a process of its own (it indexes the ledger the first time).
-    indexer = IndexerChild(settings) if settings.indexer.embedded else None
+    indexer = IndexerChild(settings) if settings.indexer.embedded and not worker else None
     # The words' dictionary loads beside the start, not inside the first sync batch.
     threading.Thread(target=words.warm, name="jieba-warm", daemon=True).start()
     duplicates = DuplicateFinder(db)  # its own registry asks in-process, provinces by FindDuplicates
@@ -101,10 +136,21 @@ def create_server(settings: NationalSettings) -> NodeServer:
         jurisdiction=NationalJurisdiction(db),
         codes=NationalCodes(authority),
         on_change=ledger.record_own,
-        proofs=NationalProofs(log),
+        proofs=NationalProofs(log.proofs),
         duplicates=duplicates,
     )
+    # Duties done once, whichever of the node's processes and hosts are up: by the holder of the lease.
+    leases = Leases(db, ["checkpoints", "duties"], ttl=LEASE_SECONDS)
+    log.checkpoints.on_duty = lambda: leases.held("checkpoints")
+    registration.duties.on_duty = lambda: leases.held("duties")
+    # Objections that follow a registration transferred to the national node go to its own registry.
+    ledger.own_objections = functools.partial(file_forwarded, registration.procedure)
     tokens = PageTokens(db.secret("page_tokens"))
+    if telemetry is not None:
+        telemetry.watch_database(db)
+        telemetry.watch_trust(settings.tls.cert_file, settings.tls.crl_file)
+        watch_national(telemetry, db, ledger)
+        watch_duties(telemetry, db, registration.procedure)
     server = NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
@@ -128,8 +174,24 @@ def create_server(settings: NationalSettings) -> NodeServer:
         credentials=security.credentials,
         authenticator=security.authenticator,
         policy=security.policy,
-        on_start=[log.start, registration.duties.start, *([indexer.start] if indexer else [])],
-        on_stop=[*([indexer.stop] if indexer else []), registration.duties.stop, log.stop, db.dispose],
+        on_start=[
+            leases.start,
+            log.start,
+            registration.duties.start,
+            *([indexer.start] if indexer else []),
+            *([telemetry.start] if telemetry else []),
+        ],
+        on_stop=[
+            *([telemetry.stop] if telemetry else []),
+            *([indexer.stop] if indexer else []),
+            registration.duties.stop,
+            log.stop,
+            leases.stop,
+            db.dispose,
+        ],
+        reuse_port=worker,
+        health_listen=settings.health_listen,
+        metrics=telemetry.grpc if telemetry else None,
     )
     sync_directory(db, national_address=server.address, nodes=settings.provincial_nodes)
     return server

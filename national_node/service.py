@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from common import codes, names, regions
 from common.db import Database
@@ -15,7 +16,7 @@ from common.registration.views import timestamp
 from common.rpc.auth import RevocationFile
 from common.rpc.call import Call
 from common.validation import Checker, parse_code
-from national_node.coding import CodeRequest, CodingAuthority
+from national_node.coding import Assignment, CodeRequest, CodingAuthority, Orphan
 from national_node.directory import get_node, list_nodes
 from national_node.duplicates import DuplicateFinder
 from national_node.models import CodeAssignmentRow, NodeRow
@@ -26,9 +27,12 @@ __all__ = ["NationalServicer"]
 logger = logging.getLogger(__name__)
 
 _DEFECTS = {str(d): f"CODE_DEFECT_{d.name}" for d in codes.CodeDefect}
+#: How long a code may wait for its registration to reach the ledger as coded before it is listed as
+#: orphaned (ListOrphanedCodes' default), and the longest grace a request may ask for.
+ORPHAN_GRACE, MAX_GRACE = timedelta(hours=1), timedelta(days=3650)
 
 
-def assignment_message(row: CodeAssignmentRow) -> code_pb2.CodeAssignment:
+def assignment_message(row: Assignment | CodeAssignmentRow) -> code_pb2.CodeAssignment:
     return code_pb2.CodeAssignment(
         name=f"codes/{row.code}",
         code=row.code,
@@ -53,6 +57,18 @@ def node_message(row: NodeRow) -> node_pb2.Node:
         address=row.address,
         update_time=timestamp(row.updated_at),
     )
+
+
+def _orphan_message(orphan: Orphan) -> ns.OrphanedCode:
+    message = ns.OrphanedCode(
+        assignment=assignment_message(orphan.assignment), in_ledger=orphan.record is not None
+    )
+    if orphan.record is not None:
+        reg = orphan.record.registration
+        message.ledger_state = reg.state
+        message.ledger_application_state = reg.current_application.state
+        message.ledger_revision = orphan.record.revision
+    return message
 
 
 def _code_from_name(name: str, field: str = "name") -> str:
@@ -119,6 +135,31 @@ class NationalServicer:
         if replayed:
             logger.info("replayed %s for request %s", row.code, row.request_id)
         return assignment_message(row)
+
+    def ListOrphanedCodes(
+        self, request: ns.ListOrphanedCodesRequest, call: Call
+    ) -> ns.ListOrphanedCodesResponse:
+        check = Checker()
+        size = check.page_size("page_size", request.page_size, default=50, maximum=500)
+        grace = ORPHAN_GRACE
+        if request.HasField("grace"):
+            seconds, nanos = request.grace.seconds, request.grace.nanos
+            if seconds < 0 or nanos < 0 or nanos >= 1_000_000_000 or seconds > MAX_GRACE.total_seconds():
+                check.fail("grace", "FIELD_OUT_OF_RANGE", "must be from 0 to 3650 days")
+            else:
+                grace = timedelta(seconds=seconds, microseconds=nanos // 1000)
+        check.done()
+        filters = [int(grace.total_seconds() * 1_000_000)]
+        after = self._tokens.decode("ListOrphanedCodes", request.page_token, filters) or ""
+        orphans = self._authority.orphaned(grace=grace, after=str(after), limit=size + 1)
+        more = len(orphans) > size
+        orphans = orphans[:size]
+        return ns.ListOrphanedCodesResponse(
+            orphaned_codes=[_orphan_message(o) for o in orphans],
+            next_page_token=(
+                self._tokens.encode("ListOrphanedCodes", orphans[-1].assignment.code, filters) if more else ""
+            ),
+        )
 
     def GetCodeAssignment(self, request: ns.GetCodeAssignmentRequest, call: Call) -> code_pb2.CodeAssignment:
         return assignment_message(self._authority.get(_code_from_name(request.name)))

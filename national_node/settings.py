@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from common import regions
-from common.settings import NodeSettings
+from common.settings import MetricsSettings, NodeSettings
 
 __all__ = ["IndexerSettings", "NationalSettings", "PortalSettings", "ProvincialNodeEntry"]
 
@@ -54,8 +57,11 @@ class PortalSettings(BaseModel):
     #: Per client: objections allowed per hour, and the burst.
     objections_per_hour: float = Field(default=10.0, gt=0)
     objection_burst: int = Field(default=3, ge=1)
-    #: Take the client's address from X-Forwarded-For (only behind a reverse proxy that sets it).
+    #: Take the client's address from X-Forwarded-For (only behind a reverse proxy that appends it) ...
     trust_forwarded_for: bool = False
+    #: ... on requests from these proxies alone (addresses or networks, such as 10.0.0.0/8); the client
+    #: is the last address in the header that is not one of them.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     #: Seconds a browser or proxy may keep a page or an API answer.
     cache_seconds: int = Field(default=10, ge=0, le=3600)
     #: Seconds the counts of a query (its total and counts per filter value) are remembered (0: never).
@@ -65,6 +71,19 @@ class PortalSettings(BaseModel):
     cached_results: int = Field(default=1000, ge=0, le=100_000)
     #: Seconds to wait for the national node on an objection or a confirmation.
     national_timeout: float = Field(default=5.0, gt=0, le=60)
+    #: The operator's own abbreviations and synonyms for search, added to the dictionary shipped with
+    #: the project (national_node/dictionaries/synonyms.txt, whose head describes the format); read at
+    #: start, so a change takes effect when the portal restarts, without rebuilding the index.
+    synonyms_file: Path | None = None
+    #: The portal's own metrics endpoint (``[portal.metrics]``, ``REGISTRY_PORTAL__METRICS__LISTEN``).
+    metrics: MetricsSettings = MetricsSettings()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the entry
+        return value
 
 
 class IndexerSettings(BaseModel):
@@ -82,6 +101,8 @@ class IndexerSettings(BaseModel):
     #: The indexer's CPU priority (Unix nice, 0-19): above 0, a sync burst that takes every core
     #: goes first and the index catches up after it.
     nice: int = Field(default=10, ge=0, le=19)
+    #: The indexer's own metrics endpoint (``[indexer.metrics]``, ``REGISTRY_INDEXER__METRICS__LISTEN``).
+    metrics: MetricsSettings = MetricsSettings()
 
 
 class NationalSettings(NodeSettings):
@@ -92,9 +113,40 @@ class NationalSettings(NodeSettings):
     #: Every provincial node keeps one upward stream open, and each open stream holds a thread: room
     #: for all 35 regions' streams plus the calls around them.
     max_workers: int = Field(default=100, ge=1, le=512)
+    #: Processes serving ``listen`` together (the kernel spreads connections over them, SO_REUSEPORT):
+    #: 0, one per core on PostgreSQL; SQLite, the embedded default, is served by one process. Each is
+    #: started again when it dies; its duties (checkpoints, registration duties, the indexer) are
+    #: done by one process at a time, the holder of its lease (``common.leases``).
+    workers: int = Field(default=0, ge=0, le=64)
+    #: After a restore from a backup (``REGISTRY_RECOVER_LOST_CODES``): a code a province sends up with
+    #: an activation that the coding authority has no record of (it was assigned after the backup was
+    #: taken) is recorded again, and its namespace's counter moves past it, when it is exactly what the
+    #: authority would have assigned: the sending node's own namespace, the registration's object type,
+    #: a registration the ledger holds waiting for its code, no other holder. Off in normal running, when
+    #: such a code is refused (a node cannot code for itself); on for the restart after a restore, off
+    #: again once every province agrees (docs/operations.md).
+    recover_lost_codes: bool = False
     #: Regions that run their own node. Every other province-level region is served by proxy.
     provincial_nodes: list[ProvincialNodeEntry] = Field(default_factory=list)
     #: The public portal.
     portal: PortalSettings = PortalSettings()
     #: The search indexer.
     indexer: IndexerSettings = IndexerSettings()
+
+    @model_validator(mode="after")
+    def _workers_need_postgresql(self) -> Self:
+        if self.workers > 1 and self.database_url.startswith("sqlite"):
+            raise ValueError(
+                f"workers = {self.workers} needs PostgreSQL: SQLite takes one writer at a time, so the"
+                " embedded default is served by one process (set workers = 1 or 0, or a PostgreSQL"
+                " database_url)"
+            )
+        return self
+
+    def worker_count(self) -> int:
+        """How many processes serve: ``workers``, or when 0, one per core on PostgreSQL, one on SQLite."""
+        if self.workers:
+            return self.workers
+        if self.database_url.startswith("sqlite"):
+            return 1
+        return max(1, len(os.sched_getaffinity(0)))

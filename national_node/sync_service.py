@@ -10,11 +10,12 @@ from common import names
 from common.errors import InvalidArgument, InvalidValue
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
+from common.leases import process_identity
 from common.paging import PageTokens
 from common.rpc.call import Call, Stream
-from common.security.policy import Scope
+from common.security.scope import own_region
 from common.validation import Checker, parse_code
-from national_node.ledger import Ledger
+from national_node.ledger import TRANSFER_ID, Ledger
 
 __all__ = ["SyncServicer"]
 
@@ -25,25 +26,31 @@ class SyncServicer:
     """``registry.v1.SyncService``: the national ledger's side of interconnection.
 
     One upward stream per node: when a node opens a new stream (after a partition, the old one may
-    linger half-dead), the newest wins and the older one is ended.
+    linger half-dead), the newest wins and the older one is ended. Across the national node's
+    processes and hosts too: a stream's first batch makes it the node's upward stream in the ledger
+    (``sync_states.upward_stream``), and a batch of any other stream of that node is refused
+    (ABORTED, ``STREAM_SUPERSEDED``), in the transaction that would have applied it.
     """
 
     def __init__(self, ledger: Ledger, tokens: PageTokens) -> None:
         self.ledger, self.tokens = ledger, tokens
         self._upward: dict[str, Stream] = {}
         self._lock = threading.Lock()
+        self._process = process_identity()
 
-    def _claim_upward(self, node: str, stream: Stream | None) -> None:
+    def _claim_upward(self, node: str, stream: Stream | None) -> bool:
+        """Whether this is the stream's first batch (it claims the node's upward stream)."""
         if stream is None:
-            return
+            return True
         with self._lock:
             current = self._upward.get(node)
             if current is stream:
-                return
+                return False
             self._upward[node] = stream
         stream.when_ended(lambda: self._release_upward(node, stream))
         if current is not None and current.is_open:
             current.close(f"nodes/{node} opened a newer upward stream; ending stream {current.id}")
+        return True
 
     def _release_upward(self, node: str, stream: Stream) -> None:
         with self._lock:
@@ -53,8 +60,9 @@ class SyncServicer:
     def PushChanges(self, batch: sync_pb2.ChangeBatch, call: Call) -> sync_pb2.ChangeAck:
         """One batch of the upward stream; the boundary answers each with its acknowledgement."""
         node = names.parse_node(batch.node, field="node")
-        self._claim_upward(node, call.stream)
-        return self.ledger.apply_batch(batch)
+        first = self._claim_upward(node, call.stream)
+        stream = f"{self._process}/{call.stream.id}" if call.stream is not None else ""
+        return self.ledger.apply_batch(batch, stream=stream, claim=first)
 
     def PullChanges(self, request: ss.PullChangesRequest, call: Call) -> Iterator[sync_pb2.DownwardChange]:
         node = names.parse_node(request.node, field="node")
@@ -96,7 +104,7 @@ class SyncServicer:
                 "uids", InvalidValue("FIELD_TOO_LONG", "lists more than 500 uids")
             )
         # A node reads only the records of what it manages (scope own_node); others see them all.
-        own = call.principal.region if call.grant is not None and call.grant.scope == Scope.OWN_NODE else None
+        own = own_region(call.principal, call.grant)
         return ss.GetLedgerRecordsResponse(records=self.ledger.records(request.uids, managed_by=own))
 
     def LookupLedger(self, request: ss.LookupLedgerRequest, call: Call) -> sync_pb2.RegistrationRecord:
@@ -119,4 +127,8 @@ class SyncServicer:
         return self.ledger.transfer(parse_code(request.code), to_node, request.request_id)
 
     def ConfirmTransfer(self, request: ss.ConfirmTransferRequest, call: Call) -> ss.Transfer:
-        return self.ledger.confirm(names.parse_node(request.node, field="node"), request.transfer_id)
+        node = names.parse_node(request.node, field="node")
+        check = Checker()
+        check.pattern("transfer_id", request.transfer_id, TRANSFER_ID, "a transfer's id (a UUID)")
+        check.done()
+        return self.ledger.confirm(node, request.transfer_id)

@@ -5,6 +5,11 @@ text (``气象观测数据`` gives 气象, 观测, 气象观测, 数据), and a 
 query's own segmentation is among them. So 医保 finds ``医保结算明细`` and not ``中医保健服务``
 (segmented 中医 / 保健), which a character or bigram match would.
 
+Search folds traditional characters to simplified ones (:func:`fold`, OpenCC's ``t2s`` conversion)
+in the indexed text and in the query alike, so 氣象 finds 气象. A query word longer than two characters
+is matched by the parts it is made of when jieba has them (:func:`match_words`): 医疗保障 matches a
+document that holds 医疗 and 保障, as ``南京市医疗保障局`` (segmented 南京市 / 医疗 / 保障局) does.
+
 Names are compared in a normal form (:func:`name_key`): NFKC (full-width letters and digits become
 ASCII), lower case, no spaces or punctuation, and without the generic endings that say nothing about
 which data it is (数据, 数据集, 信息, 资源, 目录, 库, 表): ``全省企业登记信息`` and
@@ -21,12 +26,28 @@ import unicodedata
 from collections.abc import Iterable
 
 import jieba  # type: ignore[import-untyped]
+import opencc
 
-__all__ = ["name_key", "name_parts", "name_similarity", "query_words", "text_words", "warm", "words_of"]
+__all__ = [
+    "fold",
+    "match_words",
+    "name_key",
+    "name_parts",
+    "name_similarity",
+    "query_spans",
+    "query_tokens",
+    "query_words",
+    "search_text",
+    "text_words",
+    "warm",
+    "words_of",
+]
 
 jieba.setLogLevel(logging.WARNING)
 _ready = threading.Lock()
 _initialised = False
+#: OpenCC's converter from traditional to simplified characters (phrases first, then characters).
+_converter: opencc.OpenCC | None = None
 
 #: Words that carry no meaning for search on their own.
 STOP_WORDS = frozenset("的 和 与 及 或 等 之 在 按 对 为 了 是 年 月 日".split())
@@ -37,18 +58,27 @@ MAX_WORDS = 200
 
 
 def _init() -> None:
-    global _initialised
+    global _initialised, _converter
     if _initialised:
         return
     with _ready:
         if not _initialised:
             jieba.initialize()
+            _converter = opencc.OpenCC("t2s")
             _initialised = True
 
 
 def warm() -> None:
     """Load jieba's dictionary now (half a second), not on the first registration that needs it."""
     _init()
+
+
+def fold(text: str) -> str:
+    """``text`` with traditional characters as simplified ones (OpenCC ``t2s``: 氣象觀測 → 气象观测;
+    simplified text is left as it is)."""
+    _init()
+    assert _converter is not None
+    return str(_converter.convert(text)) if text else text
 
 
 def _keep(word: str) -> bool:
@@ -59,12 +89,19 @@ def _normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+def search_text(text: str) -> str:
+    """The form of a text that search segments: NFKC, lower case, simplified characters."""
+    return fold(_normal(text))
+
+
 @functools.lru_cache(maxsize=65536)
 def _piece(text: str) -> tuple[str, ...]:
     """One text's words in search mode. Remembered: subject names, data types and application
     scenarios repeat across many registrations (and across the changes of one)."""
     return tuple(
-        word for word in (w.strip() for w in jieba.cut_for_search(_normal(text), HMM=False)) if _keep(word)
+        word
+        for word in (w.strip() for w in jieba.cut_for_search(search_text(text), HMM=False))
+        if _keep(word)
     )
 
 
@@ -86,15 +123,53 @@ def text_words(text: str) -> list[str]:
     return words_of([text])
 
 
-def query_words(query: str, *, limit: int = 8) -> list[str]:
-    """The words a query must all match: its segmentation in accurate mode (the longest words; a
-    document indexed in search mode has them), without stop words, at most ``limit``."""
+def query_tokens(query: str) -> list[str]:
+    """A query's segmentation in accurate mode (the longest words), in its search form
+    (:func:`search_text`), with stop words and punctuation left out."""
+    return [word for word, _, _ in query_spans(query)[1]]
+
+
+def query_spans(query: str) -> tuple[str, list[tuple[str, int, int]]]:
+    """A query in its search form, and its :func:`query_tokens` with where each stands in it
+    (word, start, end)."""
     _init()
+    text = search_text(query)
+    return text, [(w, start, end) for w, start, end in jieba.tokenize(text, HMM=False) if _keep(w.strip())]
+
+
+@functools.lru_cache(maxsize=16384)
+def match_words(word: str) -> tuple[str, ...]:
+    """The words a document must hold to match ``word`` (in its search form): the word itself, or,
+    when it is longer than two characters and jieba's search mode knows words that tile it, those
+    words (医疗保障: 医疗, 保障; 空气质量: 空气, 质量; 不动产 stays, its parts 不动 and 动产 overlap).
+
+    A document indexed in search mode holds the parts of every long word it has, so this finds all it
+    found before, and also a document where the word stands across two of jieba's words
+    (南京市医疗保障局: 南京市 / 医疗 / 保障局)."""
+    if len(word) <= 2 or not all("\u3400" <= c <= "\u9fff" for c in word):
+        return (word,)
+    _init()
+    parts = {p for p in jieba.cut_for_search(word, HMM=False) if 2 <= len(p) < len(word)}
+    # The tiling with the fewest parts (a short word has few: a breadth-first walk over positions).
+    best: dict[int, tuple[str, ...]] = {0: ()}
+    for at in range(len(word)):
+        if at not in best:
+            continue
+        for part in parts:
+            end = at + len(part)
+            if word.startswith(part, at) and (end not in best or len(best[end]) > len(best[at]) + 1):
+                best[end] = (*best[at], part)
+    return best.get(len(word), (word,))
+
+
+def query_words(query: str, *, limit: int = 8) -> list[str]:
+    """The words a query must all match (without synonyms): the :func:`match_words` of each of its
+    :func:`query_tokens`, without repeats, at most ``limit``."""
     words: list[str] = []
-    for word in jieba.cut(_normal(query), HMM=False):
-        word = word.strip()
-        if _keep(word) and word not in words:
-            words.append(word)
+    for token in query_tokens(query):
+        for word in match_words(token):
+            if word not in words:
+                words.append(word)
     return words[:limit]
 
 

@@ -1,7 +1,9 @@
 """The provincial node's change log: every change to its registrations, in commit order, without gaps.
 
 Written in the change's own transaction (the procedure's change hook), read by the sync daemon, which
-streams it to the national ledger. Numbers come from :func:`common.sync.sequences.take_number`.
+streams it to the national ledger. Numbers come from :func:`common.sync.sequences.take_number`. The
+log also carries a node's release of a registration to a transfer (:meth:`ChangeLog.release`), so
+that the release reaches the ledger after every change made before it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from common.clock import Clock
 from common.db import UTCDateTime
+from common.gen.registry.v1 import sync_pb2
 from common.registration.models import RegistrationRow
 from common.sync import sequences
 from common.sync.records import export_record, record_digest
@@ -36,6 +39,8 @@ class ChangeRow(SQLModel, table=True):
     revision: int
     record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     committed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: Set on the entry that releases the registration to this transfer (``Change.transfer_id``).
+    transfer_id: str = Field(default="", max_length=36)
 
 
 class CursorRow(SQLModel, table=True):
@@ -66,6 +71,21 @@ class ChangeLog:
                 committed_at=self.clock.now(),
             )
         )
+
+    def release(self, session: Session, record: sync_pb2.RegistrationRecord, transfer_id: str) -> ChangeRow:
+        """The entry that releases a registration to a transfer: after every change the node accepted
+        before it (the number is taken under the same lock as theirs), and the node changes the
+        registration no more."""
+        row = ChangeRow(
+            sequence=sequences.take_number(session, LOG),
+            uid=record.registration.uid,
+            revision=record.revision,
+            record=record.SerializeToString(deterministic=True),
+            committed_at=self.clock.now(),
+            transfer_id=transfer_id,
+        )
+        session.add(row)
+        return row
 
     @staticmethod
     def read(session: Session, *, after: int, limit: int) -> list[ChangeRow]:

@@ -20,10 +20,12 @@ from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
-from common.retry import DEFAULT_BACKOFF
+from common.registration.service import ConfirmationFile
+from common.retry import DEFAULT_BACKOFF, is_retryable
 from common.rpc.channels import ReplaceableChannel
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
+from common.transparency.entry import COSIGNATURE_WAIT
 
 __all__ = ["NationalClient"]
 
@@ -66,8 +68,9 @@ class NationalClient:
     ) -> list[r.DuplicateCandidate]:
         """Possible duplicates of an application (DuplicateSource), asked while a clerk waits: at most
         :data:`DUPLICATES_TIMEOUT` seconds (or the national timeout, if shorter) in all. The call has no
-        side effects, so UNAVAILABLE, and CANCELLED (the channel was replaced under the call because
-        another call timed out), are tried again after a backoff within what is left of that time, up
+        side effects, so UNAVAILABLE, RESOURCE_EXHAUSTED with a retry delay (no sooner than that delay),
+        and CANCELLED (the channel was replaced under the call because another call timed out), are
+        tried again after a backoff within what is left of that time, up
         to three attempts; anything else raises at once. After the national node did not answer, it is
         not asked again for :data:`DUPLICATES_PAUSE` seconds (UNAVAILABLE at once): during a partition
         each acceptance would otherwise wait the whole time."""
@@ -89,8 +92,8 @@ class NationalClient:
             except grpc.RpcError as error:
                 failures += 1
                 code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-                wait = DEFAULT_BACKOFF.delay(failures)
-                again = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+                wait = DEFAULT_BACKOFF.delay(failures, error)
+                again = code == grpc.StatusCode.CANCELLED or is_retryable(error, idempotent=False)
                 if again and failures < 3 and time.monotonic() + wait < deadline:
                     time.sleep(wait)
                     continue
@@ -104,20 +107,26 @@ class NationalClient:
         with self._channel.calling() as stub:
             return stub.GetRevocationList(ns.GetRevocationListRequest(), timeout=self.timeout).crl
 
-    def tlog_proof(self, code: str, revision: int) -> tuple[str, str]:
-        """A confirmation's file from the national log (ConfirmationProofs); never raises."""
+    def tlog_proof(self, code: str, revision: int) -> ConfirmationFile:
+        """A confirmation's file from the national log (ConfirmationProofs); never raises. The national
+        node may wait a few seconds for its witnesses' cosignatures: the deadline allows for it."""
         request = ls.GetInclusionProofRequest(code=code, revision=revision)
         try:
             with self._log.calling() as stub:
-                return stub.GetInclusionProof(request, timeout=min(self.timeout, 3.0)).tlog_proof, ""
+                proof = stub.GetInclusionProof(request, timeout=min(self.timeout, 3.0) + COSIGNATURE_WAIT)
         except grpc.RpcError as error:
             if isinstance(error, grpc.Call) and error.code() in (
                 grpc.StatusCode.NOT_FOUND,
                 grpc.StatusCode.FAILED_PRECONDITION,
             ):
-                return "", error.details() or "not in the national log yet"
+                return ConfirmationFile(status=error.details() or "not in the national log yet")
             code_name = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
-            return "", f"the national node did not answer ({code_name}); try again later"
+            return ConfirmationFile(status=f"the national node did not answer ({code_name}); try again later")
+        return ConfirmationFile(
+            tlog_proof=proof.tlog_proof,
+            cosigned_by=tuple(proof.checkpoint.cosigned_by),
+            witnesses_pending=tuple(proof.witnesses_pending),
+        )
 
     def close(self) -> None:
         self._channel.close()

@@ -61,7 +61,16 @@ class RevocationFeed:
                     held.number,
                 )
             return False
-        write_atomically(self.crl_file, published.pem(), 0o644)
+        try:
+            write_atomically(self.crl_file, published.pem(), 0o644)
+        except OSError as error:  # a read-only mount (a Kubernetes Secret, say): keep the held list
+            logger.error(
+                "cannot install revocation list %d in %s: %s; the node keeps the list it holds",
+                published.number,
+                self.crl_file,
+                error,
+            )
+            return False
         logger.info(
             "revocation list %d installed (%d revoked)", published.number, len(published.revoked_serials)
         )

@@ -9,16 +9,19 @@ from pathlib import Path
 from common.clock import make_clock
 from common.db import Database, migrate
 from common.gen.registry.v1 import provincial_service_pb2, registration_service_pb2
+from common.metrics.telemetry import Telemetry
 from common.registration import build_registration
+from common.registration.metrics import watch_duties
 from common.rpc import NodeServer
 from common.rpc.security import node_security
 from provincial_node.changelog import ChangeLog
 from provincial_node.jurisdiction import ProvincialJurisdiction
+from provincial_node.metrics import watch_province
 from provincial_node.national_client import NationalClient
 from provincial_node.provincial_service import ProvincialServicer
 from provincial_node.revocations import RevocationFeed
 from provincial_node.settings import ProvincialSettings
-from provincial_node.sync import SyncDaemon
+from provincial_node.sync import SYNC_CONNECTIONS, CodingGate, SyncDaemon
 
 __all__ = ["MIGRATIONS", "create_server"]
 
@@ -28,8 +31,13 @@ PROVINCIAL_SERVICE = provincial_service_pb2.DESCRIPTOR.services_by_name["Provinc
 
 
 def create_server(settings: ProvincialSettings) -> NodeServer:
+    telemetry = Telemetry.of(settings.metrics)
     security = node_security(settings)
-    db = Database(settings.database_url, pool_size=min(settings.max_workers, 32))
+    db = Database.for_node(
+        settings.database_url,
+        settings.database,
+        shared=0 if settings.sync_in_process else SYNC_CONNECTIONS,
+    )
     migrate(db.engine, MIGRATIONS)
     clock = make_clock(settings.clock_start, settings.clock_speed)
     national = NationalClient(
@@ -51,6 +59,8 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
         duplicates=national,
     )
     daemon = SyncDaemon.from_settings(db, settings, clock=clock, in_process=settings.sync_in_process)
+    gate = CodingGate(db, log, daemon)
+    registration.duties.may_code, registration.duties.on_activated = gate.open, gate.activated
     on_start: list[Callable[[], None]] = [registration.duties.start]
     on_stop: list[Callable[[], None]] = [registration.duties.stop]
     if settings.sync_in_process:
@@ -66,6 +76,13 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
         )
         on_start.append(revocations.start)
         on_stop.append(revocations.stop)
+    if telemetry is not None:
+        telemetry.watch_database(db)
+        telemetry.watch_trust(settings.tls.cert_file, settings.tls.crl_file)
+        watch_province(telemetry, db, daemon)
+        watch_duties(telemetry, db, registration.procedure)
+        on_start.append(telemetry.start)
+        on_stop.insert(0, telemetry.stop)
     return NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
@@ -79,4 +96,6 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
         policy=security.policy,
         on_start=on_start,
         on_stop=[*on_stop, national.close, db.dispose],
+        health_listen=settings.health_listen,
+        metrics=telemetry.grpc if telemetry else None,
     )

@@ -40,9 +40,8 @@ import grpc
 from sqlmodel import Session, select
 
 from common import names
-from common.clock import CHINA, Clock, SystemClock, make_clock
-from common.db import Database, migrate
-from common.errors import RegistryError
+from common.clock import Clock, SystemClock, make_clock
+from common.db import Database, log_failure, migrate
 from common.gen.registry.v1 import (
     log_service_pb2_grpc,
     national_service_pb2_grpc,
@@ -52,26 +51,26 @@ from common.gen.registry.v1 import (
     sync_service_pb2_grpc,
 )
 from common.process import run_process
-from common.regions import NATIONAL
-from common.registration.domain import DocumentRef, ObjectionFiling, Target
 from common.registration.duties import describe_error
 from common.registration.models import RegistrationRow
 from common.registration.node import calendar_from
 from common.registration.procedure import Procedure
 from common.retry import DEFAULT_BACKOFF
-from common.rpc.channels import ReplaceableChannel
+from common.rpc.channels import ReplaceableChannel, channel_closed
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import KeyFile
-from common.sync.records import import_record, record_digest
-from common.transparency import CosignatureSigner
+from common.sync.objections import file_forwarded
+from common.sync.records import export_record, import_record, record_digest
+from common.transparency import CosignatureSigner, NoteError
+from common.transparency.entry import WITNESS_KEY_PREFIX
 from provincial_node.agreement import check_agreement
 from provincial_node.changelog import ChangeLog, CursorRow
 from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.settings import ProvincialSettings
 from provincial_node.witness import Directory, Witness
 
-__all__ = ["SyncDaemon", "SyncProcess", "main"]
+__all__ = ["SYNC_CONNECTIONS", "CodingGate", "SyncDaemon", "SyncProcess", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +126,10 @@ class SyncDaemon:
         self.acknowledged = 0
         self.last_contact: datetime | None = None
         self.last_error = ""
+        # The link's state, for logging its changes: since when calls fail, and how.
+        self._link_lock = threading.Lock()
+        self._down_since: float | None = None
+        self._failing: str | None = None
 
     @classmethod
     def from_settings(
@@ -178,36 +181,60 @@ class SyncDaemon:
 
     def _forever(self, step: Callable[[], None]) -> None:
         failures = 0
+        last: Exception | None = None
         while not self._stop.is_set():
             try:
                 step()
                 failures = 0
             except _Restart:
                 continue
-            except _Refused as refusal:
-                failures += 1
-                self.last_error = str(refusal)
-                logger.error("sync: %s", refusal)
-            except _Stalled as stall:
-                failures += 1
-                self.last_error = str(stall)
-                self._channel.replace(str(stall))
-            except grpc.RpcError as error:
-                failures += 1
-                self.last_error = describe_error(error)
-                logger.warning("sync: %s (retrying)", self.last_error)
-                if (
-                    isinstance(error, grpc.Call)
-                    and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-                    and failures >= 2
-                ):
-                    self._channel.replace("calls keep timing out")
-            except Exception as error:  # the daemon keeps going; the error is reported
-                failures += 1
-                self.last_error = f"{type(error).__name__}: {error}"
-                logger.exception("sync failed; retrying")
+            except Exception as error:
+                if self._stop.is_set():  # the stop closed the channel under the call
+                    logger.info(
+                        "sync: %s stopped (%s)", threading.current_thread().name, describe_error(error)
+                    )
+                    return
+                failures, last = failures + 1, error
+                self._failed(error, failures)
             if failures:
-                self._stop.wait(DEFAULT_BACKOFF.delay(failures))
+                self._stop.wait(DEFAULT_BACKOFF.delay(failures, last))
+
+    def _failed(self, error: Exception, failures: int) -> None:
+        """Keep the error for the status RPC and log it: a link that stays down, or keeps refusing,
+        is logged when its state changes, not at every retry."""
+        if isinstance(error, _Refused):
+            self.last_error = str(error)
+            logger.error("sync: %s", error)
+        elif isinstance(error, _Stalled):
+            self.last_error = str(error)
+            self._channel.replace(str(error))
+        elif channel_closed(error):
+            logger.info("sync: the channel to the national node was replaced under a call; trying again")
+        elif isinstance(error, grpc.RpcError):
+            self.last_error = describe_error(error)
+            self._trouble(error)
+            if (
+                isinstance(error, grpc.Call)
+                and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                and failures >= 2
+            ):
+                self._channel.replace("calls keep timing out")
+        else:  # the daemon keeps going; the error is reported
+            self.last_error = f"{type(error).__name__}: {error}"
+            log_failure(logger, "sync failed; retrying", error)
+
+    def _trouble(self, error: grpc.RpcError) -> None:
+        """A failed call: logged as a warning when the link's state changes (it was up, or failed
+        otherwise), at DEBUG while it fails the same way."""
+        code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
+        with self._link_lock:
+            changed, self._failing = self._failing != code, code
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+        if changed:
+            logger.warning("sync: %s; retrying until the national node answers", self.last_error)
+        else:
+            logger.debug("sync: %s (retrying)", self.last_error)
 
     # -- upward ---------------------------------------------------------------------------------
 
@@ -272,7 +299,7 @@ class SyncDaemon:
                 if head_time is not None:
                     batch.head_time.FromDatetime(head_time)
                 for row in rows:
-                    change = batch.changes.add(sequence=row.sequence)
+                    change = batch.changes.add(sequence=row.sequence, transfer_id=row.transfer_id)
                     change.record.ParseFromString(row.record)
                     change.commit_time.FromDatetime(row.committed_at)
                 if rows:
@@ -352,8 +379,10 @@ class SyncDaemon:
                 return  # applied already
             if kind == "OBJECTION":
                 self._file_objection(session, change.objection)
+            elif kind == "TRANSFER_RELEASE":
+                self._release(session, change)
             elif kind != "TRANSFER_OFFER":
-                self._import(session, change.record)
+                self._import(session, change.record, takes_over=kind in ("HANDOVER", "TRANSFER_IN"))
             cursor.value = change.sequence
             session.add(cursor)
         logger.info(
@@ -367,51 +396,77 @@ class SyncDaemon:
 
     def _file_objection(self, session: Session, forwarded: sync_pb2.ForwardedObjection) -> None:
         """File an objection the national node took, in the same transaction as the cursor's move (so
-        exactly once). One this node's procedure refuses (the application ended meanwhile) is logged
-        and passed over: the feed must not stop on it."""
+        exactly once): :func:`common.sync.objections.file_forwarded`."""
         if self.procedure is None:
             raise RuntimeError("this sync daemon was built without the registration procedure")
-        evidence = tuple(
-            DocumentRef(title=d.title, uri=d.uri, sha256=d.sha256) for d in forwarded.objection.evidence
-        )
-        filing = ObjectionFiling(
-            objector=forwarded.objection.objector.strip(),
-            reason=forwarded.objection.reason.strip(),
-            evidence=evidence,
-        )
-        local_id = names.parse_registration(forwarded.registration).id
-        filed_on = forwarded.file_time.ToDatetime(tzinfo=UTC).astimezone(CHINA).date()
-        actor = f"{forwarded.actor or 'anonymous'} via {names.node_name(NATIONAL)}"
-        try:
-            with session.begin_nested():
-                self.procedure.object(
-                    session,
-                    Target(local_id, forwarded.application_id or None),
-                    filing,
-                    actor=actor,
-                    filed_on=filed_on,
-                )
-        except RegistryError as error:
-            logger.warning(
-                "objection %s to %s not filed: %s", forwarded.request_id, forwarded.registration, error
-            )
+        file_forwarded(self.procedure, session, forwarded)
 
-    def _import(self, session: Session, record: sync_pb2.RegistrationRecord) -> None:
+    def _release(self, session: Session, change: sync_pb2.DownwardChange) -> None:
+        """A transfer takes a registration from this node: from this transaction on the node changes it
+        no more (:func:`common.registration.queries.changeable`), and the release goes into the change
+        log after every change accepted before it, so the national ledger has them all when the
+        transfer completes."""
+        uid = change.record.registration.uid
+        to = change.record.registration.managing_node.removeprefix("nodes/")
+        reg = session.exec(
+            select(RegistrationRow).where(RegistrationRow.uid == uid).with_for_update()
+        ).first()
+        if reg is None or reg.node != self.region:
+            # Nothing here to keep: released as the national node knows it, so the transfer goes on.
+            logger.warning("transfer %s: %s is not managed here; released as it is", change.transfer_id, uid)
+            self.log.release(session, change.record, change.transfer_id)
+            return
+        reg.transfer_id, reg.transfer_to = change.transfer_id, to
+        session.add(reg)
+        self.log.release(session, export_record(session, reg), change.transfer_id)
+        logger.info(
+            "transfer %s: %s released to nodes/%s at revision %d",
+            change.transfer_id,
+            names.registration_name(self.region, reg.id),
+            to,
+            reg.revision,
+        )
+
+    def _import(self, session: Session, record: sync_pb2.RegistrationRecord, *, takes_over: bool) -> None:
+        """The national node's record of a registration; ``takes_over``: this node manages it from now on
+        (a handover, a transfer in), so a release from an earlier transfer no longer holds."""
         local = session.exec(
             select(RegistrationRow).where(RegistrationRow.uid == record.registration.uid)
         ).first()
-        if local is not None and local.revision > record.revision and local.node == self.region:
-            return  # this node holds a newer revision (its own change, on its way up)
         managing = record.registration.managing_node.removeprefix("nodes/")
+        if local is not None and local.revision > record.revision and local.node == self.region:
+            if managing == self.region:
+                return  # this node holds a newer revision (its own change, on its way up)
+            # Only a transfer completed before releases existed leaves changes behind here.
+            logger.error(
+                "%s went to nodes/%s at revision %d; its changes here up to revision %d did not go"
+                " with it (a transfer completed without this node's release)",
+                names.registration_name(self.region, local.id),
+                managing,
+                record.revision,
+                local.revision,
+            )
         row = import_record(session, record, node=managing)
         row.digest = record_digest(record)
+        if takes_over:
+            row.transfer_id = row.transfer_to = None
         session.add(row)
 
     # -- status ---------------------------------------------------------------------------------
 
+    @property
+    def national_answers(self) -> bool:
+        """Whether the national node answered this daemon's last exchange (none yet: False)."""
+        with self._link_lock:
+            return self.last_contact is not None and self._down_since is None
+
     def _heard(self) -> None:
         self.last_contact = datetime.now(UTC)
         self.last_error = ""
+        with self._link_lock:
+            down_since, self._down_since, self._failing = self._down_since, None, None
+        if down_since is not None:
+            logger.info("sync: the national node answers again, after %.1f s", time.monotonic() - down_since)
 
     def status(self) -> provincial_service_pb2.SyncStatus:
         if not self.in_process or not self._threads:
@@ -424,6 +479,7 @@ class SyncDaemon:
                 self._heard()
             except grpc.RpcError as error:
                 self.last_error = describe_error(error)
+                self._trouble(error)
         with self.db.transaction(write=False) as session:
             head, _ = self.log.head(session)
             cursor = session.get(CursorRow, DOWNWARD)
@@ -453,7 +509,7 @@ def witness_from_settings(
     if config.log_verifier_keys_file is None or config.witness_key_file is None:
         logger.warning("transparency keys not configured: this node does not witness the national log")
         return None
-    signer = CosignatureSigner.from_key(config.witness_key_file.read_text().strip())
+    signer = _witness_key(config.witness_key_file, settings.region)
     log = ReplaceableChannel(
         settings.national_address,
         log_service_pb2_grpc.LogServiceStub,
@@ -483,11 +539,38 @@ def witness_from_settings(
     return witness
 
 
+def _witness_key(path: Path, region: str) -> CosignatureSigner:
+    """The node's cosignature key, read at start: it must be named for the node's own region, as the
+    national node verifies a witness's cosignatures with the key of that name (a key named otherwise
+    would have every cosignature refused, COSIGNATURE_INVALID)."""
+    try:
+        signer = CosignatureSigner.from_key(path.read_text().strip())
+    except NoteError as error:
+        raise ValueError(f"{path}: not a witness's private key: {error}") from None
+    expected = WITNESS_KEY_PREFIX + region
+    if signer.name != expected:
+        raise ValueError(
+            f"{path}: the witness key is named {signer.name!r}; nodes/{region} witnesses the national"
+            f" log with a key named {expected!r}, and the national node refuses cosignatures by any other"
+        )
+    return signer
+
+
+#: Connections the sync daemon run as its own process holds to the database, at most (part of its
+#: host's budget).
+SYNC_CONNECTIONS = 4
+
+
 class SyncProcess:
     """The daemon as its own process (``sync_in_process = false``), on the node's database."""
 
     def __init__(self, settings: ProvincialSettings) -> None:
-        self.db = Database(settings.database_url, pool_size=4)
+        self.db = Database(
+            settings.database_url,
+            pool_size=SYNC_CONNECTIONS,
+            pool_timeout=settings.database.pool_timeout,
+            prepared_statements=settings.database.prepared_statements,
+        )
         migrate(self.db.engine, Path(__file__).resolve().parent / "migrations")
         clock = make_clock(settings.clock_start, settings.clock_speed)
         self.daemon = SyncDaemon.from_settings(self.db, settings, clock=clock, in_process=False)
@@ -499,6 +582,60 @@ class SyncProcess:
     def stop(self) -> None:
         self.daemon.stop()
         self.db.dispose()
+
+
+class CodingGate:
+    """When a province may ask for codes: once the national ledger holds every code it activated.
+
+    A national node restored from a backup has lost the codes it assigned after the backup was
+    taken, and its namespace counters are back where they were then. The province holds those codes
+    and sends them up again with their registrations' activations, and the ledger records them again
+    (:meth:`national_node.ledger.Ledger._lost_code`); a serial given out before that would be a
+    serial given twice. So before each round of code requests, the national node is asked what it
+    acknowledged, and the round waits until that covers the change log as it stood after the last
+    activation here (at start: the whole log). In normal running that is a round trip of the sync;
+    after a restore, until the province has sent again what the national node lost.
+    """
+
+    def __init__(self, db: Database, log: ChangeLog, daemon: SyncDaemon, *, timeout: float = 2.0) -> None:
+        self.db, self.log, self.daemon, self.timeout = db, log, daemon, timeout
+        self.floor = self._head()
+        self._since: float | None = None  # since when codes wait
+        self._told = False
+
+    def _head(self) -> int:
+        with self.db.transaction(write=False) as session:
+            return self.log.head(session)[0]
+
+    def activated(self) -> None:
+        self.floor = self._head()
+
+    def open(self) -> bool:
+        if self.floor == 0:
+            return True
+        try:
+            state = self.daemon.stub.GetSyncState(
+                sync_service_pb2.GetSyncStateRequest(node=self.daemon.node), timeout=self.timeout
+            )
+        except grpc.RpcError:
+            return True  # the code request meets the same trouble, and reports it
+        if state.acknowledged_sequence >= self.floor:
+            if self._told:
+                logger.info("codes are asked for again: the national ledger holds every code activated here")
+            self._since, self._told = None, False
+            return True
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        elif not self._told and now - self._since > 5:
+            logger.info(
+                "codes wait until the national node acknowledges change %d (it has %d): it has not yet"
+                " recorded every code activated here (restored from a backup?)",
+                self.floor,
+                state.acknowledged_sequence,
+            )
+            self._told = True
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

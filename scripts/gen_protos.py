@@ -11,7 +11,9 @@ that the nodes' reflection service serves, so that ``grpcurl describe`` shows th
 
 The generated modules import each other as ``registry.v1.x_pb2``; that is rewritten to
 ``common.gen.registry.v1.x_pb2`` so the stubs live inside the ``common`` package. grpcio-tools and
-mypy-protobuf are pinned in pyproject.toml so that regeneration is byte-for-byte reproducible.
+mypy-protobuf are pinned in pyproject.toml, and the google/api and google/type files are the copies in
+``proto/third_party/googleapis`` (which buf reads too), so that regeneration is byte-for-byte
+reproducible.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
+GOOGLEAPIS = PROTO_ROOT / "third_party" / "googleapis"
 PACKAGE_DIR = Path("registry") / "v1"
 OUT_ROOT = ROOT / "common" / "gen"
 IMPORT_RE = re.compile(r"^(from|import) registry\.v1(\.| import)", re.MULTILINE)
@@ -36,12 +39,10 @@ DESCRIPTORS = "registry_v1.binpb"
 
 
 def _include_dirs() -> list[Path]:
-    # googleapis-common-protos ships the google/api and google/type .proto files beside their stubs.
-    from google.api import field_behavior_pb2
-
-    googleapis = Path(field_behavior_pb2.__file__).resolve().parent.parent.parent
+    # The google/api and google/type files are the copies beside the contract, which buf reads too:
+    # the descriptors do not depend on the installed googleapis-common-protos.
     well_known = Path(grpc_tools.__file__).resolve().parent / "_proto"
-    return [PROTO_ROOT, googleapis, well_known]
+    return [PROTO_ROOT, GOOGLEAPIS, well_known]
 
 
 def generate(out_root: Path) -> None:
@@ -51,7 +52,7 @@ def generate(out_root: Path) -> None:
     args = ["grpc_tools.protoc", *(f"-I{d}" for d in _include_dirs())]
     args += [f"--python_out={out_root}", f"--pyi_out={out_root}", f"--grpc_python_out={out_root}"]
     plugin = Path(sys.executable).parent / "protoc-gen-mypy_grpc"
-    args += [f"--plugin=protoc-gen-mypy_grpc={plugin}", f"--mypy_grpc_out={out_root}"]
+    args += [f"--plugin=protoc-gen-mypy_grpc={plugin}", f"--mypy_grpc_out=quiet:{out_root}"]
     args += ["--include_imports", "--include_source_info", f"--descriptor_set_out={out_root / DESCRIPTORS}"]
     if protoc.main([*args, *sources]) != 0:
         raise SystemExit("protoc failed")

@@ -2,7 +2,7 @@
 
 Starts a local federation with a few registrations (tests/portal_support.py), opens the search page
 and a registration page in Debian's Chromium, and writes docs/screenshots/search.png and
-registration.png.
+registration.png, and search-phone.png: the search page's first screen on a phone.
 """
 
 from __future__ import annotations
@@ -75,10 +75,15 @@ def main() -> int:
                 page.click("ol.hits h3 a >> nth=0")
                 page.wait_for_load_state()
                 page.screenshot(path=str(out / "registration.png"), full_page=True)
+                phone = browser.new_page(
+                    viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+                )
+                phone.goto(fed.url + "?q=医保")
+                phone.screenshot(path=str(out / "search-phone.png"))
                 browser.close()
         finally:
             fed.stop()
-    sys.stdout.write(f"wrote {out / 'search.png'} and {out / 'registration.png'}\n")
+    sys.stdout.write(f"wrote search.png, registration.png and search-phone.png in {out}\n")
     return 0
 
 

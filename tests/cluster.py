@@ -46,6 +46,8 @@ class Cluster:
                 "REGISTRY_DUTIES_INTERVAL": "0.2",
                 "REGISTRY_CLOCK_SPEED": "172800",
                 "REGISTRY_LOG_LEVEL": "WARNING",
+                # The sync, partition and transfer tests search nothing: no indexer beside them.
+                "REGISTRY_INDEXER__EMBEDDED": "false",
             },
             cwd=workdir,
         )
@@ -94,6 +96,18 @@ class Cluster:
         return ss_grpc.SyncServiceStub(
             channel(self.national_address, node=node, bearer=bearer, national=True)
         )
+
+    def revive(self) -> list[NodeProcess]:
+        """Start again each of the cluster's nodes that is not running (a test before left it killed or
+        stopped); returns those started."""
+        started = [node for node in self.processes if not node.running]
+        for node in started:
+            node.revive()
+        return started
+
+    def kill(self) -> None:
+        for process in self.processes:
+            process.kill()
 
     def state(self, region: str) -> sync_pb2.SyncState:
         return self.sync().GetSyncState(ss.GetSyncStateRequest(node=f"nodes/{region}"), timeout=5)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,23 +14,71 @@ import pytest
 from common.db import Database, migrate
 from national_node.server import MIGRATIONS as NATIONAL_MIGRATIONS
 from tests.cluster import Cluster
-from tests.nodes import NodeProcess
+from tests.nodes import NodeProcess, national_node_process
+from tests.pgbouncer import PGBOUNCER, pgbouncer
 from tests.postgres import fresh_database, postgres_server
-
-_FIGURES: list[str] = []
 
 
 @pytest.fixture
-def report() -> Callable[[str], None]:
-    """Record a measured figure (a latency, a memory size): printed in the summary at the end of the run."""
-    return _FIGURES.append
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a measured figure (a latency, a memory size): printed in the summary at the end of the run.
+
+    The figure travels in the test's report, so a run split over workers (pytest-xdist) prints it too."""
+
+    def add(line: str) -> None:
+        request.node.user_properties.append(("figure", line))
+
+    return add
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _FIGURES:
+    figures = [
+        value
+        for reports in terminalreporter.stats.values()
+        for test in reports
+        if getattr(test, "when", None) == "teardown"
+        for name, value in getattr(test, "user_properties", ())
+        if name == "figure"
+    ]
+    if figures:
         terminalreporter.section("figures measured by the tests")
-        for line in _FIGURES:
+        for line in figures:
             terminalreporter.write_line(line)
+
+
+# -- tests that measure time run alone ----------------------------------------------------------------
+#
+# The suite runs on several workers (pytest-xdist, ``-n`` in pyproject.toml). A test marked ``alone``
+# asserts a bound in time (a revoked stream ends within a second, a partition heals within its bound),
+# so no other test runs beside it: every test holds a shared lock on one file for its whole run (set-up
+# to teardown), an ``alone`` test holds it exclusively. A second lock, held while waiting for the first,
+# lets a waiting ``alone`` test in before the other workers' next tests.
+
+
+@contextlib.contextmanager
+def _turn(run: str, *, alone: bool) -> Iterator[None]:
+    base = Path(tempfile.gettempdir()) / f"registry-tests-{run}"
+    with open(f"{base}.turnstile", "a+b") as turnstile, open(f"{base}.lock", "a+b") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:  # one process: nothing runs beside anything
+        return (yield)
+    with _turn(run, alone=item.get_closest_marker("alone") is not None):
+        return (yield)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +93,16 @@ def postgres_server_url() -> Iterator[str]:
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
     with fresh_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def pgbouncer_url(postgres_url: str) -> Iterator[str]:
+    """The database of ``postgres_url`` through PgBouncer in transaction mode (a process of the test,
+    at most four server connections), or a skip that says how to install it."""
+    if PGBOUNCER is None:
+        pytest.skip("no pgbouncer: apt-get install pgbouncer (.ci/run installs it)")
+    with pgbouncer(postgres_url, pool_size=4) as url:
         yield url
 
 
@@ -60,16 +122,10 @@ def national_database(request: pytest.FixtureRequest) -> Iterator[Database]:
 
 
 @pytest.fixture
-def national_node(tmp_path: Path, sqlite_url: str) -> Iterator[NodeProcess]:
-    """A national node process on a SQLite file, with 320000 and 440000 running their own nodes."""
-    node = NodeProcess(
-        "national_node",
-        env={
-            "REGISTRY_DATABASE_URL": sqlite_url,
-            "REGISTRY_PROVINCIAL_NODES": '[{"region": "320000"}, {"region": "440000"}]',
-        },
-        cwd=tmp_path,
-    ).start()
+def national_node(tmp_path: Path) -> Iterator[NodeProcess]:
+    """A national node process on a SQLite file (``node.db`` in ``tmp_path``), with 320000 and 440000
+    running their own nodes."""
+    node = national_node_process(tmp_path).start()
     yield node
     node.kill()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import grpc
@@ -32,7 +32,7 @@ from provincial_node.jurisdiction import ProvincialJurisdiction
 from provincial_node.server import MIGRATIONS
 from tests.factories import acting, make_content, make_uscc
 from tests.nodes import NodeProcess, free_port, wait_until
-from tests.trust import client_certificate, trust
+from tests.trust import client_certificate, metadata, token, trust
 
 __all__ = ["PortalFederation", "Seed", "seed_province", "start_portal_federation"]
 
@@ -50,8 +50,13 @@ class Seed:
     scenarios: tuple[str, ...] = ("政务服务",)
     #: "coded" (ACTIVE with a code), "announced" (taking objections), "submitted".
     stage: str = "coded"
+    #: The day an "announced" one is announced (default today): a day years ahead gives it an end in a
+    #: year the published working-day calendar does not cover yet (provisional).
+    announce_on: date | None = None
     #: Never public: storage, documents and the like carry this marker, which no page may show.
     secret: str = "机房甲-机柜07"
+    #: How the data is obtained, if the registration says.
+    access_terms: r.AccessTerms | None = None
 
 
 class _Clock:
@@ -75,6 +80,8 @@ def seed_province(database_url: str, region: str, seeds: Iterable[Seed]) -> dict
     seeder = acting("seed")
     for seed in seeds:
         clock = past if seed.stage == "coded" else now
+        if seed.announce_on is not None:
+            clock = _Clock(datetime.combine(seed.announce_on, time(2), tzinfo=UTC))
         procedure = Procedure(
             node=region,
             calendar=WorkingCalendar(),
@@ -93,6 +100,8 @@ def seed_province(database_url: str, region: str, seeds: Iterable[Seed]) -> dict
         content.application_scenarios.extend(seed.scenarios)
         content.storage.location = seed.secret
         content.legal_source = seed.secret
+        if seed.access_terms is not None:
+            content.access_terms.CopyFrom(seed.access_terms)
         name = service.CreateRegistration(
             rs.CreateRegistrationRequest(
                 parent=f"nodes/{region}",
@@ -136,6 +145,31 @@ class PortalFederation:
         channel = self.province.channel()
         return channel, registration_service_pb2_grpc.RegistrationServiceStub(channel)
 
+    def deregister(self, name: str) -> None:
+        """Deregister a coded registration at its province (applied for, accepted and approved)."""
+        channel, stub = self.registration_stub()
+        try:
+            stub.SubmitApplication(
+                rs.SubmitApplicationRequest(
+                    name=name, type=r.DEREGISTRATION, reason="停止采集", request_id=str(uuid.uuid4())
+                ),
+                metadata=metadata(token()),
+                timeout=10,
+            )
+            for step, request in (
+                (
+                    stub.AcceptApplication,
+                    rs.AcceptApplicationRequest(name=name, request_id=str(uuid.uuid4())),
+                ),
+                (
+                    stub.ApproveApplication,
+                    rs.ApproveApplicationRequest(name=name, request_id=str(uuid.uuid4())),
+                ),
+            ):
+                step(request, metadata=metadata(token()), timeout=10)  # type: ignore[operator]
+        finally:
+            channel.close()
+
     def stop(self) -> None:
         for process in (self.portal, self.province, self.national):
             process.kill()
@@ -151,6 +185,7 @@ def portal_env(national_address: str, database_url: str, **extra: str) -> dict[s
         "REGISTRY_PORTAL__CERT_FILE": str(cert),
         "REGISTRY_PORTAL__KEY_FILE": str(key),
         "REGISTRY_PORTAL__LOG_VERIFIER_KEYS_FILE": str(local.log_verifier_keys_file),
+        "REGISTRY_TRANSPARENCY__WITNESS_KEYS_FILE": str(local.witness_keys_file),
         "REGISTRY_TLS__CA_FILE": str(local.ca_file),
         # Counts read fresh: the tests change the ledger and look again at once.
         "REGISTRY_PORTAL__COUNT_CACHE_SECONDS": "0",

@@ -31,7 +31,6 @@ from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import DEVELOPMENT_ISSUER, LocalTrust
 
 __all__ = [
-    "STAFF",
     "client_certificate",
     "log_env",
     "TESTER",
@@ -46,8 +45,6 @@ __all__ = [
 
 #: The role of the tests' policy that may call everything.
 TESTER = "tester"
-#: Every staff role of the built-in policy.
-STAFF = ("clerk", "reviewer", "registrar", "coordinator", "auditor")
 BUILT_IN_POLICY = Path(str(resources.files("common.security").joinpath("policy.toml")))
 
 _lock = threading.Lock()
@@ -73,7 +70,8 @@ def trust() -> LocalTrust:
     methods = "\n".join(f'"{m}" = "any"' for m in sorted(CONTRACT_METHODS))
     (root / "test-policy.toml").write_text(
         BUILT_IN_POLICY.read_text()
-        + f'\n[roles.{TESTER}]\ndescription = "the tests: every method"\n[roles.{TESTER}.grants]\n{methods}\n'
+        + f'\n[roles.{TESTER}]\ndescription = "the tests: every method"\ncredential = "token"\n'
+        + f"[roles.{TESTER}.grants]\n{methods}\n"
     )
     return local
 
@@ -160,12 +158,16 @@ def metadata(bearer: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {bearer}"),) if bearer else ()
 
 
-def credentials(*, node: str | None = None, bearer: str | None = None) -> grpc.ChannelCredentials:
-    """Mutual-TLS credentials: the node ``node``'s certificate, or the tool ``tester``'s; with
-    ``bearer`` sent on every call."""
+def credentials(
+    *, node: str | None = None, bearer: str | None = None, client: str = "tester"
+) -> grpc.ChannelCredentials:
+    """Mutual-TLS credentials: the node ``node``'s certificate, or the tool ``client``'s (``tester``
+    unless named); with ``bearer`` sent on every call."""
     local = trust()
     if node is not None:
         cert, key = _certificate(node)
+    elif client != "tester":
+        cert, key = client_certificate(client)
     else:
         cert, key = local.client_cert_file("tester"), local.client_key_file("tester")
     ca = local.ca_file.read_bytes()
@@ -180,10 +182,12 @@ def channel(
     *,
     node: str | None = None,
     bearer: str | None = None,
+    client: str = "tester",
     national: bool = False,
     options: Iterable[tuple[str, object]] = (),
 ) -> grpc.Channel:
     """A mutual-TLS channel (see :func:`credentials`); ``national`` checks that the server is the
     national node."""
     extra = [("grpc.ssl_target_name_override", NATIONAL_SERVER_NAME)] if national else []
-    return grpc.secure_channel(address, credentials(node=node, bearer=bearer), options=[*extra, *options])
+    made = credentials(node=node, bearer=bearer, client=client)
+    return grpc.secure_channel(address, made, options=[*extra, *options])

@@ -13,15 +13,21 @@ The canonical form, whose SHA-256 a confirmation carries as ``content_sha256``, 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 from google.type import date_pb2
 
 from common import uscc
 from common.codes import ObjectType
 from common.gen.registry.v1 import registration_pb2
+from common.registration.access import validate_access_terms, validate_fees_allowed
 from common.registration.domain import DocumentRef, Materials, content_sha256
 from common.transparency.jcs import canonical
 from common.validation import Checker
@@ -34,15 +40,20 @@ __all__ = [
     "content_from_json",
     "content_sha256",
     "from_date",
+    "json_mapping",
     "materials",
     "to_date",
     "validate_content",
     "validate_document",
+    "validate_for_object_type",
     "validate_operation_term",
 ]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_URI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+")
+#: A scheme, a colon and no space or control character; around it, ASCII white space is trimmed. The
+#: portal's OpenAPI pattern says the same (national_node/portal/schemas.py).
+_URI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\x00-\x20\x7f-\x9f]+")
+_URI_SPACE = "\t\n\v\f\r "
 SHORT, NAME, TEXT = 100, 200, 2000
 #: At most this many application scenarios, documents of evidence, defects.
 MAX_SCENARIOS = 50
@@ -71,14 +82,14 @@ def validate_document(
     if not required and not (doc.title or doc.uri or doc.sha256):
         return None
     title = check.text(f"{field}.title", doc.title, max_length=NAME)
-    if check.text(f"{field}.uri", doc.uri, max_length=TEXT) and not _URI.fullmatch(doc.uri.strip()):
+    if check.text(f"{field}.uri", doc.uri, max_length=TEXT) and not _URI.fullmatch(doc.uri.strip(_URI_SPACE)):
         check.fail(f"{field}.uri", "FIELD_MALFORMED", "must be a URI such as https://host/path")
     if not doc.sha256:
         if hash_required:
             check.fail(f"{field}.sha256", "FIELD_REQUIRED", "is required: the SHA-256 of the document")
     elif not _SHA256.fullmatch(doc.sha256):
         check.fail(f"{field}.sha256", "FIELD_MALFORMED", "must be 64 lower-case hexadecimal characters")
-    return DocumentRef(title=title, uri=doc.uri.strip(), sha256=doc.sha256)
+    return DocumentRef(title=title, uri=doc.uri.strip(_URI_SPACE), sha256=doc.sha256)
 
 
 def validate_content(
@@ -91,8 +102,8 @@ def validate_content(
 ) -> uscc.USCC | None:
     """Record every violation of ``content`` in ``check``; returns the subject's parsed USCC.
 
-    The operation term is checked too when ``object_type`` is given (see
-    :func:`validate_operation_term`).
+    The access terms, when stated, are checked (:mod:`common.registration.access`); the rules of the
+    object type too when ``object_type`` is given (:func:`validate_for_object_type`).
     """
     p = prefix + "."
     check.text(p + "subject.name", content.subject.name, max_length=NAME)
@@ -121,9 +132,25 @@ def validate_content(
     validate_document(check, p + "description", content.description)
     validate_document(check, p + "commitment", content.commitment)
     check.text(p + "summary", content.summary, max_length=TEXT)
+    if content.HasField("access_terms"):
+        validate_access_terms(check, content.access_terms, p + "access_terms")
     if object_type is not None:
-        validate_operation_term(check, content, object_type, prefix, today=today)
+        validate_for_object_type(check, content, object_type, prefix, today=today)
     return subject
+
+
+def validate_for_object_type(
+    check: Checker,
+    content: registration_pb2.RegistrationContent,
+    object_type: int,
+    prefix: str,
+    *,
+    today: date | None = None,
+) -> None:
+    """The rules that depend on the object type: a data product or service alone has an operation
+    term (:func:`validate_operation_term`) and a fee list."""
+    validate_operation_term(check, content, object_type, prefix, today=today)
+    validate_fees_allowed(check, content, object_type, prefix)
 
 
 def validate_operation_term(
@@ -157,9 +184,83 @@ def validate_operation_term(
 
 def canonical_json(content: registration_pb2.RegistrationContent) -> str:
     """The canonical form (see the module's documentation): the same text on every node."""
-    as_dict = json_format.MessageToDict(content, preserving_proto_field_name=True)
     # RFC 8785 (common.transparency.jcs: the content has no floating-point fields).
-    return canonical(as_dict, checked=False).decode()
+    return canonical(json_mapping(content), checked=False).decode()
+
+
+def json_mapping(message: Message) -> dict[str, Any]:
+    """``json_format.MessageToDict(message, preserving_proto_field_name=True)``, the same dict, made
+    without its generic machinery for message types of plain fields (the national ledger computes the
+    canonical form of every change it takes); any other type is left to ``json_format``."""
+    plan = _plan(message.DESCRIPTOR)
+    if plan is None:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    mapped: dict[str, Any] = {}
+    for field, value in message.ListFields():
+        convert, repeated = plan[field.name]
+        if convert is None:  # a string or a 32-bit integer: as it is
+            mapped[field.name] = list(value) if repeated else value
+        elif repeated:
+            mapped[field.name] = [convert(item) for item in value]
+        else:
+            mapped[field.name] = convert(value)
+    return mapped
+
+
+_Convert = Callable[[Any], Any]
+_PLANNING: set[str] = set()
+#: A field whose value maps as it is.
+_SAME = "same"
+
+
+@functools.cache
+def _plan(descriptor: Descriptor) -> dict[str, tuple[_Convert | None, bool]] | None:
+    """How ``json_format`` writes each field of a message type (its proto3 JSON mapping): a string,
+    integer or boolean as it is, a 64-bit integer as a string, an enum by name (an unknown number as
+    the number), a message as its own mapping. None for a type with any other field (floats, bytes,
+    maps, well-known types, closed enums or enum values with options, extensions, recursion)."""
+    if descriptor.full_name in _PLANNING or descriptor.extension_ranges:
+        return None
+    _PLANNING.add(descriptor.full_name)
+    try:
+        plan: dict[str, tuple[_Convert | None, bool]] = {}
+        for field in descriptor.fields:
+            convert = _field_plan(field)
+            if convert is None:
+                return None
+            plan[field.name] = (None if isinstance(convert, str) else convert, field.is_repeated)
+        return plan
+    finally:
+        _PLANNING.discard(descriptor.full_name)
+
+
+def _field_plan(field: FieldDescriptor) -> _Convert | str | None:
+    kind = field.cpp_type
+    if kind == FieldDescriptor.CPPTYPE_MESSAGE:
+        inner = field.message_type
+        if (
+            inner is None
+            or inner.GetOptions().map_entry
+            or inner.full_name.startswith("google.protobuf.")
+            or _plan(inner) is None
+        ):
+            return None
+        return json_mapping
+    if kind == FieldDescriptor.CPPTYPE_ENUM:
+        enum = field.enum_type
+        if enum is None or enum.is_closed or any(v.GetOptions().ListFields() for v in enum.values):
+            return None
+        names = {number: value.name for number, value in enum.values_by_number.items()}
+        return lambda number: names.get(number, number)
+    if kind == FieldDescriptor.CPPTYPE_STRING:
+        return None if field.type == FieldDescriptor.TYPE_BYTES else _SAME
+    if kind == FieldDescriptor.CPPTYPE_BOOL:
+        return bool
+    if kind in (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64):
+        return str
+    if kind in (FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_UINT32):
+        return _SAME
+    return None  # floating point: json_format's own rules
 
 
 def content_from_json(text: str) -> registration_pb2.RegistrationContent:
@@ -173,12 +274,13 @@ def materials(content: registration_pb2.RegistrationContent, subject: uscc.USCC,
     clean.CopyFrom(content)
     clean.subject.uscc = subject.value
     clean.subject.region = subject.province.code
-    end = from_date(clean.operation_term.end) if clean.HasField("operation_term") else None
+    term = clean.operation_term if clean.HasField("operation_term") else None
     return Materials(
         canonical=canonical_json(clean),
         subject=subject,
         central=clean.subject.central,
         data_name=clean.data_name.strip(),
-        term_end=end,
+        term_end=from_date(term.end) if term else None,
+        term_start=from_date(term.start) if term else None,
         field=field,
     )

@@ -2,7 +2,7 @@
 
 The registered materials travel as :class:`Materials`: their canonical JSON (RFC 8785, the bytes whose
 SHA-256 a confirmation carries; see :mod:`common.registration.content`) together with the few facts
-the procedure itself looks at (the subject, the data name, the end of an operation term).
+the procedure itself looks at (the subject, the data name, the start and end of an operation term).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class Materials:
     central: bool
     data_name: str
     term_end: date | None
+    #: The operation term's start: when authorised operation starts (products and services only).
+    term_start: date | None = None
     #: Where in the request the materials came from, for errors (``registration.content``).
     field: str = "content"
 
@@ -50,13 +52,15 @@ class Materials:
         """The materials of stored canonical JSON (validated when they were stored)."""
         data: dict[str, Any] = json.loads(canonical)
         subject = data["subject"]
-        end = data.get("operation_term", {}).get("end")
+        term = data.get("operation_term", {})
+        start, end = term.get("start"), term.get("end")
         return cls(
             canonical=canonical,
             subject=uscc.parse(subject["uscc"]),
             central=bool(subject.get("central", False)),
             data_name=str(data["data_name"]).strip(),
             term_end=date(end["year"], end["month"], end["day"]) if end else None,
+            term_start=date(start["year"], start["month"], start["day"]) if start else None,
         )
 
 
@@ -97,7 +101,8 @@ class ObjectionFiling:
 
 
 class DueKind(enum.StrEnum):
-    """What the registry owes (the values are ``registry.v1.DueItem.Kind`` names)."""
+    """What the registry owes, or the subject (INITIAL_REGISTRATION); the values are
+    ``registry.v1.DueItem.Kind`` names."""
 
     ACCEPTANCE = "ACCEPTANCE"
     REVIEW = "REVIEW"
@@ -105,11 +110,12 @@ class DueKind(enum.StrEnum):
     OBJECTION = "OBJECTION"
     EXPIRY = "EXPIRY"
     CODING = "CODING"
+    INITIAL_REGISTRATION = "INITIAL_REGISTRATION"
 
 
 @dataclass(frozen=True, slots=True)
 class DueItem:
-    """Something the registry must do by a date."""
+    """Something the registry (or the subject) must do by a date; ``provisional``: the date is."""
 
     registration: str
     kind: DueKind

@@ -5,10 +5,12 @@
 * the node's own duties (closing announcements, expiry, reminders) every ``interval`` seconds. They
   need nothing but the node's database, so they run on time whatever the national node does;
 * coding: the registrations waiting for their code, in the order they began waiting, are sent to the
-  national node ``coding_concurrency`` at a time. When the national node cannot be reached, the round
-  stops at the first failure (the rest wait for the next round, not for one timeout each) and the loop
-  tries again after a short backoff (:data:`common.retry.DEFAULT_BACKOFF`), so codes arrive within
-  seconds of the national node answering again.
+  national node ``coding_concurrency`` at a time, in a round that starts as soon as announcements
+  close (and every ``interval`` seconds). When the national node cannot be reached, the round stops
+  at the first failure (the rest wait for the next round, not for one timeout each) and the loop
+  tries again after a short backoff (:data:`common.retry.DEFAULT_BACKOFF`, whatever ``interval``
+  is), so codes arrive within seconds of the national node answering again. That it cannot be
+  reached is logged once, and again when it answers, not at every round.
 
 Each step is its own short transaction that re-checks the state under the registration's lock, so
 several node processes on one database, or a crash half-way, never do a step twice. A code is asked
@@ -29,7 +31,7 @@ import grpc
 from sqlmodel import Session
 
 from common import names
-from common.db import Database
+from common.db import Database, log_failure
 from common.errors import RegistryError
 from common.registration import queries
 from common.registration.models import ApplicationRow, RegistrationRow
@@ -40,6 +42,12 @@ from common.retry import DEFAULT_BACKOFF
 __all__ = ["CodeSource", "Duties", "describe_error"]
 
 logger = logging.getLogger(__name__)
+
+
+#: Seconds between looks while codes may not be asked for yet (:attr:`Duties.may_code`).
+_GATE_PAUSE = 0.2
+#: Registrations activated in one transaction at most, when their codes arrive together.
+_ACTIVATION_BATCH = 50
 
 
 class CodeSource(Protocol):
@@ -72,9 +80,21 @@ class Duties:
         self.node = procedure.node
         self.coding_concurrency, self.coding_batch = coding_concurrency, coding_batch
         self._stop = threading.Event()
+        self._wake_coding = threading.Event()  # announcements closed, or the stop: a round at once
         self._threads: list[threading.Thread] = []
         self.last_error = ""
         self._coding_failures = 0
+        self._coding_trouble = ""  # how the last failed round failed, as logged
+        self._coding_error: BaseException | None = None  # what the national node answered it
+        #: Whether this process is the one to do the duties now (a node of several processes sets it
+        #: to its lease, :class:`common.leases.Leases`; alone, a process always is).
+        self.on_duty: Callable[[], bool] = lambda: True
+        #: Whether codes may be asked for now; told when codes were activated (after the commit). A
+        #: province asks only once the national ledger holds every code it activated before
+        #: (:class:`provincial_node.sync.CodingGate`), so that a national node restored from a backup
+        #: learns the codes it lost back before it gives another serial of their namespace.
+        self.may_code: Callable[[], bool] = lambda: True
+        self.on_activated: Callable[[], None] = lambda: None
 
     # -- the loops ------------------------------------------------------------------------------
 
@@ -87,27 +107,40 @@ class Duties:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask both loops to stop, and wait for them at most ``timeout`` seconds in all."""
         self._stop.set()
+        self._wake_coding.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _own_loop(self) -> None:
         while not self._stop.is_set():
+            if not self.on_duty():
+                self._stop.wait(self.interval)
+                continue
             try:
                 self.run_own()
-            except Exception:
-                logger.exception("scheduled work failed; retrying in %.0fs", self.interval)
+            except Exception as error:
+                log_failure(logger, f"scheduled work failed; retrying in {self.interval:.0f}s", error)
             self._stop.wait(self.interval)
 
     def _coding_loop(self) -> None:
         while not self._stop.is_set():
+            if not self.on_duty():
+                self._wake_coding.wait(self.interval)
+                self._wake_coding.clear()
+                continue
             try:
                 self.assign_codes()
-            except Exception:
-                logger.exception("coding failed; retrying")
+            except Exception as error:
+                log_failure(logger, "coding failed; retrying", error)
                 self._coding_failures += 1
-            wait = DEFAULT_BACKOFF.delay(self._coding_failures) if self._coding_failures else self.interval
-            self._stop.wait(min(wait, self.interval))
+            wait = (
+                DEFAULT_BACKOFF.delay(self._coding_failures, self._coding_error)
+                if self._coding_failures
+                else self.interval
+            )
+            self._wake_coding.wait(wait)
+            self._wake_coding.clear()
 
     def run_own(self) -> dict[str, int]:
         """One round of the duties that need only this node: announcements, expiry, reminders."""
@@ -152,7 +185,10 @@ class Duties:
             self.procedure.close_announcement(session, reg, app)
             return True
 
-        return self._each(due, close)
+        closed = self._each(due, close)
+        if closed:
+            self._wake_coding.set()  # what closed waits for its code: ask for it now
+        return closed
 
     def assign_codes(self) -> int:
         """Codes for the registrations waiting for one, oldest first; returns how many were coded."""
@@ -161,7 +197,12 @@ class Duties:
         if not waiting:
             self._coding_failures = 0
             return 0
+        if not self.may_code():
+            self._wake_coding.set()  # asked again after a short pause, not a whole interval
+            self._stop.wait(_GATE_PAUSE)
+            return 0
         unreachable = threading.Event()
+        trouble: list[grpc.RpcError | RegistryError] = []
 
         def obtain(reg: RegistrationRow) -> str | None:
             if unreachable.is_set() or self._stop.is_set():
@@ -175,32 +216,72 @@ class Duties:
                     request_id=f"code-{reg.uid}",
                 )
             except (grpc.RpcError, RegistryError) as error:
-                unreachable.set()
+                if not unreachable.is_set():
+                    unreachable.set()
+                    trouble.append(error)
                 self.last_error = f"{name}: {describe_error(error)}"
-                logger.warning("no code yet for %s: %s; will retry", name, describe_error(error))
+                logger.debug("no code yet for %s: %s", name, describe_error(error))
                 return None
 
         assigned = 0
+        coded: list[tuple[RegistrationRow, str]] = []
         with ThreadPoolExecutor(max_workers=self.coding_concurrency, thread_name_prefix="code") as pool:
-            for reg, code in zip(waiting, pool.map(obtain, waiting), strict=True):
-                if code is None:
-                    continue
-
-                def activate(session: Session, locked: RegistrationRow, code: str = code) -> bool:
-                    app = self._current(session, locked, ApplicationState.AWAITING_CODE)
-                    if app is None:
-                        return False
-                    self.procedure.activate(session, locked, app, code)
-                    return True
-
-                if self._each([reg.id], activate):
-                    logger.info("%s is active with code %s", names.registration_name(reg.node, reg.id), code)
-                    assigned += 1
+            futures = [pool.submit(obtain, reg) for reg in waiting]
+            for i, (reg, future) in enumerate(zip(waiting, futures, strict=True)):
+                code = future.result()
+                if code is not None:
+                    coded.append((reg, code))
+                # Activate what has arrived whenever the next code is not there yet: after an outage,
+                # codes come faster than one transaction each could take them.
+                following = futures[i + 1] if i + 1 < len(futures) else None
+                if coded and (following is None or not following.done() or len(coded) >= _ACTIVATION_BATCH):
+                    assigned += self._activate(coded)
+                    coded = []
         if unreachable.is_set():
             self._coding_failures += 1
+            self._coding_error = trouble[0] if trouble else None
+            self._coding_failed(self._coding_error, len(waiting) - assigned)
         else:
-            self._coding_failures, self.last_error = 0, ""
+            if self._coding_trouble:
+                logger.info("the national node answers again: %d registrations coded", assigned)
+            self._coding_failures, self.last_error, self._coding_trouble = 0, "", ""
         return assigned
+
+    def _activate(self, coded: list[tuple[RegistrationRow, str]]) -> int:
+        """Activate registrations with their codes in one transaction, each under its lock and only if
+        it still waits for a code; returns how many were activated."""
+        activated: list[tuple[RegistrationRow, str]] = []
+        with self.db.transaction() as session:
+            for reg, code in coded:
+                locked = queries.load(session, self.node, reg.id, for_update=True)
+                app = self._current(session, locked, ApplicationState.AWAITING_CODE)
+                if app is None:
+                    continue
+                self.procedure.activate(session, locked, app, code)
+                activated.append((reg, code))
+        if activated:
+            self.on_activated()
+        for reg, code in activated:
+            logger.info("%s is active with code %s", names.registration_name(reg.node, reg.id), code)
+        return len(activated)
+
+    def _coding_failed(self, error: grpc.RpcError | RegistryError | None, waiting: int) -> None:
+        """A round stopped at a failure: logged as a warning when the failure is not the one logged
+        last (the national node became unreachable, or refuses otherwise), not at every round."""
+        if error is None or self._stop.is_set():  # a stop cancels the calls in flight
+            return
+        if isinstance(error, RegistryError):
+            kind = error.reason
+        else:
+            kind = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
+        if kind != self._coding_trouble:
+            logger.warning(
+                "no code from the national node (%s); %d registrations wait for one; retrying until it"
+                " answers",
+                describe_error(error),
+                waiting,
+            )
+        self._coding_trouble = kind
 
     def expire(self) -> int:
         today = self.procedure.clock.today()
@@ -233,7 +314,7 @@ class Duties:
             left = self.procedure.calendar.working_days_between(today, reg.valid_until)
             if left.days > window:
                 return False
-            self.procedure.remind(session, reg, left.days)
+            self.procedure.remind(session, reg, left)
             logger.info("reminder: %s expires on %s", reg.code, reg.valid_until)
             return True
 

@@ -54,6 +54,10 @@ class RegistrationRow(SQLModel, table=True):
     reminded_for: date | None = None  # the valid_until an expiry reminder was sent for
     revision: int = 1
     digest: str = Field(default="", max_length=64)  # of its exported record (common.sync.records)
+    #: A transfer takes it to ``transfer_to`` (a region): this node released it (its change log says
+    #: so) and changes it no more (common.registration.queries.load).
+    transfer_id: str | None = Field(default=None, max_length=36)
+    transfer_to: str | None = Field(default=None, max_length=6)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
 
@@ -74,7 +78,16 @@ class ApplicationRow(SQLModel, table=True):
     review_due: date | None = None
     announcement_start: date | None = None
     announcement_end: date | None = None
+    #: Any of the application's dates is provisional; each date has its own mark.
     deadlines_provisional: bool = False
+    acceptance_due_provisional: bool = False
+    review_due_provisional: bool = False
+    announcement_end_provisional: bool = False
+    #: The subject's initial registration under authorised operation is due by this day (a node
+    #: setting, Fujian's rule); ``initial_registration_late``: first submitted after it.
+    initial_registration_due: date | None = None
+    initial_registration_due_provisional: bool = False
+    initial_registration_late: bool = False
     submitted_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
     #: The duplicate check ran (common.registration.duplicates); its candidates (JSON) or its error.

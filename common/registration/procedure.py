@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 from sqlmodel import Session, col, select
 
 from common import names, uscc
-from common.calendar import WorkingCalendar
-from common.clock import Clock
+from common.calendar import WorkingCalendar, WorkingCount, WorkingDate
+from common.clock import Clock, china_date
 from common.codes import ObjectType
 from common.errors import (
     Aborted,
@@ -63,6 +63,7 @@ from common.registration.states import (
     ObjectionState,
     RegistrationState,
 )
+from common.security.actors import SYSTEM, identity_key
 from common.settings import TimeLimits
 
 if TYPE_CHECKING:
@@ -73,19 +74,32 @@ __all__ = ["SYSTEM", "ChangeHook", "Jurisdiction", "Procedure"]
 logger = logging.getLogger(__name__)
 
 A, R = ApplicationState, RegistrationState
-#: The actor recorded for what the node does by itself.
-SYSTEM = "system"
 
 #: Called in the transaction of every change, after its history entry: the change feed's hook.
 ChangeHook = Callable[[Session, RegistrationRow], None]
 
 
 class Jurisdiction(Protocol):
-    """Which subjects a node may register (locality, 属地). Each tier provides its own."""
+    """Where a subject's FIRST registration is made (locality, 属地): each tier provides its own.
+
+    Only initial applications are checked against it. An existing registration is in the jurisdiction
+    of the node that manages it (a transfer or an onboarding moves it, its subject's USCC never
+    changes): its changes, corrections, renewal and deregistration are made there, and the procedure
+    finds only the registrations this node manages (NOT_MANAGED_HERE otherwise)."""
 
     def check_subject(self, subject: uscc.USCC, *, central: bool, field: str) -> None:
-        """Raise PERMISSION_DENIED when the subject belongs to another node."""
+        """Raise PERMISSION_DENIED when the subject registers with another node."""
         ...
+
+
+def _any_provisional(app: ApplicationRow) -> bool:
+    """Whether any date the application has now was computed on weekends alone."""
+    return (
+        (app.acceptance_due is not None and app.acceptance_due_provisional)
+        or (app.review_due is not None and app.review_due_provisional)
+        or (app.announcement_end is not None and app.announcement_end_provisional)
+        or (app.initial_registration_due is not None and app.initial_registration_due_provisional)
+    )
 
 
 def _defects_json(defects: Sequence[Defect]) -> str:
@@ -109,7 +123,7 @@ class Procedure:
         self.node, self.calendar, self.limits, self.clock = node, calendar, limits, clock
         self.jurisdiction = jurisdiction
         self.on_change = on_change
-        #: The reviewer who approves an application may not be the clerk who accepted it.
+        #: Whoever accepted an application makes no review decision on it (see _separate_duties).
         self.separation_of_duties = separation_of_duties
 
     # -- applying -------------------------------------------------------------------------------
@@ -136,7 +150,15 @@ class Procedure:
         session.add(reg)
         session.flush()
         app = self._new_application(session, reg, ApplicationType.INITIAL, materials.canonical, "")
-        return self.record(session, reg, app, actor=actor, action="submit")
+        self._initial_registration_due(reg, app, materials)
+        late = ""
+        if app.initial_registration_late:
+            late = (
+                f"late: the initial registration was due by {app.initial_registration_due}"
+                f" ({self.limits.initial_registration_days} working days after authorised operation"
+                f" started on {materials.term_start})"
+            )
+        return self.record(session, reg, app, actor=actor, action="submit", reason=late)
 
     def submit(
         self,
@@ -166,8 +188,7 @@ class Procedure:
         if kind == ApplicationType.DEREGISTRATION or materials is None:
             canonical = reg.content
         else:
-            self._same_subject(reg, materials)
-            self._check_subject(materials)
+            self._same_subject(reg, materials, registered=True)
             canonical = materials.canonical
         app = self._new_application(session, reg, kind, canonical, reason.strip())
         return self.record(session, reg, app, actor=actor, action=f"submit_{kind.lower()}", reason=reason)
@@ -180,15 +201,18 @@ class Procedure:
         reg = self._locked(session, target)
         app = self._application(session, reg, target, "resubmit", {A.RETURNED, A.CORRECTION_REQUESTED})
         self._same_subject(reg, materials)
-        self._check_subject(materials)
-        due, provisional = self._deadline(self.limits.acceptance_days)
+        if app.type == ApplicationType.INITIAL:
+            self._check_subject(materials)
+        due = self._deadline(self.limits.acceptance_days)
         app.state, app.content = A.SUBMITTED, materials.canonical
-        app.acceptance_due, app.review_due, app.deadlines_provisional = due, None, provisional
+        app.acceptance_due, app.acceptance_due_provisional = due.date, due.provisional
+        app.review_due, app.review_due_provisional = None, False
         app.submitted_at = self.clock.now()
         # New content is checked for duplicates anew when it is next offered for acceptance.
         app.duplicates_checked, app.possible_duplicates, app.duplicate_check_error = False, "[]", ""
         if app.type == ApplicationType.INITIAL:
             reg.content, reg.data_name = app.content, materials.data_name
+        self._initial_registration_due(reg, app, materials)
         return self.record(session, reg, app, actor=actor, action="resubmit")
 
     def withdraw(self, session: Session, target: Target, reason: str, *, actor: str) -> RegistrationRow:
@@ -235,9 +259,8 @@ class Procedure:
         if target.etag:
             self._locked(session, target)  # compares the etag (the row is locked already)
         app = self._application(session, reg, target, "accept", {A.SUBMITTED})
-        due, provisional = self._deadline(self.limits.review_days)
-        app.state, app.review_due = A.UNDER_REVIEW, due
-        app.deadlines_provisional = app.deadlines_provisional or provisional
+        due = self._deadline(self.limits.review_days)
+        app.state, app.review_due, app.review_due_provisional = A.UNDER_REVIEW, due.date, due.provisional
         app.defects = "[]"
         if candidates:
             reason = f"acknowledged {describe_candidates(candidates)}"
@@ -293,23 +316,7 @@ class Procedure:
     def approve(self, session: Session, target: Target, *, actor: str) -> RegistrationRow:
         reg = self._locked(session, target)
         app = self._application(session, reg, target, "approve", {A.UNDER_REVIEW})
-        if self.separation_of_duties:
-            accepted_by = session.exec(
-                select(HistoryRow.actor)
-                .where(
-                    HistoryRow.registration_id == reg.id,
-                    HistoryRow.application_id == app.id,
-                    HistoryRow.action == "accept",
-                )
-                .order_by(col(HistoryRow.sequence).desc())
-                .limit(1)
-            ).first()
-            if accepted_by == actor:
-                raise PermissionDenied(
-                    "SEPARATION_OF_DUTIES",
-                    f"{actor} accepted application {app.id}; another reviewer must approve it",
-                    metadata={"application": app.id, "principal": actor},
-                )
+        self._separate_duties(session, reg, app, actor, "approve")
         if app.type == ApplicationType.DEREGISTRATION:
             # Deregistration needs no announcement: approving it retires the code.
             app.state, reg.state = A.COMPLETED, R.DEREGISTERED
@@ -321,11 +328,42 @@ class Procedure:
         self, session: Session, target: Target, defects: Sequence[Defect], *, actor: str
     ) -> RegistrationRow:
         return self._send_back(
-            session, target, defects, "request_correction", A.UNDER_REVIEW, A.CORRECTION_REQUESTED, actor
+            session,
+            target,
+            defects,
+            "request_correction",
+            A.UNDER_REVIEW,
+            A.CORRECTION_REQUESTED,
+            actor,
+            review=True,
         )
 
     def reject(self, session: Session, target: Target, reason: str, *, actor: str) -> RegistrationRow:
-        return self._decide(session, target, reason, "reject", A.UNDER_REVIEW, A.REJECTED, actor)
+        return self._decide(session, target, reason, "reject", A.UNDER_REVIEW, A.REJECTED, actor, review=True)
+
+    def _separate_duties(
+        self, session: Session, reg: RegistrationRow, app: ApplicationRow, actor: str, verb: str
+    ) -> None:
+        """SEPARATION_OF_DUTIES: whoever accepted the application, in any of its rounds (a correction
+        sends it back to acceptance), makes no review decision on it. People are compared by
+        :func:`~common.security.actors.identity_key`, so another spelling of the same subject is the
+        same person."""
+        if not self.separation_of_duties:
+            return
+        accepted_by = session.exec(
+            select(HistoryRow.actor).where(
+                HistoryRow.registration_id == reg.id,
+                HistoryRow.application_id == app.id,
+                HistoryRow.action == "accept",
+            )
+        ).all()
+        who = identity_key(actor)
+        if any(identity_key(accepter) == who for accepter in accepted_by):
+            raise PermissionDenied(
+                "SEPARATION_OF_DUTIES",
+                f"{actor} accepted application {app.id}; another reviewer must {verb.replace('_', ' ')} it",
+                metadata={"application": app.id, "principal": actor},
+            )
 
     # -- announcement and objections ------------------------------------------------------------
 
@@ -333,9 +371,9 @@ class Procedure:
         """登记公示: the announcement runs for the configured number of working days."""
         reg = self._locked(session, target)
         app = self._application(session, reg, target, "announce", {A.APPROVED})
-        end, provisional = self._deadline(self.limits.announcement_days)
-        app.state, app.announcement_start, app.announcement_end = A.ANNOUNCED, self.clock.today(), end
-        app.deadlines_provisional = app.deadlines_provisional or provisional
+        end = self._deadline(self.limits.announcement_days)
+        app.state, app.announcement_start, app.announcement_end = A.ANNOUNCED, self.clock.today(), end.date
+        app.announcement_end_provisional = end.provisional
         return self.record(session, reg, app, actor=actor, action="announce")
 
     def object(
@@ -357,7 +395,7 @@ class Procedure:
                 f"the announcement closed on {app.announcement_end}; objections are no longer taken",
                 metadata={"announcement_end": str(app.announcement_end)},
             )
-        due, provisional = self._deadline(self.limits.objection_days)
+        due = self._deadline(self.limits.objection_days)
         reg.objections += 1
         row = ObjectionRow(
             registration_id=reg.id,
@@ -370,8 +408,8 @@ class Procedure:
                 ensure_ascii=False,
             ),
             state=ObjectionState.PENDING,
-            resolve_by=due,
-            resolve_by_provisional=provisional,
+            resolve_by=due.date,
+            resolve_by_provisional=due.provisional,
             created_at=self.clock.now(),
         )
         session.add(row)
@@ -422,6 +460,7 @@ class Procedure:
             app.state = A.CORRECTION_REQUESTED
             app.defects = _defects_json([Defect("content", resolution)])
             app.announcement_start = app.announcement_end = None
+            app.announcement_end_provisional = False
             self._close_objections(
                 session, reg, app, f"the application was returned for correction ({objection.id})"
             )
@@ -514,16 +553,18 @@ class Procedure:
             session, reg, app, actor=SYSTEM, action="expire", reason=f"validity ended {reg.valid_until}"
         )
 
-    def remind(self, session: Session, reg: RegistrationRow, working_days_left: int) -> None:
+    def remind(self, session: Session, reg: RegistrationRow, left: WorkingCount) -> None:
+        """The expiry reminder; the count of working days left is marked provisional when it is."""
         reg.reminded_for = reg.valid_until
         app = queries.current_application(session, reg)
+        days = f"{left.days} working days left" + (", provisional" if left.provisional else "")
         self.record(
             session,
             reg,
             app,
             actor=SYSTEM,
             action="remind",
-            reason=f"validity ends {reg.valid_until} ({working_days_left} working days left); renew before",
+            reason=f"validity ends {reg.valid_until} ({days}); renew before",
         )
 
     def record(
@@ -543,6 +584,7 @@ class Procedure:
         session.add(reg)
         if app is not None:
             app.updated_at = now
+            app.deadlines_provisional = _any_provisional(app)
             session.add(app)
         session.flush()
         last = session.exec(
@@ -573,9 +615,23 @@ class Procedure:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _deadline(self, working_days: int) -> tuple[date, bool]:
-        due = self.calendar.add_working_days(self.clock.today(), working_days)
-        return due.date, due.provisional
+    def _deadline(self, working_days: int) -> WorkingDate:
+        return self.calendar.add_working_days(self.clock.today(), working_days)
+
+    def _initial_registration_due(
+        self, reg: RegistrationRow, app: ApplicationRow, materials: Materials
+    ) -> None:
+        """Fujian's rule, where the node sets it: the subject's initial registration of a product or
+        service is due ``initial_registration_days`` working days after authorised operation starts
+        (the operation term's start); late when first submitted after that day."""
+        days, start = self.limits.initial_registration_days, materials.term_start
+        if app.type != ApplicationType.INITIAL or days is None or start is None:
+            app.initial_registration_due, app.initial_registration_due_provisional = None, False
+            app.initial_registration_late = False
+            return
+        due = self.calendar.add_working_days(start, days)
+        app.initial_registration_due, app.initial_registration_due_provisional = due.date, due.provisional
+        app.initial_registration_late = china_date(reg.created_at) > due.date
 
     def _locked(self, session: Session, target: Target) -> RegistrationRow:
         reg = queries.load(session, self.node, target.registration, for_update=True)
@@ -627,7 +683,10 @@ class Procedure:
         )
 
     @staticmethod
-    def _same_subject(reg: RegistrationRow, materials: Materials) -> None:
+    def _same_subject(reg: RegistrationRow, materials: Materials, *, registered: bool = False) -> None:
+        """A registration's subject cannot change; once ``registered``, neither can whether it is a
+        central body (that would move it to another tier: a central body registers anew with the
+        national node). Where it is managed is the managing node's matter, not its USCC's."""
         if materials.subject.value != reg.subject_uscc:
             raise InvalidArgument.for_field(
                 f"{materials.field}.subject.uscc",
@@ -637,12 +696,22 @@ class Procedure:
                     " (a new subject registers anew; a move between provinces is a transfer)",
                 ),
             )
+        central = Materials.from_canonical(reg.content).central
+        if registered and materials.central != central:
+            raise InvalidArgument.for_field(
+                f"{materials.field}.subject.central",
+                InvalidValue(
+                    "SUBJECT_CHANGED",
+                    f"must stay {str(central).lower()}: whether the subject is a central body cannot"
+                    " change (a central body registers anew with the national node)",
+                ),
+            )
 
     def _new_application(
         self, session: Session, reg: RegistrationRow, kind: ApplicationType, canonical: str, reason: str
     ) -> ApplicationRow:
         now = self.clock.now()
-        due, provisional = self._deadline(self.limits.acceptance_days)
+        due = self._deadline(self.limits.acceptance_days)
         reg.applications += 1
         app = ApplicationRow(
             registration_id=reg.id,
@@ -651,8 +720,8 @@ class Procedure:
             state=A.SUBMITTED,
             content=canonical,
             reason=reason,
-            acceptance_due=due,
-            deadlines_provisional=provisional,
+            acceptance_due=due.date,
+            acceptance_due_provisional=due.provisional,
             submitted_at=now,
             updated_at=now,
         )
@@ -669,9 +738,13 @@ class Procedure:
         allowed: ApplicationState,
         new_state: ApplicationState,
         actor: str,
+        *,
+        review: bool = False,
     ) -> RegistrationRow:
         reg = self._locked(session, target)
         app = self._application(session, reg, target, verb.replace("_", " "), {allowed})
+        if review:
+            self._separate_duties(session, reg, app, actor, verb)
         app.state, app.defects = new_state, _defects_json(defects)
         summary = "; ".join(f"{d.field}: {d.description}" for d in defects)
         return self.record(session, reg, app, actor=actor, action=verb, reason=summary)
@@ -685,9 +758,13 @@ class Procedure:
         allowed: ApplicationState,
         outcome: ApplicationState,
         actor: str,
+        *,
+        review: bool = False,
     ) -> RegistrationRow:
         reg = self._locked(session, target)
         app = self._application(session, reg, target, verb, {allowed})
+        if review:
+            self._separate_duties(session, reg, app, actor, verb)
         app.state, app.decision_reason = outcome, reason.strip()
         if app.type == ApplicationType.INITIAL:
             reg.state = R.CLOSED

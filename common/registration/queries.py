@@ -14,11 +14,12 @@ from sqlmodel import Session, and_, col, or_, select
 
 from common import names
 from common.calendar import WorkingCalendar
-from common.errors import NotFound
+from common.errors import FailedPrecondition, NotFound
 from common.registration.domain import DueItem, DueKind
 from common.registration.models import ApplicationRow, HistoryRow, ObjectionRow, RegistrationRow
 from common.registration.states import (
     AWAITING_REGISTRY,
+    AWAITING_SUBJECT,
     OBJECTION_WINDOW,
     ApplicationState,
     ObjectionState,
@@ -30,36 +31,80 @@ __all__ = [
     "announcements_to_close",
     "awaiting_code",
     "by_code",
+    "changeable",
     "current_application",
     "due_items",
     "expiry_due",
     "history_page",
     "list_registrations",
     "load",
+    "managed_here",
     "pending_objections",
     "reminder_candidates",
 ]
 
 
 def load(session: Session, node: str, local_id: str, *, for_update: bool = False) -> RegistrationRow:
-    """A registration of ``node`` by local id; NOT_FOUND if there is none."""
-    statement = select(RegistrationRow).where(RegistrationRow.id == local_id, RegistrationRow.node == node)
+    """A registration ``node`` manages, by local id: NOT_FOUND if there is none, NOT_MANAGED_HERE if
+    it was handed over to another node (what this node keeps of it is no longer current).
+
+    ``for_update``: loaded to be changed, under its lock; TRANSFER_PENDING if this node released it to
+    a transfer (see :func:`changeable`)."""
+    statement = select(RegistrationRow).where(RegistrationRow.id == local_id)
     if for_update:
         statement = statement.with_for_update()
     row = session.exec(statement).first()
+    name = names.registration_name(node, local_id)
     if row is None:
-        name = names.registration_name(node, local_id)
         raise NotFound("REGISTRATION_NOT_FOUND", f"{name} does not exist", metadata={"name": name})
-    return row
+    row = managed_here(row, node, asked=name)
+    return changeable(row) if for_update else row
 
 
-def by_code(session: Session, code: str) -> RegistrationRow:
+def by_code(session: Session, node: str, code: str) -> RegistrationRow:
+    """The registration with ``code``, if ``node`` manages it (see :func:`load`)."""
     row = session.exec(select(RegistrationRow).where(RegistrationRow.code == code)).first()
     if row is None:
         raise NotFound(
             "REGISTRATION_NOT_FOUND", f"no registration here has code {code}", metadata={"code": code}
         )
-    return row
+    return managed_here(row, node, asked=code)
+
+
+def managed_here(row: RegistrationRow, node: str, *, asked: str) -> RegistrationRow:
+    """``row`` if ``node`` manages it. A registration handed over to another node (a transfer, an
+    onboarding) is answered with where it is managed now (FAILED_PRECONDITION ``NOT_MANAGED_HERE``):
+    this node's copy stopped following it at the handover, so it is never presented as current."""
+    if row.node == node:
+        return row
+    now = names.registration_name(row.node, row.id)
+    raise FailedPrecondition(
+        "NOT_MANAGED_HERE",
+        f"{asked} is managed by nodes/{row.node} now, as {now}; ask that node",
+        metadata={"node": names.node_name(row.node), "name": now, **({"code": row.code} if row.code else {})},
+    )
+
+
+def changeable(row: RegistrationRow) -> RegistrationRow:
+    """``row`` if its node may change it. Once the node has released it to a transfer (in the
+    transaction that put the release in its change log), every change is refused (FAILED_PRECONDITION
+    ``TRANSFER_PENDING``, naming the receiving node): a change accepted after the release would reach
+    the national ledger after the transfer completed, and be lost."""
+    if row.transfer_id is None or row.transfer_to is None:
+        return row
+    there = names.registration_name(row.transfer_to, row.id)
+    raise FailedPrecondition(
+        "TRANSFER_PENDING",
+        f"{names.registration_name(row.node, row.id)} is being transferred to nodes/{row.transfer_to}"
+        f" (transfer {row.transfer_id}) and takes no change here; apply to nodes/{row.transfer_to}, as"
+        f" {there}, once the transfer has completed",
+        metadata={"node": names.node_name(row.transfer_to), "name": there, "transfer": row.transfer_id},
+    )
+
+
+def _changeable_here(node: str) -> ColumnElement[bool]:
+    """The registrations ``node`` manages and may change (none released to a transfer)."""
+    return and_(col(RegistrationRow.node) == node, col(RegistrationRow.transfer_id).is_(None))
 
 
 def current_application(session: Session, reg: RegistrationRow) -> ApplicationRow | None:
@@ -157,7 +202,9 @@ def due_items(
     reminder_days: int,
     overdue_only: bool,
 ) -> list[DueItem]:
-    """Everything the registry owes, overdue first, then by date."""
+    """Everything the registry owes (and the subject, under the rule for authorised operation),
+    overdue first, then by date; not what this node released to a transfer (the receiving node owes
+    it)."""
     items: list[DueItem] = []
 
     def add(reg: RegistrationRow, kind: DueKind, due: date | None, provisional: bool) -> None:
@@ -182,17 +229,35 @@ def due_items(
             (col(RegistrationRow.id) == col(ApplicationRow.registration_id))
             & (col(RegistrationRow.current_application) == col(ApplicationRow.id)),
         )
-        .where(RegistrationRow.node == node, col(ApplicationRow.state).in_(sorted(AWAITING_REGISTRY)))
+        .where(_changeable_here(node), col(ApplicationRow.state).in_(sorted(AWAITING_REGISTRY)))
     ).all()
     for reg, app in live:
         if app.state == ApplicationState.SUBMITTED:
-            add(reg, DueKind.ACCEPTANCE, app.acceptance_due, app.deadlines_provisional)
+            add(reg, DueKind.ACCEPTANCE, app.acceptance_due, app.acceptance_due_provisional)
         elif app.state == ApplicationState.UNDER_REVIEW:
-            add(reg, DueKind.REVIEW, app.review_due, app.deadlines_provisional)
+            add(reg, DueKind.REVIEW, app.review_due, app.review_due_provisional)
         elif app.state == ApplicationState.APPROVED:
             add(reg, DueKind.ANNOUNCEMENT, None, False)
         else:
-            add(reg, DueKind.CODING, app.announcement_end, app.deadlines_provisional)
+            add(reg, DueKind.CODING, app.announcement_end, app.announcement_end_provisional)
+    # The subject's initial registration under authorised operation (a node setting), while its
+    # application is back with the subject.
+    owed_by_subject = session.exec(
+        select(RegistrationRow, ApplicationRow)
+        .join(ApplicationRow, _current_join())
+        .where(
+            _changeable_here(node),
+            col(ApplicationRow.state).in_(sorted(AWAITING_SUBJECT)),
+            col(ApplicationRow.initial_registration_due).is_not(None),
+        )
+    ).all()
+    for reg, app in owed_by_subject:
+        add(
+            reg,
+            DueKind.INITIAL_REGISTRATION,
+            app.initial_registration_due,
+            app.initial_registration_due_provisional,
+        )
     objections = session.exec(
         select(RegistrationRow, ObjectionRow)
         .join(ObjectionRow, col(RegistrationRow.id) == col(ObjectionRow.registration_id))
@@ -203,7 +268,7 @@ def due_items(
             & col(ApplicationRow.state).in_(sorted(OBJECTION_WINDOW)),
         )
         .where(
-            RegistrationRow.node == node,
+            _changeable_here(node),
             ObjectionRow.state == ObjectionState.PENDING,
             col(RegistrationRow.current_application) == col(ObjectionRow.application_id),
         )
@@ -212,7 +277,7 @@ def due_items(
         add(reg, DueKind.OBJECTION, objection.resolve_by, objection.resolve_by_provisional)
     expiring = session.exec(
         select(RegistrationRow).where(
-            RegistrationRow.node == node,
+            _changeable_here(node),
             RegistrationRow.state == RegistrationState.ACTIVE,
             col(RegistrationRow.valid_until) <= _scan_bound(today, reminder_days),
         )
@@ -241,7 +306,7 @@ def announcements_to_close(session: Session, node: str, today: date) -> Sequence
         select(ApplicationRow.registration_id)
         .join(RegistrationRow, _current_join())
         .where(
-            RegistrationRow.node == node,
+            _changeable_here(node),
             ApplicationRow.state == ApplicationState.ANNOUNCED,
             col(ApplicationRow.announcement_end) < today,
         )
@@ -254,7 +319,7 @@ def awaiting_code(session: Session, node: str) -> list[RegistrationRow]:
         session.exec(
             select(RegistrationRow)
             .join(ApplicationRow, _current_join())
-            .where(RegistrationRow.node == node, ApplicationRow.state == ApplicationState.AWAITING_CODE)
+            .where(_changeable_here(node), ApplicationRow.state == ApplicationState.AWAITING_CODE)
             .order_by(col(ApplicationRow.updated_at), col(RegistrationRow.id))
         )
     )
@@ -263,7 +328,7 @@ def awaiting_code(session: Session, node: str) -> list[RegistrationRow]:
 def expiry_due(session: Session, node: str, today: date) -> Sequence[str]:
     return session.exec(
         select(RegistrationRow.id).where(
-            RegistrationRow.node == node,
+            _changeable_here(node),
             RegistrationRow.state == RegistrationState.ACTIVE,
             col(RegistrationRow.valid_until) < today,
         )
@@ -273,7 +338,7 @@ def expiry_due(session: Session, node: str, today: date) -> Sequence[str]:
 def reminder_candidates(session: Session, node: str, today: date, working_days: int) -> Sequence[str]:
     return session.exec(
         select(RegistrationRow.id).where(
-            RegistrationRow.node == node,
+            _changeable_here(node),
             RegistrationRow.state == RegistrationState.ACTIVE,
             col(RegistrationRow.valid_until) >= today,
             col(RegistrationRow.valid_until) <= _scan_bound(today, working_days),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -31,7 +32,7 @@ from common.registration.content import (
     materials,
     validate_content,
     validate_document,
-    validate_operation_term,
+    validate_for_object_type,
 )
 from common.registration.domain import Defect, DocumentRef, Materials, ObjectionFiling, Target
 from common.registration.duplicates import DuplicateCheck, DuplicateSource
@@ -43,7 +44,7 @@ from common.rpc.call import Call
 from common.security.scope import require_own_subject, visible_subjects
 from common.validation import Checker, parse_code
 
-__all__ = ["ConfirmationProofs", "RegistrationServicer", "check_objection"]
+__all__ = ["ConfirmationFile", "ConfirmationProofs", "RegistrationServicer", "check_objection"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,23 @@ _OUTCOMES = {
 }
 
 
+@dataclass(frozen=True)
+class ConfirmationFile:
+    """A confirmation's file from the national log, who cosigned its checkpoint and whose
+    cosignatures are pending (``nodes/{region}``); or no file, and why (``status``)."""
+
+    tlog_proof: str = ""
+    status: str = ""
+    cosigned_by: tuple[str, ...] = ()
+    witnesses_pending: tuple[str, ...] = ()
+
+
 class ConfirmationProofs(Protocol):
     """Where a node gets a confirmation's proof from the national log (the national node: its own log;
     a province: the national node)."""
 
-    def tlog_proof(self, code: str, revision: int) -> tuple[str, str]:
-        """(the confirmation file, "") or ("", why there is none now)."""
+    def tlog_proof(self, code: str, revision: int) -> ConfirmationFile:
+        """The confirmation file, or why there is none now; never raises."""
         ...
 
 
@@ -205,10 +217,11 @@ class RegistrationServicer:
     def _term_checked(
         self, session: Session, target: Target, content: r.RegistrationContent, subject: uscc.USCC
     ) -> Materials:
-        """The operation-term rule depends on the registration's object type: checked in the write."""
+        """The operation-term and fee rules depend on the registration's object type: checked in the
+        write."""
         reg = queries.load(session, self.node, target.registration)
         check = Checker()
-        validate_operation_term(check, content, reg.object_type, "content", today=self.clock.today())
+        validate_for_object_type(check, content, reg.object_type, "content", today=self.clock.today())
         check.done()
         return materials(content, subject, "content")
 
@@ -453,17 +466,20 @@ class RegistrationServicer:
     def LookupRegistration(self, request: rs.LookupRegistrationRequest, call: Call) -> r.Registration:
         code = parse_code(request.code)
         with self.db.transaction(write=False) as session:
-            reg = self._mine(call, queries.by_code(session, code), field="code")
+            reg = self._mine(call, queries.by_code(session, self.node, code), field="code")
             return views.registration_message(session, reg)
 
     def GetConfirmation(self, request: rs.GetConfirmationRequest, call: Call) -> r.Confirmation:
         code = parse_code(request.code)
         with self.db.transaction(write=False) as session:
-            reg = queries.by_code(session, code)
+            reg = queries.by_code(session, self.node, code)
             confirmation = views.confirmation_message(session, reg)
             revision = reg.revision
         if self.proofs is not None:
-            confirmation.tlog_proof, confirmation.tlog_proof_status = self.proofs.tlog_proof(code, revision)
+            found = self.proofs.tlog_proof(code, revision)
+            confirmation.tlog_proof, confirmation.tlog_proof_status = found.tlog_proof, found.status
+            confirmation.cosigned_by.extend(found.cosigned_by)
+            confirmation.witnesses_pending.extend(found.witnesses_pending)
         return confirmation
 
     def ListRegistrations(

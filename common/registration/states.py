@@ -10,6 +10,7 @@ import enum
 
 __all__ = [
     "AWAITING_REGISTRY",
+    "AWAITING_SUBJECT",
     "FINAL",
     "OBJECTION_WINDOW",
     "WITHDRAWABLE",
@@ -90,5 +91,7 @@ WITHDRAWABLE = frozenset(
 )
 #: Application states in which the registry owes the next step (listed as due items).
 AWAITING_REGISTRY = frozenset({A.SUBMITTED, A.UNDER_REVIEW, A.APPROVED, A.AWAITING_CODE})
+#: Application states in which the subject owes the next step (a corrected application).
+AWAITING_SUBJECT = frozenset({A.RETURNED, A.CORRECTION_REQUESTED})
 #: Application states in which objections filed during the announcement are still to be decided.
 OBJECTION_WINDOW = frozenset({A.ANNOUNCED, A.OBJECTIONS_PENDING})

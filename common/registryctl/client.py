@@ -20,6 +20,7 @@ from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
+from common.rpc.channels import channel_target
 from common.rpc.status import details_of
 
 __all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
@@ -118,11 +119,13 @@ class Session:
         self._flag = flag
         self._timeout = timeout
         self._metadata = tuple(metadata)
+        options: list[tuple[str, Any]] = [("grpc.lb_policy_name", "round_robin")]  # several national hosts
         if credentials is None:
-            self._channel = grpc.insecure_channel(address)
+            self._channel = grpc.insecure_channel(channel_target(address), options=options)
         else:
-            options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
-            self._channel = grpc.secure_channel(address, credentials, options=options)
+            if server_name:
+                options.append(("grpc.ssl_target_name_override", server_name))
+            self._channel = grpc.secure_channel(channel_target(address), credentials, options=options)
         self._stub: Any = SERVICES[service](self._channel)
 
     def __enter__(self) -> Session:

@@ -4,8 +4,11 @@
 The file's keys mirror ``registry.v1.RegistrationContent``: top-level strings (``data_name``,
 ``data_type``, ...), the list ``application_scenarios``, and the tables ``[subject]``, ``[agent]``
 (with ``[agent.authorization]``), ``[storage]``, ``[security_assessment]``, ``[description]``,
-``[commitment]`` and ``[operation_term]`` (TOML dates). A document gives either its ``sha256`` or a
-``path`` to the file, which is hashed here (a relative path is taken from the TOML file's folder).
+``[commitment]`` and ``[operation_term]`` (TOML dates), and ``[access_terms]`` (how the data is
+obtained: attributes by their names such as ``"CONDITIONALLY_OPEN"``, ``[access_terms.contact]``, and
+the arrays of tables ``[[access_terms.channels]]`` and ``[[access_terms.fees]]``, prices as strings).
+A document gives either its ``sha256`` or a ``path`` to the file, which is hashed here (a relative
+path is taken from the TOML file's folder).
 
 Only the file's shape and types are checked: an unknown key, a value of the wrong type, a document
 that is missing or gives both ``sha256`` and ``path``. Whether the content is acceptable (required
@@ -23,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.type import date_pb2
 
 from common.gen.registry.v1 import registration_pb2 as r
@@ -50,7 +54,16 @@ _TOP_LEVEL = (
     "storage",
     *_DOCUMENTS,
     "operation_term",
+    "access_terms",
 )
+_ACCESS_STRINGS = (
+    "sharing_conditions",
+    "not_shared_basis",
+    "open_conditions",
+    "not_open_reason",
+    "license",
+)
+_ACCESS_KEYS = ("sharing_attribute", "open_attribute", *_ACCESS_STRINGS, "channels", "contact", "fees")
 
 
 class ApplicationFileError(Exception):
@@ -197,7 +210,70 @@ class _Reader:
                 content.operation_term.end.CopyFrom(end)
             if start is None and end is None:
                 content.operation_term.SetInParent()
+        if "access_terms" in data:
+            content.access_terms.CopyFrom(self._access(self._table(data["access_terms"], "access_terms")))
         return content
+
+    def _enum(self, table: Mapping[str, Any], key: str, prefix: str, enum: EnumTypeWrapper) -> str | None:
+        """An enum value's name (``"NOT_OPEN"``), checked; absent: None (not stated)."""
+        value = self._string(table, key, prefix)
+        if not value:
+            return None
+        names = [name for name in enum.keys() if not name.endswith("_UNSPECIFIED")]
+        if value not in names:
+            close = difflib.get_close_matches(value.upper(), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            expected = ", ".join(names)
+            raise self._error(
+                _join(prefix, key), f"unknown value {value!r}{hint}; expected one of: {expected}"
+            )
+        return value
+
+    def _tables(self, table: Mapping[str, Any], key: str, prefix: str) -> list[Mapping[str, Any]]:
+        value = table.get(key, [])
+        where = _join(prefix, key)
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self._error(where, f"expected an array of tables ([[{where}]]), got {_describe(value)}")
+        return value
+
+    def _access(self, table: Mapping[str, Any]) -> r.AccessTerms:
+        p = "access_terms"
+        self._check_keys(table, _ACCESS_KEYS, p)
+        terms = r.AccessTerms(
+            sharing_attribute=self._enum(table, "sharing_attribute", p, r.AccessTerms.SharingAttribute),
+            open_attribute=self._enum(table, "open_attribute", p, r.AccessTerms.OpenAttribute),
+        )
+        for key in _ACCESS_STRINGS:
+            setattr(terms, key, self._string(table, key, p))
+        for i, channel in enumerate(self._tables(table, "channels", p)):
+            where = f"{p}.channels[{i}]"
+            self._check_keys(channel, ("kind", "uri", "description"), where)
+            terms.channels.add(
+                kind=self._enum(channel, "kind", where, r.AccessChannel.Kind),
+                uri=self._string(channel, "uri", where),
+                description=self._string(channel, "description", where),
+            )
+        if "contact" in table:
+            contact = self._table(table["contact"], f"{p}.contact")
+            self._check_keys(contact, ("department", "phone", "email"), f"{p}.contact")
+            terms.contact.department = self._string(contact, "department", f"{p}.contact")
+            terms.contact.phone = self._string(contact, "phone", f"{p}.contact")
+            terms.contact.email = self._string(contact, "email", f"{p}.contact")
+        for i, fee in enumerate(self._tables(table, "fees", p)):
+            where = f"{p}.fees[{i}]"
+            self._check_keys(fee, ("name", "price_cny", "unit"), where)
+            price = fee.get("price_cny", "")
+            if isinstance(price, int | float) and not isinstance(price, bool):
+                raise self._error(
+                    _join(where, "price_cny"),
+                    f'expected the price as a string of decimal digits, such as "{price}", got a number',
+                )
+            terms.fees.add(
+                name=self._string(fee, "name", where),
+                price_cny=self._string(fee, "price_cny", where),
+                unit=self._string(fee, "unit", where),
+            )
+        return terms
 
     def _scenarios(self, data: Mapping[str, Any]) -> list[str]:
         value = data.get("application_scenarios", [])

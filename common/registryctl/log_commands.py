@@ -22,7 +22,7 @@ from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.registryctl.cli import app, options_of, session_for, to_json, usage_error
 from common.security.local import read_key_lines
-from common.transparency import Checkpoint, VerificationError
+from common.transparency import Checkpoint, CosignaturesPending, VerificationError
 from common.transparency.entry import verify_confirmation
 from common.transparency.note import split_note
 
@@ -71,6 +71,13 @@ def confirmation_get(
     if not confirmation.tlog_proof:
         typer.echo(f"error: no confirmation file yet: {confirmation.tlog_proof_status}", err=True)
         raise typer.Exit(1)
+    if confirmation.witnesses_pending:
+        typer.echo(
+            f"note: cosigned by {', '.join(confirmation.cosigned_by) or 'no witness'}; cosignatures pending"
+            f" from {', '.join(confirmation.witnesses_pending)}: fetch it again in a few seconds for a file"
+            " they have cosigned too",
+            err=True,
+        )
     if out is None:
         sys.stdout.write(confirmation.tlog_proof)
         return
@@ -100,7 +107,9 @@ def confirmation_verify(
     ] = None,
 ) -> None:
     """Check a confirmation file offline: the log's signature, the entry's inclusion, the witnesses,
-    and what it confirms. Exit status 0 when it verifies, 1 (with the reason) when not."""
+    and what it confirms. Exit status 0 when it verifies, 1 (with the reason) when not, 3 when all of it
+    verifies but fewer witnesses than --witnesses have cosigned yet (COSIGNATURES_PENDING: fetch it
+    again in a few seconds)."""
     options = options_of(ctx)
     try:
         text = file.read_bytes()
@@ -113,6 +122,19 @@ def confirmation_verify(
         verified = verify_confirmation(
             text, keys, witness_keys=cosigners, witnesses_needed=witnesses, content=given
         )
+    except CosignaturesPending as pending:
+        if options.json:
+            report = {
+                "verified": False,
+                "reason": pending.reason,
+                "message": pending.message,
+                "cosigned_by": list(pending.cosigned),
+                "pending": list(pending.missing),
+            }
+            typer.echo(json.dumps(report))
+        else:
+            typer.echo(f"NOT YET COSIGNED ({pending.reason}): {pending.message}", err=True)
+        raise typer.Exit(3) from None
     except VerificationError as error:
         if options.json:
             typer.echo(json.dumps({"verified": False, "reason": error.reason, "message": error.message}))

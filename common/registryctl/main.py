@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from common.registryctl import (  # noqa: F401  (they register the commands)
+    code_commands,
     log_commands,
     procedure_commands,
     sync_commands,

@@ -27,6 +27,7 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import sync_service_pb2 as ss
 
 __all__ = [
+    "orphaned_codes_table",
     "CHINA_STANDARD_TIME",
     "agreement_report",
     "application_panel",
@@ -157,7 +158,6 @@ def registration_panel(
 ) -> Panel:
     """The registration and, unless left out, where its current application stands: what a write prints."""
     application = registration.current_application
-    provisional = application.deadlines_provisional
     rows: list[tuple[str, str | Text]] = [
         ("name", registration.name),
         ("code", registration.code or "(none yet)"),
@@ -174,15 +174,7 @@ def registration_panel(
         state = enum_name(r.Application.State, application.state)
         rows += [
             ("application", Text(f"{application.id} {kind} ").append_text(_state(state))),
-            ("acceptance due", format_date(application.acceptance_due, provisional=provisional)),
-            ("review due", format_date(application.review_due, provisional=provisional)),
-            (
-                "announcement",
-                _span(
-                    format_date(application.announcement_start, provisional=provisional),
-                    format_date(application.announcement_end, provisional=provisional),
-                ),
-            ),
+            *_deadlines(application),
             ("decision reason", application.decision_reason),
             ("defects", "\n".join(f"{d.field}: {d.description}" for d in application.defects)),
         ]
@@ -192,6 +184,34 @@ def registration_panel(
         rows.append(("duplicate check", _duplicate_check(application)))
     rows.append(("etag", Text(registration.etag, style="dim")))
     return Panel(_fields(rows), title=title, title_align="left", expand=False)
+
+
+def _deadlines(application: r.Application) -> list[tuple[str, str | Text]]:
+    """The application's dates, each with its own provisional mark."""
+    announcement = _span(
+        format_date(application.announcement_start),
+        format_date(application.announcement_end, provisional=application.announcement_end_provisional),
+    )
+    return [
+        (
+            "acceptance due",
+            format_date(application.acceptance_due, provisional=application.acceptance_due_provisional),
+        ),
+        ("review due", format_date(application.review_due, provisional=application.review_due_provisional)),
+        ("announcement", announcement),
+        ("initial registration due", _initial_registration_due(application)),
+    ]
+
+
+def _initial_registration_due(application: r.Application) -> Text:
+    """When the subject's initial registration under authorised operation was due, and if it was late."""
+    due = format_date(
+        application.initial_registration_due, provisional=application.initial_registration_due_provisional
+    )
+    text = Text(due)
+    if due and application.initial_registration_late:
+        text.append(" (missed: first submitted after it)", style="bold red")
+    return text
 
 
 def content_panel(content: r.RegistrationContent, *, title: str = "Content") -> Panel:
@@ -214,8 +234,50 @@ def content_panel(content: r.RegistrationContent, *, title: str = "Content") -> 
         ("description 说明文档", _document(content.description)),
         ("commitment 承诺书", _document(content.commitment)),
         ("operation term 运营期限", _span(format_date(term.start), format_date(term.end))),
+        *_access_rows(content.access_terms),
     ]
     return Panel(_fields(rows), title=title, title_align="left", expand=False)
+
+
+def _access_rows(terms: r.AccessTerms) -> list[tuple[str, str | Text]]:
+    """How the data is obtained: the attributes with their texts, channels, contact, licence, fees."""
+
+    def attribute(enum: EnumTypeWrapper, value: int, *texts: str) -> str:
+        name = enum_name(enum, value) if value else ""
+        return "\n".join(x for x in (name, *texts) if x)
+
+    contact = terms.contact
+    return [
+        (
+            "sharing 共享属性",
+            attribute(
+                r.AccessTerms.SharingAttribute,
+                terms.sharing_attribute,
+                terms.sharing_conditions,
+                terms.not_shared_basis,
+            ),
+        ),
+        (
+            "open 开放属性",
+            attribute(
+                r.AccessTerms.OpenAttribute,
+                terms.open_attribute,
+                terms.open_conditions,
+                terms.not_open_reason,
+            ),
+        ),
+        (
+            "channels 获取渠道",
+            "\n".join(
+                "• "
+                + " ".join(x for x in (enum_name(r.AccessChannel.Kind, c.kind), c.uri, c.description) if x)
+                for c in terms.channels
+            ),
+        ),
+        ("contact 联系方式", " / ".join(x for x in (contact.department, contact.phone, contact.email) if x)),
+        ("license 使用许可", terms.license),
+        ("fees 收费标准", "\n".join(f"• {f.name}: {f.price_cny} 元/{f.unit}" for f in terms.fees)),
+    ]
 
 
 def objection_panel(objection: r.Objection, *, title: str = "Objection") -> Panel:
@@ -225,7 +287,7 @@ def objection_panel(objection: r.Objection, *, title: str = "Objection") -> Pane
         ("state", _state(enum_name(r.Objection.State, objection.state))),
         ("objector", objection.objector),
         ("reason", objection.reason),
-        ("resolve by", format_date(objection.resolve_by)),
+        ("resolve by", format_date(objection.resolve_by, provisional=objection.resolve_by_provisional)),
         ("filed", format_time(objection.create_time)),
         ("outcome", enum_name(r.Objection.Outcome, objection.outcome) if objection.outcome else ""),
         ("resolution", objection.resolution),
@@ -238,7 +300,6 @@ def objection_panel(objection: r.Objection, *, title: str = "Objection") -> Pane
 
 def application_panel(application: r.Application) -> RenderableType:
     """The current application in full: deadlines, defects, objections."""
-    provisional = application.deadlines_provisional
     rows: list[tuple[str, str | Text]] = [
         ("id", application.id),
         ("type", enum_name(r.RegistrationType, application.type)),
@@ -247,10 +308,7 @@ def application_panel(application: r.Application) -> RenderableType:
         ("decision reason", application.decision_reason),
         ("submitted", format_time(application.submit_time)),
         ("updated", format_time(application.update_time)),
-        ("acceptance due", format_date(application.acceptance_due, provisional=provisional)),
-        ("review due", format_date(application.review_due, provisional=provisional)),
-        ("announcement from", format_date(application.announcement_start, provisional=provisional)),
-        ("announcement until", format_date(application.announcement_end, provisional=provisional)),
+        *_deadlines(application),
         ("duplicate check", _duplicate_check(application)),
     ]
     parts: list[RenderableType] = [_fields(rows)]
@@ -269,7 +327,7 @@ def application_panel(application: r.Application) -> RenderableType:
                 _state(enum_name(r.Objection.State, objection.state)),
                 Text(objection.objector),
                 Text(objection.reason),
-                Text(format_date(objection.resolve_by)),
+                Text(format_date(objection.resolve_by, provisional=objection.resolve_by_provisional)),
                 Text(enum_name(r.Objection.Outcome, objection.outcome)),
             )
         parts.append(objections)
@@ -442,6 +500,34 @@ def nodes_table(nodes: Sequence[node_pb2.Node]) -> Table:
     return table
 
 
+def orphaned_codes_table(orphans: Sequence[ns.OrphanedCode], *, grace: str) -> Table | Text:
+    """Codes whose registration never reached the national ledger coded."""
+    if not orphans:
+        return Text(f"no orphaned codes (assigned more than {grace} ago)")
+    table = _table(
+        f"{_plural(len(orphans), 'orphaned code')} (assigned more than {grace} ago, not in the ledger)",
+        ["code", "registration", "requested by", "assigned (CST)", "in the ledger as"],
+    )
+    for orphan in orphans:
+        assignment = orphan.assignment
+        if orphan.in_ledger:
+            held = Text(
+                f"{enum_name(r.Registration.State, orphan.ledger_state)}"
+                f" / {enum_name(r.Application.State, orphan.ledger_application_state)}"
+                f", revision {orphan.ledger_revision}"
+            )
+        else:
+            held = Text("not in the ledger", style="yellow")
+        table.add_row(
+            Text(assignment.code),
+            Text(assignment.registration),
+            Text(assignment.requested_by),
+            Text(format_time(assignment.assign_time)),
+            held,
+        )
+    return table
+
+
 # --- interconnection: sync health, agreement, onboarding, transfers, the national ledger -------------
 
 
@@ -484,11 +570,12 @@ def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
             "downward\nhead / ack",
             "last contact (CST)",
             "refused",
+            "transfers\nto release",
             "log\ncosigned",
             "last error",
         ],
     )
-    lagging = failing = silent = 0
+    lagging = failing = silent = releasing = 0
     for state in states:
         lag = state.lag_changes > 0
         down_lag = state.downward_head > state.downward_acknowledged
@@ -496,10 +583,11 @@ def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
         lagging += lag or down_lag
         failing += bool(state.last_error)
         silent += never
+        releasing += state.transfers_releasing > 0
         lag_style = "bold yellow" if lag else "green"
         if state.last_error:
             node_style = "bold red"
-        elif lag or down_lag or state.refused_changes or never:
+        elif lag or down_lag or state.refused_changes or never or state.transfers_releasing:
             node_style = "yellow"
         else:
             node_style = "green"
@@ -515,6 +603,7 @@ def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
             ),
             _never(state.last_contact_time),
             Text(str(state.refused_changes), style="bold red" if state.refused_changes else ""),
+            Text(str(state.transfers_releasing), style="bold yellow" if state.transfers_releasing else ""),
             Text(
                 f"{state.witnessed_size:,}" if state.witnessed_size else "-",
                 style="" if state.witnessed_size else "dim",
@@ -524,7 +613,12 @@ def sync_states_table(states: Sequence[sync_pb2.SyncState]) -> Table | Text:
     summary = _plural(len(states), "node")
     problems = [
         f"{n} {what}"
-        for n, what in ((lagging, "lagging"), (failing, "with an error"), (silent, "never heard from"))
+        for n, what in (
+            (lagging, "lagging"),
+            (failing, "with an error"),
+            (silent, "never heard from"),
+            (releasing, "yet to release a transfer"),
+        )
         if n
     ]
     table.caption = f"{summary}: {', '.join(problems) if problems else 'all caught up'}"
@@ -640,8 +734,26 @@ def transfer_panel(transfer: ss.Transfer) -> Panel:
         ("to", transfer.to_node),
         ("state", _state(state)),
     ]
-    if transfer.state == ss.Transfer.PENDING:
+    for label, field in (
+        ("asked", "create_time"),
+        ("confirmed", "confirm_time"),
+        ("released", "release_time"),
+        ("completed", "complete_time"),
+    ):
+        if transfer.HasField(field):
+            rows.append((f"{label} (CST)", format_time(getattr(transfer, field))))
+    if transfer.state == ss.Transfer.PENDING and not transfer.HasField("confirm_time"):
         rows.append(("", Text(f"until {transfer.to_node or 'the receiving node'} confirms it", style="dim")))
+    elif transfer.state == ss.Transfer.PENDING:
+        rows.append(
+            (
+                "",
+                Text(
+                    f"until {transfer.from_node or 'the sending node'} releases it through its change feed",
+                    style="dim",
+                ),
+            )
+        )
     return Panel(_fields(rows), title="Transfer", title_align="left", expand=False)
 
 

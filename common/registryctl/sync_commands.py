@@ -170,7 +170,10 @@ def sync_transfer(
 ) -> None:
     """Transfer a registration's management to another node, code unchanged (--national).
 
-    For a subject that moved. The transfer is pending until the receiving node confirms it.
+    For a subject that moved. The transfer is pending until the receiving node confirms it and the
+    managing node has released the registration through its change feed (it takes no change of it from
+    then on); sync status counts the transfers each node is yet to release. Retry with the same
+    --request-id to see where it stands.
     """
     to_node = node_name_arg(to, "--to")
     options = options_of(ctx)

@@ -29,9 +29,12 @@ from common.rpc.security import CONTRACT_METHODS
 from common.security.files import write_atomically
 from common.security.local import LocalTrust
 from common.security.pki import PKIError, certificate_info, create_node_request
-from common.security.policy import Policy, PolicyError
+from common.security.policy import PUBLIC, Credential, Policy, PolicyError
 
 __all__ = ["pki_app"]
+
+#: The roles a token may name, as the built-in policy says (the local federation's nodes use it).
+_TOKEN_ROLES = Policy.load(methods=CONTRACT_METHODS).role_names(Credential.TOKEN)
 
 pki_app = typer.Typer(
     name="pki",
@@ -84,7 +87,10 @@ def pki_issue(
     """Issue a node's certificate (with its SPIFFE identity) and key."""
     trust = LocalTrust(directory)
     _needs_ca(trust)
-    node = trust.issue(_region(region), hosts=host or ("localhost", "127.0.0.1"), valid_days=days)
+    try:
+        node = trust.issue(_region(region), hosts=host or ("localhost", "127.0.0.1"), valid_days=days)
+    except (OSError, ValueError) as error:
+        usage_error(f"cannot issue {region}: {error}")
     typer.echo(f"issued {trust.cert_file(region)} (serial {node.serial:x}, until {node.not_after:%Y-%m-%d})")
 
 
@@ -208,7 +214,7 @@ def login(
         typer.Option(
             "--role",
             metavar="ROLE",
-            help="applicant, clerk, reviewer, registrar, coordinator or auditor. Repeat.",
+            help=f"One of the policy's token roles: {', '.join(_TOKEN_ROLES)}. Repeat.",
         ),
     ],
     uscc: Annotated[
@@ -226,10 +232,9 @@ def login(
     trust = LocalTrust(directory)
     if not trust.jwks_file.exists():
         usage_error(f"no development issuer in {trust.tokens}: start registry-federation once (it makes one)")
-    known = {"applicant", "clerk", "reviewer", "registrar", "coordinator", "auditor"}
-    unknown = sorted(set(role) - known)
+    unknown = sorted(set(role) - set(_TOKEN_ROLES))
     if unknown:
-        usage_error(f"unknown roles {unknown}; the policy knows {sorted(known)}")
+        usage_error(f"{unknown} are no token roles of the policy; a token may name {_TOKEN_ROLES}")
     try:
         token = trust.issuer().issue(
             subject, name=name or subject, roles=role, subjects=uscc or (), ttl=timedelta(hours=hours)
@@ -251,11 +256,12 @@ def policy(
         loaded = Policy.load(file, methods=CONTRACT_METHODS)
     except (OSError, PolicyError) as error:
         usage_error(str(error))
-    rows = loaded.table()
+    rows = [(m, r, s, "" if r == PUBLIC else str(loaded.roles[r].credential)) for m, r, s in loaded.table()]
     if options_of(ctx).json:
-        typer.echo(json.dumps([{"method": m, "role": r, "scope": s} for m, r, s in rows], indent=2))
+        fields = ("method", "role", "scope", "credential")
+        typer.echo(json.dumps([dict(zip(fields, row, strict=True)) for row in rows], indent=2))
         return
-    table = Table("method", "role", "scope", title="who may call what")
-    for method, role, scope in rows:
-        table.add_row(method, role, scope)
+    table = Table("method", "role", "scope", "proven by", title="who may call what")
+    for method, role, scope, credential in rows:
+        table.add_row(method, role, scope, credential or "anyone")
     options_of(ctx).console.print(table)

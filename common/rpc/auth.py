@@ -14,6 +14,12 @@ Every connection is mutual TLS: a client without a certificate of the federation
 
 Bad credentials are UNAUTHENTICATED with the reason (``TOKEN_EXPIRED``, ``CERT_REVOKED``, ...); a
 token the node cannot check now (its identity provider unreachable) is UNAVAILABLE.
+
+A call is authenticated when it starts, but a stream may last for hours: what its principal rests on
+(:class:`Proof`: the peer certificate's serial and end, the token's end) is checked again by
+:meth:`Authenticator.check` while it lasts (:mod:`common.rpc.handlers` does so before every message
+and four times a second), so that a certificate revoked or expired, or a token expired, ends the
+streams opened with it as it refuses new calls.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +42,7 @@ from common.security.identity import IdentityError, certificate_region, is_clien
 from common.security.pki import PKIError, RevocationList
 from common.security.tokens import Principal, TokenError, TokenVerifier
 
-__all__ = ["Authenticator", "RevocationFile"]
+__all__ = ["Authenticator", "Proof", "RevocationFile"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +50,13 @@ _BEARER = "bearer "
 
 
 class RevocationFile:
-    """The national CA's revocation list, read again when the file changes (looked at once a second)."""
+    """The national CA's revocation list, read again when the file changes (looked at every
+    ``look_every`` seconds at most, twice a second by default: with the streams' watcher, a revoked
+    certificate is refused everywhere within a second of the file's change)."""
 
-    def __init__(self, crl_file: Path, ca_file: Path) -> None:
+    def __init__(self, crl_file: Path, ca_file: Path, *, look_every: float = 0.5) -> None:
         self.crl_file, self.ca_file = crl_file, ca_file
+        self.look_every = look_every
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._looked = 0.0
@@ -69,10 +79,10 @@ class RevocationFile:
         return self.current().is_revoked(serial)
 
     def current(self) -> RevocationList:
-        """The list as the file holds it now (looked at once a second at most)."""
+        """The list as the file holds it now (looked at every ``look_every`` seconds at most)."""
         with self._lock:
             now = time.monotonic()
-            if now - self._looked >= 1.0:
+            if now - self._looked >= self.look_every:
                 self._looked = now
                 try:
                     if self.crl_file.stat().st_mtime_ns != self._stamp:
@@ -138,6 +148,18 @@ class _VerifiedTokens:
                 self._entries.popitem(last=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """What a call's principal rests on, to be checked again while the call lasts."""
+
+    #: The serial of the peer's certificate (every connection is mutual TLS), None without one.
+    serial: int | None = None
+    #: When the peer's certificate ends.
+    certificate_expires: datetime | None = None
+    #: When the bearer token ends, if the call has one.
+    token_expires: datetime | None = None
+
+
 class Authenticator:
     """Turns a call's transport and metadata into a verified :class:`Principal`."""
 
@@ -148,6 +170,12 @@ class Authenticator:
         self._verified = _VerifiedTokens() if cache_tokens else None
 
     def identify(self, auth_context: Mapping[str, Any], metadata: Iterable[tuple[str, Any]]) -> Principal:
+        return self.authenticate(auth_context, metadata)[0]
+
+    def authenticate(
+        self, auth_context: Mapping[str, Any], metadata: Iterable[tuple[str, Any]]
+    ) -> tuple[Principal, Proof]:
+        """The caller, and what to check again while its call lasts (:meth:`check`)."""
         token = None
         for key, value in metadata:
             if key == "authorization":
@@ -158,10 +186,29 @@ class Authenticator:
         pem = _first(auth_context.get("x509_pem_cert"))
         # Every connection is mutual TLS, so every caller has a certificate: a revoked one is refused
         # whoever holds it; a token then says which person acts.
-        node = self._node(pem) if pem else Principal.anonymous()
+        node, proof = self._certificate(pem) if pem else (Principal.anonymous(), Proof())
         if token is not None:
-            return self._person(token)
-        return node
+            person = self._person(token)
+            return person, Proof(proof.serial, proof.certificate_expires, person.expires)
+        return node, proof
+
+    def check(self, proof: Proof, *, now: datetime | None = None) -> None:
+        """UNAUTHENTICATED if what a call rests on no longer holds: its certificate revoked
+        (``CERT_REVOKED``) or past its end (``CERT_EXPIRED``), its token past its end
+        (``TOKEN_EXPIRED``)."""
+        now = now or datetime.now(UTC)
+        if proof.serial is not None and self.revocations is not None:
+            if self.revocations.is_revoked(proof.serial):
+                raise Unauthenticated(
+                    "CERT_REVOKED", f"the client certificate (serial {proof.serial:x}) is revoked"
+                )
+        if proof.certificate_expires is not None and proof.certificate_expires <= now:
+            raise Unauthenticated(
+                "CERT_EXPIRED",
+                f"the client certificate ended at {proof.certificate_expires:%Y-%m-%d %H:%M:%S} UTC",
+            )
+        if proof.token_expires is not None and proof.token_expires <= now:
+            raise Unauthenticated("TOKEN_EXPIRED", "the token has expired")
 
     def _person(self, token: str) -> Principal:
         if self.tokens is None:
@@ -180,14 +227,16 @@ class Authenticator:
             self._verified.put(token, principal)
         return principal
 
-    def _node(self, pem: bytes) -> Principal:
+    def _certificate(self, pem: bytes) -> tuple[Principal, Proof]:
         try:
             region, serial, not_after = _peer(pem)
         except (IdentityError, ValueError, IndexError) as error:
             reason = getattr(error, "reason", "CERT_NOT_A_NODE")
             raise Unauthenticated(reason, "the client certificate names no registry node") from None
-        if self.revocations is not None and self.revocations.is_revoked(serial):
-            raise Unauthenticated("CERT_REVOKED", f"the client certificate (serial {serial:x}) is revoked")
+        proof = Proof(serial=serial, certificate_expires=not_after)
+        # The handshake checked the certificate when the connection opened; a connection outlives
+        # neither its certificate's revocation nor its end.
+        self.check(proof)
         if region is None:
-            return Principal.anonymous()  # a tool of the federation, acting for nobody in particular
-        return Principal.node(region, expires=not_after)
+            return Principal.anonymous(), proof  # a tool of the federation, acting for nobody in particular
+        return Principal.node(region, expires=not_after), proof

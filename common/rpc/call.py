@@ -12,13 +12,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from common.errors import RegistryError
+from common.security.actors import ANONYMOUS, node_actor
 from common.security.policy import Grant
 from common.security.tokens import Principal
 
 __all__ = ["ANONYMOUS", "Call", "Stream"]
-
-#: Recorded for what a caller without credentials does (an objection from the public).
-ANONYMOUS = "anonymous"
 
 
 @dataclass(eq=False)
@@ -29,8 +28,15 @@ class Stream:
     id: int
     close: Callable[[str], None]
     is_open: bool = True
+    #: Why the boundary ended the stream with an error (its caller's credentials no longer hold).
+    failure: RegistryError | None = None
     _on_end: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail(self, error: RegistryError) -> None:
+        """End the stream with ``error`` as its status (from any thread)."""
+        self.failure = error
+        self.close(f"{error.reason}: {error.message}")
 
     def when_ended(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the stream has ended (at once if it has)."""
@@ -62,8 +68,8 @@ class Call:
     @property
     def actor(self) -> str:
         """Who acts, as the history records it: a person's subject, ``nodes/{region}``, or anonymous."""
-        if self.principal.kind == "node":
-            return f"nodes/{self.principal.region}"
+        if self.principal.kind == "node" and self.principal.region is not None:
+            return node_actor(self.principal.region)
         if self.principal.kind == "anonymous":
             return ANONYMOUS
         return self.principal.subject

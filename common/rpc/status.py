@@ -1,10 +1,13 @@
-"""Domain errors as ``google.rpc.Status``: an ``ErrorInfo`` always, a ``BadRequest`` for bad input.
+"""Domain errors as ``google.rpc.Status``: an ``ErrorInfo`` always, a ``BadRequest`` for bad input, a
+``RetryInfo`` when the node says how long to wait before trying again.
 
 The contract documents this error model (``registry/v1/errors.proto``): every error the registry sends
 carries, in its ``grpc-status-details-bin`` trailer, a ``google.rpc.Status`` whose details hold one
 ``google.rpc.ErrorInfo`` (domain ``registry.v1``, a stable ``reason``, ``metadata`` naming the field
 and values involved) and, for INVALID_ARGUMENT, one ``google.rpc.BadRequest`` listing every offending
-field at once.
+field at once; an UNAVAILABLE or RESOURCE_EXHAUSTED whose cause will pass (the node's database busy or
+unreachable, the node saturated) also carries one ``google.rpc.RetryInfo`` with the ``retry_delay`` to
+wait at least.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from common.errors import DOMAIN, RegistryError
+from common.retry import retry_delay_of
 
 __all__ = ["INTERNAL", "ErrorDetails", "details_of", "status_for"]
 
@@ -46,6 +50,10 @@ def status_for(error: RegistryError) -> status_pb2.Status:
             ]
         )
         details.append(_pack(bad_request))
+    if error.retry_delay is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(error.retry_delay * 1e9))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
 
 
@@ -63,6 +71,8 @@ class ErrorDetails:
     #: ``(field, reason, description)`` of each offending field.
     violations: list[tuple[str, str, str]] = field(default_factory=list)
     from_server: bool = False
+    #: Seconds the server asked the caller to wait before trying again (``google.rpc.RetryInfo``).
+    retry_delay: float | None = None
 
 
 def details_of(error: grpc.RpcError) -> ErrorDetails:
@@ -86,4 +96,12 @@ def details_of(error: grpc.RpcError) -> ErrorDetails:
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
             violations += [(v.field, v.reason, v.description) for v in bad_request.field_violations]
-    return ErrorDetails(code, status.message or message, reason, metadata, violations, from_server=True)
+    return ErrorDetails(
+        code,
+        status.message or message,
+        reason,
+        metadata,
+        violations,
+        from_server=True,
+        retry_delay=retry_delay_of(status),
+    )

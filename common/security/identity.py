@@ -47,9 +47,10 @@ _log = logging.getLogger(__name__)
 
 #: The SPIFFE trust domain of the registry federation.
 TRUST_DOMAIN = "registry.data.gov.cn"
-#: The DNS name the national CA gives the national node's certificate, and no other: provinces verify
-#: the national node by it (a province's certificate, valid for the same address in a local
-#: federation, cannot pass for the national node's).
+#: The DNS name the national CA gives the national node's certificate, and no other (the CA refuses it,
+#: and every name under :data:`TRUST_DOMAIN`, to any other certificate): provinces verify the national
+#: node by it (a province's certificate, valid for the same address in a local federation, cannot pass
+#: for the national node's).
 NATIONAL_SERVER_NAME = "national.registry.data.gov.cn"
 #: The path under which node identities live: ``/nodes/<region>``.
 NODE_PATH_PREFIX = "/nodes/"

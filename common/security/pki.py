@@ -19,6 +19,13 @@ Renewal is issuing again (:func:`renew_node_certificate`), with a fresh key or t
 A province that keeps its key to itself makes a signing request (:func:`create_node_request`) and the
 coordinators sign it (:func:`sign_node_request`) after checking it names the node they mean; renewal
 is then a new request.
+
+The registry's own DNS domain (:data:`~common.security.identity.TRUST_DOMAIN` and every name below it,
+:data:`~common.security.identity.NATIONAL_SERVER_NAME` among them) belongs to the national node: clients
+verify the national node by that name, whatever address they dial, so a certificate of any other node
+or tool carrying one of these names, or a wildcard that covers one, could pass for it. Every
+certificate this CA makes goes through one function that refuses them (``HOST_RESERVED``) before
+anything is signed, whichever path asked: issuing, renewing, or signing a request.
 """
 
 from __future__ import annotations
@@ -39,9 +46,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from common import regions
 from common.security.errors import SecurityError
 from common.security.files import write_atomically
 from common.security.identity import (
+    TRUST_DOMAIN,
     IdentityError,
     certificate_region,
     client_spiffe_id,
@@ -90,7 +99,8 @@ class PKIError(SecurityError):
     ``KEY_MISMATCH`` (key and certificate do not belong together), ``KEY_UNSUPPORTED`` (not EC P-256),
     ``CRL_MALFORMED``, ``CRL_WRONG_ISSUER``, ``CRL_BAD_SIGNATURE``, ``CRL_BAD_REASON``,
     ``CSR_INVALID`` (not a request, a bad signature or hosts), ``CSR_WRONG_IDENTITY`` (the request
-    names another node than the one to certify).
+    names another node than the one to certify), ``HOST_RESERVED`` (a name of the registry's own domain,
+    which only the national node's certificate carries).
     """
 
 
@@ -222,6 +232,31 @@ def _general_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
     return names
 
 
+def _covers_a_registry_name(host: str) -> bool:
+    """Whether a certificate naming ``host`` (lowercase, as :func:`_general_names` leaves it) would be
+    taken for a name of the registry's own domain: :data:`TRUST_DOMAIN` or a name below it, or a
+    wildcard matching one (a wildcard stands for exactly one label, so ``*.data.gov.cn`` covers
+    ``registry.data.gov.cn``)."""
+    base = host.removeprefix("*.")
+    if base == TRUST_DOMAIN or base.endswith("." + TRUST_DOMAIN):
+        return True
+    return host.startswith("*.") and base == TRUST_DOMAIN.split(".", 1)[1]
+
+
+def _refuse_reserved(spiffe_id: str, names: Sequence[x509.GeneralName]) -> None:
+    """:class:`PKIError` ``HOST_RESERVED`` when a certificate for ``spiffe_id`` that is not the national
+    node's would carry a name of the registry's own domain (see the module's notes)."""
+    if spiffe_id == node_spiffe_id(regions.NATIONAL):
+        return
+    for name in names:
+        if isinstance(name, x509.DNSName) and _covers_a_registry_name(name.value):
+            raise PKIError(
+                "HOST_RESERVED",
+                f"{name.value} is a name of the national node (the registry's domain {TRUST_DOMAIN} is"
+                f" its own): the certificate of {spiffe_id} may not carry it",
+            )
+
+
 def _hosts_of(certificate: x509.Certificate) -> tuple[str, ...]:
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -305,7 +340,8 @@ def issue_node_certificate(
     SAN: ``spiffe://registry.data.gov.cn/nodes/<region>`` plus a DNS name or IP address per entry of
     ``hosts``. EKU serverAuth + clientAuth, keyUsage digitalSignature, basicConstraints CA:false,
     subject and authority key identifiers, a random 159-bit serial. The validity ends at ``valid_days``
-    from now or at the CA's own end, whichever comes first.
+    from now or at the CA's own end, whichever comes first. Only the national node's certificate may
+    name a host of the registry's own domain (``HOST_RESERVED`` otherwise).
     """
     return _issue(
         ca,
@@ -379,6 +415,7 @@ def _certificate(
 ) -> x509.Certificate:
     _check_days(valid_days, "valid_days")
     names = _general_names(hosts) if hosts else []
+    _refuse_reserved(spiffe_id, names)
     ca_key, ca_certificate = _ca_parts(ca)
     now = _now()
     not_after = min(now + timedelta(days=valid_days), ca_certificate.not_valid_after_utc)
@@ -445,9 +482,12 @@ def create_node_request(region: str, *, hosts: Sequence[str] = DEFAULT_HOSTS) ->
     """A new P-256 key and a signing request for the node of ``region`` serving on ``hosts``.
 
     The provincial operator makes this; only the request goes to the national coordinators, the key
-    never leaves the node. The request names the node's SPIFFE identity and hosts in its SAN.
+    never leaves the node. The request names the node's SPIFFE identity and hosts in its SAN. A name
+    the CA would refuse to certify (``HOST_RESERVED``) is refused here already.
     """
     spiffe_id = node_spiffe_id(region)  # IdentityError for a non-region
+    names = _general_names(hosts)
+    _refuse_reserved(spiffe_id, names)
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -461,7 +501,7 @@ def create_node_request(region: str, *, hosts: Sequence[str] = DEFAULT_HOSTS) ->
             )
         )
         .add_extension(
-            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(spiffe_id), *_general_names(hosts)]),
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(spiffe_id), *names]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -477,7 +517,9 @@ def sign_node_request(
     ``region`` is the node the coordinators mean to certify: the request must name exactly that node's
     SPIFFE identity, carry a P-256 key and a valid signature by it (proof that its maker holds the key).
     Only the identity and the hosts are taken from the request; everything else (usages, validity,
-    constraints) is the CA's. The returned :class:`CertifiedKey` has no ``key_pem``: the node has it.
+    constraints) is the CA's. A host of the registry's own domain is refused (``HOST_RESERVED``) unless
+    ``region`` is the national node's. The returned :class:`CertifiedKey` has no ``key_pem``: the node
+    has it.
     """
     if len(csr_pem) > MAX_REQUEST_BYTES:
         raise PKIError("CSR_INVALID", f"a signing request is at most {MAX_REQUEST_BYTES} bytes")
@@ -509,18 +551,19 @@ def sign_node_request(
         *(str(address) for address in san.get_values_for_type(x509.IPAddress)),
     ]
     try:
-        certificate = _certificate(
-            ca,
-            expected,
-            public_key,
-            unit="nodes",
-            common_name=region,
-            hosts=hosts,
-            usages=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
-            valid_days=valid_days,
-        )
+        _general_names(hosts)
     except ValueError as error:
         raise PKIError("CSR_INVALID", f"the request's hosts: {error}") from None
+    certificate = _certificate(
+        ca,
+        expected,
+        public_key,
+        unit="nodes",
+        common_name=region,
+        hosts=hosts,
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        valid_days=valid_days,
+    )
     return CertifiedKey(
         key_pem=b"",
         cert_pem=certificate.public_bytes(serialization.Encoding.PEM),

@@ -17,7 +17,10 @@ token.
 
 Claims: ``iss``, ``sub``, ``aud``, ``exp``, ``iat`` are required, ``nbf`` honoured; ``name`` (display
 name, at most 100 characters, may be Chinese; defaults to ``sub``), ``roles`` (list of strings) and
-``uscc`` (list of the unified social credit codes the person acts for) are optional.
+``uscc`` (list of the unified social credit codes the person acts for) are optional. ``sub`` names a
+person: one with control, format (zero-width) or surrounding space characters, or one that would read
+as a node or as the registry itself in a history (``nodes/320000``, ``system``), is refused
+(:mod:`common.security.actors`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.regions import get as get_region
+from common.security.actors import subject_problem
 from common.security.errors import SecurityError
 from common.security.files import write_atomically
 from common.security.identity import TRUST_DOMAIN, node_spiffe_id, parse_spiffe_id
@@ -76,7 +80,6 @@ _REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 _KEY_FILE = "token-issuer.key"
 _META_FILE = "token-issuer.json"
 _JWKS_FILE = "jwks.json"
-_NODE_ROLE = "node"
 _MAX_DOCUMENT_BYTES = 1 << 20
 
 PrincipalKind = Literal["person", "node", "anonymous"]
@@ -100,6 +103,8 @@ class Principal:
     subject: str
     #: Display name (may be Chinese); for a node, its region's name.
     name: str
+    #: The token's ``roles`` claim. A node carries none: what its certificate grants is the policy's
+    #: to say (the roles it marks ``credential = "certificate"``, :mod:`common.security.policy`).
     roles: frozenset[str]
     #: The USCCs (claim ``uscc``) an applicant acts for.
     subjects: frozenset[str]
@@ -119,7 +124,7 @@ class Principal:
         return cls(
             subject=spiffe_id,
             name=get_region(region).name,
-            roles=frozenset({_NODE_ROLE}),
+            roles=frozenset(),
             subjects=frozenset(),
             issuer=f"spiffe://{TRUST_DOMAIN}",
             expires=expires if expires is not None else datetime.max.replace(tzinfo=UTC),
@@ -483,8 +488,9 @@ def _principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > _MAX_SUBJECT_LENGTH:
         raise TokenError("TOKEN_CLAIMS", "the 'sub' claim must be a non-empty string")
-    if _has_control_characters(subject):
-        raise TokenError("TOKEN_CLAIMS", "the 'sub' claim holds control characters")
+    problem = subject_problem(subject)
+    if problem is not None:
+        raise TokenError("TOKEN_CLAIMS", f"the 'sub' claim {problem}")
     name = claims.get("name", subject)
     if not isinstance(name, str) or not name.strip():
         raise TokenError("TOKEN_CLAIMS", "the 'name' claim must be a non-empty string")

@@ -6,6 +6,7 @@ repairs). Its digest is what the proof of agreement compares.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -47,6 +48,13 @@ def export_record(session: Session, reg: RegistrationRow) -> sync_pb2.Registrati
     return record
 
 
+@functools.lru_cache(maxsize=4096)
+def _content_digest(content: bytes) -> str:
+    """The content's SHA-256 (of its canonical form), by its serialised bytes: most changes of a
+    registration (announced, coded, ...) keep its content, and the national ledger digests each."""
+    return content_sha256(canonical_json(r.RegistrationContent.FromString(content)))
+
+
 def record_digest(record: sync_pb2.RegistrationRecord) -> str:
     """SHA-256 over what two copies of a registration must agree on."""
     return digests(record)[0]
@@ -56,7 +64,7 @@ def digests(record: sync_pb2.RegistrationRecord) -> tuple[str, str]:
     """(:func:`record_digest`, the content's SHA-256 as a confirmation states it), computed together."""
     reg = record.registration
     until = reg.valid_until
-    content = content_sha256(canonical_json(reg.content))
+    content = _content_digest(reg.content.SerializeToString(deterministic=True))
     parts = [
         reg.uid,
         str(record.revision),
@@ -184,6 +192,12 @@ def _import_application(session: Session, reg: RegistrationRow, app: r.Applicati
         "announcement_start": from_date(app.announcement_start),
         "announcement_end": from_date(app.announcement_end),
         "deadlines_provisional": app.deadlines_provisional,
+        "acceptance_due_provisional": app.acceptance_due_provisional,
+        "review_due_provisional": app.review_due_provisional,
+        "announcement_end_provisional": app.announcement_end_provisional,
+        "initial_registration_due": from_date(app.initial_registration_due),
+        "initial_registration_due_provisional": app.initial_registration_due_provisional,
+        "initial_registration_late": app.initial_registration_late,
         "submitted_at": app.submit_time.ToDatetime(tzinfo=UTC),
         "updated_at": app.update_time.ToDatetime(tzinfo=UTC),
         # The duplicate check goes with the application (to a transfer's new node, in a restore).
@@ -211,6 +225,7 @@ def _import_application(session: Session, reg: RegistrationRow, app: r.Applicati
             "outcome": r.Objection.Outcome.Name(objection.outcome),
             "resolution": objection.resolution,
             "resolve_by": from_date(objection.resolve_by),
+            "resolve_by_provisional": objection.resolve_by_provisional,
             "created_at": objection.create_time.ToDatetime(tzinfo=UTC),
             "resolved_at": (
                 objection.resolve_time.ToDatetime(tzinfo=UTC) if objection.HasField("resolve_time") else None

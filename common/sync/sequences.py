@@ -11,7 +11,11 @@ and every number a reader can see has all smaller numbers visible before it. A r
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import functools
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col
 
 from common.db import insert_for
@@ -30,10 +34,7 @@ class CounterRow(SQLModel, table=True):
 
 def take_number(session: Session, name: str) -> int:
     """The next number of sequence ``name``; the caller's transaction holds the counter until it ends."""
-    statement = insert_for(session)(CounterRow).values(name=name, last=1)
-    statement = statement.on_conflict_do_update(index_elements=["name"], set_={"last": CounterRow.last + 1})
-    number: int = session.execute(statement.returning(CounterRow.last)).scalar_one()
-    return number
+    return take_numbers(session, name, 1)
 
 
 def take_numbers(session: Session, name: str, count: int) -> int:
@@ -41,12 +42,23 @@ def take_numbers(session: Session, name: str, count: int) -> int:
     The caller's transaction holds the counter until it ends."""
     if count < 1:
         raise ValueError(f"take at least one number, not {count}")
-    statement = insert_for(session)(CounterRow).values(name=name, last=count)
-    statement = statement.on_conflict_do_update(
-        index_elements=["name"], set_={"last": CounterRow.last + count}
-    )
-    number: int = session.execute(statement.returning(CounterRow.last)).scalar_one()
+    connection = session.connection()
+    number: int = connection.execute(
+        _take_statement(connection.dialect.name), {"name": name, "count": count}
+    ).scalar_one()
     return number
+
+
+@functools.cache
+def _take_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT DO UPDATE SET last = last + count RETURNING last``, built once per
+    dialect (it runs in every transaction that writes a log entry)."""
+    table = CounterRow.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(name=bindparam("name"), last=bindparam("count"))
+    return statement.on_conflict_do_update(
+        index_elements=["name"], set_={"last": table.c.last + statement.excluded.last}
+    ).returning(table.c.last)
 
 
 def current(session: Session, name: str) -> int:

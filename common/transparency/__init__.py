@@ -68,7 +68,7 @@ from .note import (
     split_note,
 )
 from .proof import Proof, ProofFormatError
-from .verify import VerificationError, VerifiedProof, verify_proof
+from .verify import CosignaturesPending, VerificationError, VerifiedProof, verify_proof
 
 __all__ = [
     "EMPTY_ROOT",
@@ -79,6 +79,7 @@ __all__ = [
     "CosignatureError",
     "CosignatureSigner",
     "CosignatureVerifier",
+    "CosignaturesPending",
     "Key",
     "NoteError",
     "NoteSignature",

@@ -26,6 +26,7 @@ from .verify import VerificationError, VerifiedProof, verify_proof
 
 __all__ = [
     "CODE_ASSIGNMENT",
+    "COSIGNATURE_WAIT",
     "ENTRY_VERSION",
     "ORIGIN",
     "REGISTRATION",
@@ -41,6 +42,9 @@ __all__ = [
 ORIGIN = "registry.data.gov.cn/national-ledger"
 #: A witness's cosignature key is named this prefix and the witness's region (e.g. ``.../320000``).
 WITNESS_KEY_PREFIX = "registry.data.gov.cn/witnesses/"
+#: Seconds the national log waits, at most, for its witnesses' cosignatures before it serves a proof
+#: without a tree size (``LogService.GetInclusionProof``): a client's deadline allows for it.
+COSIGNATURE_WAIT = 5.0
 #: The entry layout's version (``"v"``).
 ENTRY_VERSION = 1
 CODE_ASSIGNMENT = "code_assignment"

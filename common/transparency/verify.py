@@ -16,8 +16,10 @@ Without ``leaf_data``, the ``extra`` bytes are taken as the leaf data, and are a
 inclusion proof.
 
 Witnesses. With ``witness_keys`` (cosigner key texts, type 0x04) and ``witnesses_needed``, that many
-distinct witnesses must have cosigned the checkpoint; a cosignature by a listed witness that does not
-verify fails the proof.
+distinct witnesses must have cosigned the checkpoint. A cosignature by a listed witness's key that
+does not verify fails the proof (``WITNESSES``); too few cosignatures, each of which verifies, is
+:class:`CosignaturesPending`: the proof is good as far as it goes, and the same confirmation
+fetched again a few seconds later carries the missing witnesses' cosignatures too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from .merkle import ProofError, leaf_hash, verify_inclusion_hash
 from .note import NoteError, Verifier, open_note
 from .proof import Proof, ProofFormatError
 
-__all__ = ["VerificationError", "VerifiedProof", "verify_proof"]
+__all__ = ["CosignaturesPending", "VerificationError", "VerifiedProof", "verify_proof"]
 
 
 class VerificationError(TransparencyError):
@@ -41,8 +43,25 @@ class VerificationError(TransparencyError):
 
     ``reason`` names the failed check: ``KEYS`` (a key text given to :func:`verify_proof` is unusable),
     ``FORMAT``, ``SIGNATURE`` (no valid signature by a log key), ``CHECKPOINT``, ``ORIGIN``, ``INDEX``,
-    ``INCLUSION`` or ``WITNESSES``. ``message`` (also ``str(error)``) says more, for humans.
+    ``INCLUSION``, ``WITNESSES`` (a witness's cosignature line that does not verify) or
+    ``COSIGNATURES_PENDING`` (:class:`CosignaturesPending`). ``message`` (also ``str(error)``) says
+    more, for humans.
     """
+
+
+class CosignaturesPending(VerificationError):
+    """Everything verified, but fewer witnesses cosigned than are needed: ``cosigned`` and ``missing``
+    name them (key names). The missing cosignatures are pending, not refused: fetch the confirmation
+    again in a few seconds."""
+
+    def __init__(self, cosigned: tuple[str, ...], missing: tuple[str, ...], needed: int) -> None:
+        self.cosigned, self.missing, self.needed = cosigned, missing, needed
+        super().__init__(
+            "COSIGNATURES_PENDING",
+            f"cosigned by {len(cosigned)} of the {needed} witnesses needed"
+            f" ({', '.join(cosigned) or 'none'}); not yet by {', '.join(missing)}."
+            " Witnesses cosign a new checkpoint within seconds: fetch the confirmation again",
+        )
 
 
 @dataclass(frozen=True)
@@ -123,7 +142,8 @@ def verify_proof(
     except ProofError as error:
         raise VerificationError("INCLUSION", f"inclusion proof: {error}") from None
 
-    # 7. The witnesses' cosignatures, among the signatures the log keys did not account for.
+    # 7. The witnesses' cosignatures, among the signatures the log keys did not account for: one by a
+    #    listed witness's key must verify; a missing one is pending.
     witnesses: dict[str, int] = {}
     for verifier in witness_verifiers:
         for signature in note.unknown:
@@ -134,8 +154,8 @@ def verify_proof(
             except CosignatureError as error:
                 raise VerificationError("WITNESSES", f"cosignature: {error}") from None
     if len(witnesses) < witnesses_needed:
-        got = len(witnesses)
-        raise VerificationError("WITNESSES", f"{got} of the {witnesses_needed} witnesses needed cosigned")
+        missing = tuple(sorted({v.name for v in witness_verifiers} - set(witnesses)))
+        raise CosignaturesPending(tuple(witnesses), missing, witnesses_needed)
 
     return VerifiedProof(
         index=proof.index,

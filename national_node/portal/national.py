@@ -17,7 +17,7 @@ from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import KeyFile
 from common.settings import TlsSettings
-from common.transparency.entry import VerifiedConfirmation, verify_confirmation
+from common.transparency.entry import COSIGNATURE_WAIT, VerifiedConfirmation, verify_confirmation
 from common.transparency.verify import VerificationError
 
 __all__ = ["Confirmation", "NationalError", "NationalGateway"]
@@ -46,11 +46,16 @@ class NationalError(Exception):
 
 @dataclass(frozen=True)
 class Confirmation:
-    """A confirmation file as the national node served it, and what verifying it here established."""
+    """A confirmation file as the national node served it, what verifying it here established (the
+    witnesses whose cosignatures verified among them), and whose cosignatures are pending."""
 
     tlog_proof: str
     verified: VerifiedConfirmation | None
     error: str = ""
+    #: Why it is not verified: NO_LOG_KEY (the portal has no key of the log) or NOT_VERIFIED.
+    reason: str = ""
+    #: The witnesses (``nodes/{region}``) whose cosignatures of its checkpoint are still pending.
+    witnesses_pending: tuple[str, ...] = ()
 
 
 class NationalGateway:
@@ -63,6 +68,7 @@ class NationalGateway:
         ca_file: Path | None,
         log_keys_file: Path | None,
         timeout: float,
+        witness_keys_file: Path | None = None,
     ) -> None:
         files = Files(TlsSettings(cert_file=cert_file, key_file=key_file, ca_file=ca_file))
         self._national = ReplaceableChannel(
@@ -74,6 +80,8 @@ class NationalGateway:
         self.timeout = timeout
         self.log_keys_file = log_keys_file
         self._log_keys: KeyFile | None = None
+        self.witness_keys_file = witness_keys_file
+        self._witness_keys: KeyFile | None = None
 
     def close(self) -> None:
         self._national.close()
@@ -87,6 +95,15 @@ class NationalGateway:
             self._log_keys = KeyFile(self.log_keys_file)
         return self._log_keys.keys()
 
+    def witness_keys(self) -> list[str]:
+        """The witnesses' verifier keys (the national node's ``transparency.witness_keys_file``), read
+        again only when the file changes."""
+        if self._witness_keys is None:
+            if self.witness_keys_file is None or not self.witness_keys_file.is_file():
+                return []
+            self._witness_keys = KeyFile(self.witness_keys_file)
+        return self._witness_keys.keys()
+
     def file_objection(self, request: ns.FileObjectionRequest) -> ns.FiledObjection:
         try:
             for attempt in retrying(idempotent=True, max_attempts=3, max_seconds=self.timeout * 2):
@@ -97,21 +114,24 @@ class NationalGateway:
         raise AssertionError("unreachable")
 
     def confirmation(self, code: str) -> Confirmation | None:
-        """The confirmation file of a code, verified against the log's keys; None when the log has no
-        entry of it yet."""
+        """The confirmation file of a code, verified against the log's keys and the witnesses'; None
+        when the log has no entry of it yet. The national node may wait a few seconds for its witnesses'
+        cosignatures: the deadline allows for it."""
         try:
             proof = self._log.stub.GetInclusionProof(
-                log_service_pb2.GetInclusionProofRequest(code=code), timeout=self.timeout
+                log_service_pb2.GetInclusionProofRequest(code=code), timeout=self.timeout + COSIGNATURE_WAIT
             )
         except grpc.RpcError as error:
             failure = NationalError.of(error)
             if failure.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
                 return None
             raise failure from None
-        keys = self.log_keys()
+        keys, pending = self.log_keys(), tuple(proof.witnesses_pending)
         if not keys:
-            return Confirmation(proof.tlog_proof, None, "the portal has no verifier key of the national log")
+            message = "the portal has no verifier key of the national log"
+            return Confirmation(proof.tlog_proof, None, message, "NO_LOG_KEY")
         try:
-            return Confirmation(proof.tlog_proof, verify_confirmation(proof.tlog_proof, keys))
+            verified = verify_confirmation(proof.tlog_proof, keys, witness_keys=self.witness_keys())
         except VerificationError as error:
-            return Confirmation(proof.tlog_proof, None, f"{error.reason}: {error.message}")
+            return Confirmation(proof.tlog_proof, None, f"{error.reason}: {error.message}", "NOT_VERIFIED")
+        return Confirmation(proof.tlog_proof, verified, witnesses_pending=pending)

@@ -129,9 +129,53 @@ def test_national_log_runs_at_smoke_size() -> None:
 @pytest.mark.skipif(not POSTGRES, reason="the portal benchmark runs on PostgreSQL (TEST_DATABASE_URL)")
 def test_portal_search_runs_at_smoke_size() -> None:
     report = _run("portal_search")
-    assert report["index"]["rows"] == report["size"] and _positive(report["index"]["rows_per_second"])
+    indexed = report["size"] + report["ledger"]["labelled"]
+    assert report["index"]["rows"] == indexed and _positive(report["index"]["rows_per_second"])
     for label in ("queries", "queries_uncounted_cache_off", "one_client_cache_off"):
         for kind in ("one_word", "two_words", "filtered", "registration", "page"):
             run = report[label][kind]
             assert run["requests"] > 0 and run["failures"] == 0, (label, kind, run)
             assert _positive(run["p95_ms"])
+    labelled = report["labelled"]
+    assert labelled["failures"] == 0 and labelled["latency"]["all"]["requests"] == labelled["queries"]
+    assert _positive(labelled["latency"]["all"]["p99_ms"])
+    assert set(labelled["recall"]) == {"tuning", "held_out"}
+
+
+def test_country_runs_at_smoke_size() -> None:
+    report = _run("country")
+
+    assert report["config"]["smoke"] is True
+    changes, provinces = report["config"]["changes"], report["config"]["provinces"]
+    assert provinces == len(report["provinces"]) == 31 and "100000" not in report["provinces"]
+    raw = report["raw_stream"]
+    assert raw["complete"] and raw["changes"] == changes * provinces and raw["errors"] == {}
+    assert _positive(raw["changes_per_second"])
+
+    keys = [f"postgresql-{n}" for n in report["config"]["workers"]] if POSTGRES else []
+    for key in (*keys, "sqlite-1"):
+        run = report["runs"][key]
+        assert run is not None, f"{key} did not run: {report['skipped']}"
+        # What the node was asked for and what it runs are both reported (the count of processes
+        # listening on its port, at least the one it was started as).
+        assert run["workers_asked"] >= 1 and run["processes_at_start"]["serving"] >= 1, key
+        empty, assign, ingest = run["empty"], run["assign"], run["ingest"]
+        for phase in (empty, assign):
+            assert phase["errors"] == {}, (key, phase["error_samples"])
+            assert phase["calls"] > 0 and _positive(phase["calls_per_second"]), key
+            assert _positive(phase["p50_ms"]) and phase["p50_ms"] <= phase["p99_ms"] <= phase["max_ms"], key
+            assert _positive(phase["national_cpu_ms_per_call"]), key
+            assert sorted(phase["per_province"]) == sorted(report["provinces"]), key
+            assert 0 <= phase["fairness"] <= 1, key
+        assert sum(assign["per_province"].values()) == assign["calls"] and assign["exhausted"] == [], key
+        # Every province's every change acknowledged, without an error.
+        assert ingest["complete"] and ingest["errors"] == {}, (key, ingest["error_samples"])
+        assert all(p["changes"] == changes for p in ingest["per_province"].values()), key
+        assert ingest["changes"] == changes * provinces and _positive(ingest["changes_per_second"]), key
+        assert _positive(ingest["national_cpu_ms_per_change"]), key
+        assert _positive(run["ratios"]["codes_vs_empty"]) and _positive(run["ratios"]["ingest_vs_raw_stream"])
+        assert run["log_problems"] == 0, key
+    if POSTGRES:
+        assert report["runs"]["postgresql-2"]["assign"]["cpu_percent"]["processes"]["postgres"] >= 0
+    else:
+        assert report["runs"]["postgresql-2"] is None and report["skipped"]["postgresql"] == "--skip-postgres"

@@ -1,7 +1,9 @@
 """Hard edges, as a hostile client finds them: any bytes in, a clear answer out, nothing written.
 
 Each finding of the review that led to the serving and boundary rework is a test here, against real
-node processes over real gRPC.
+node processes over real gRPC. The tests share one cluster per module (and per test worker): none of
+them writes, so the state they find is the cluster's steady state after its first sync, and each
+compares what it finds with what it leaves.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import base64
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -43,17 +46,24 @@ def _counts(db: Path) -> dict[str, int]:
     return counts
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The module's cluster: a national node and Jiangsu's node, logging at INFO."""
+    c = Cluster(tmp_path_factory.mktemp("edges"), own_nodes=("320000",))
+    c.national().env["REGISTRY_LOG_LEVEL"] = "INFO"
+    c.province("320000").env["REGISTRY_LOG_LEVEL"] = "INFO"
+    yield c
+    c.kill()
+
+
 @pytest.fixture
 def nodes(cluster: Cluster) -> tuple[NodeProcess, NodeProcess]:
-    cluster.own_nodes = ("320000",)
-    national = cluster.national()
-    national.env["REGISTRY_LOG_LEVEL"] = "INFO"
-    province = cluster.province("320000")
-    province.env["REGISTRY_LOG_LEVEL"] = "INFO"
-    started = national.start(), province.start()
+    """Both nodes running (started on the module's first test, again if a test left one down)."""
+    cluster.revive()
     # The province's link is up (its sync state exists): what changes from now on is the tests' doing.
     wait_until(lambda: cluster.state("320000").HasField("last_contact_time"), message="the first sync")
-    return started
+    national, province = cluster.processes
+    return national, province
 
 
 def test_undecodable_bytes_are_invalid_argument_on_every_rpc_of_every_service(

@@ -22,14 +22,12 @@ from common.clock import SystemClock
 from common.db import Database
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
-from common.transparency import Signer
-from common.transparency.entry import ORIGIN
 from national_node.duplicates import DuplicateFinder
 from national_node.indexer import Indexer
 from national_node.ledger import Ledger
 from national_node.models import SearchCursorRow, SearchRow
 from national_node.search import Search, SearchIndex, SearchQuery
-from national_node.tlog import TransparencyLog
+from national_node.tlog import Appender, LogStorage
 from tests.factories import make_content, make_uscc
 from tests.nodes import NodeProcess, child_pids, wait_until
 
@@ -60,7 +58,7 @@ def test_what_the_ledger_commits_becomes_findable_and_shows_its_new_state(
     national_database: Database,
 ) -> None:
     db = national_database
-    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
     indexer = Indexer(db)
     rec = record("全省医保定点医药机构目录")
     with pytest.raises(RuntimeError), db.transaction() as session:
@@ -90,7 +88,7 @@ def test_a_first_start_indexes_the_ledger_as_it_stands_then_follows_the_log(
     national_database: Database,
 ) -> None:
     db = national_database
-    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
     before = [record(f"交通流量数据{i}") for i in range(25)]
     with db.transaction() as session:
         for rec in before:
@@ -116,7 +114,7 @@ def test_a_failed_round_is_repeated_and_two_indexers_never_take_the_same_batch(
     national_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = national_database
-    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
     indexer = Indexer(db, batch=5)
     indexer.cursor()
     records = [record(f"气象观测数据{i}") for i in range(40)]
@@ -183,7 +181,7 @@ def test_an_indexer_that_another_has_overtaken_starts_from_where_that_one_got(
     national_database: Database,
 ) -> None:
     db = national_database
-    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
     behind, ahead = Indexer(db), Indexer(db)
     assert behind.cursor() == ahead.cursor() == 0
     with db.transaction() as session:
@@ -201,7 +199,7 @@ def test_the_duplicate_check_sees_what_the_ledger_has_and_the_index_not_yet(
     national_database: Database,
 ) -> None:
     db = national_database
-    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
     indexer = Indexer(db)
     indexer.cursor()
     first, other = record("南京市公共交通刷卡数据"), record("南京市公共自行车站点信息")
@@ -228,7 +226,7 @@ def test_a_remembered_page_is_never_older_than_the_index_and_is_read_once_for_ma
     national_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = national_database
-    ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+    ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
     indexer = Indexer(db)
     indexer.cursor()
     with db.transaction() as session:
@@ -271,7 +269,11 @@ def test_a_remembered_page_is_never_older_than_the_index_and_is_read_once_for_ma
 def _indexer_child(node: NodeProcess) -> int:
     assert node.process is not None
     for pid in child_pids(node.process.pid):
-        if b"national_node.indexer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:  # it exited between the listing and the read
+            continue
+        if b"national_node.indexer" in cmdline:
             return pid
     return 0
 
@@ -306,7 +308,7 @@ def test_the_indexer_child_comes_back_when_it_dies_and_dies_with_the_node(tmp_pa
         assert _alive(again) and not _alive(child)
         # Ledger changes written beside the node (as its sync would write them): the child follows them.
         db = Database(f"sqlite:///{database}")
-        ledger = Ledger(db, SystemClock(), TransparencyLog(db, SystemClock(), Signer.generate(ORIGIN)))
+        ledger = Ledger(db, SystemClock(), Appender(LogStorage(db)))
         with db.transaction() as session:
             for i in range(3):
                 ledger._put(session, record(f"医保结算明细{i}"), "320000")

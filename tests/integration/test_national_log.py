@@ -68,7 +68,7 @@ def _append_in_batches(db: Database, log: TransparencyLog, count: int, rng: rand
         batch = [_entry(len(leaves) + i) for i in range(min(count - len(leaves), rng.randint(1, 9)))]
         with db.transaction() as session:
             for pending in batch:
-                log.add(session, pending)
+                log.appender.add(session, pending)
         leaves.extend(p.data for p in batch)
     return leaves
 
@@ -84,19 +84,19 @@ def test_the_stored_tree_is_the_reference_tree_for_every_size_up_to_64(
         leaves += _append_in_batches(database, log, 1, rng) if size % 3 else []
         if len(leaves) < size:
             leaves += _append_in_batches(database, log, size - len(leaves), rng)
-        checkpoint = log.checkpoint()
+        checkpoint = log.checkpoints.checkpoint()
         assert checkpoint is not None and checkpoint.size == size
         assert checkpoint.root == ref_mth(leaves), size
         roots[size] = checkpoint.root
         for index in range(size):
-            entry = log.find_entry(index=index)
-            path, served, _ = log.inclusion(entry, size)
+            entry = log.proofs.find_entry(index=index)
+            path, served, _ = log.proofs.inclusion(entry, size)
             assert served.size == size and entry.entry == leaves[index]
             assert path == ref_path(index, leaves), (index, size)
             verify_inclusion(leaves[index], index, size, path, checkpoint.root)
     for old in range(1, 65):
         for new in range(old, 65):
-            proof = log.consistency(old, new)
+            proof = log.proofs.consistency(old, new)
             assert proof == ref_proof(old, leaves[:new]), (old, new)
             verify_consistency(old, new, roots[old], roots[new], proof)
 
@@ -104,13 +104,13 @@ def test_the_stored_tree_is_the_reference_tree_for_every_size_up_to_64(
 def test_an_entry_is_appended_with_its_transaction_or_not_at_all(database: Database, signer: Signer) -> None:
     log = _log(database, signer)
     with pytest.raises(RuntimeError), database.transaction() as session:
-        log.add(session, _entry(0))
+        log.appender.add(session, _entry(0))
         raise RuntimeError("the ledger change failed")
-    assert log.size() == 0
+    assert log.proofs.size() == 0
     with database.transaction() as session:
-        log.add(session, _entry(0))
-        log.add(session, _entry(1))
-    assert log.size() == 2 and [e.index for e in log.entries(0, 10)[0]] == [0, 1]
+        log.appender.add(session, _entry(0))
+        log.appender.add(session, _entry(1))
+    assert log.proofs.size() == 2 and [e.index for e in log.proofs.entries(0, 10)[0]] == [0, 1]
 
 
 def test_concurrent_writers_get_gapless_indexes_in_commit_order(database: Database, signer: Signer) -> None:
@@ -122,7 +122,7 @@ def test_concurrent_writers_get_gapless_indexes_in_commit_order(database: Databa
             for k in range(15):
                 with database.transaction() as session:
                     for j in range(1 + (w + k) % 3):
-                        log.add(session, _entry(1000 * w + 10 * k + j))
+                        log.appender.add(session, _entry(1000 * w + 10 * k + j))
         except BaseException as error:  # reported below
             errors.append(error)
 
@@ -132,10 +132,10 @@ def test_concurrent_writers_get_gapless_indexes_in_commit_order(database: Databa
     for thread in threads:
         thread.join(timeout=120)
     assert not errors and not any(t.is_alive() for t in threads)
-    rows, _ = log.entries(0, 1000)
-    assert [r.index for r in rows] == list(range(log.size()))
-    assert log.size() == sum(1 + (w + k) % 3 for w in range(6) for k in range(15))
-    checkpoint = log.checkpoint()
+    rows, _ = log.proofs.entries(0, 1000)
+    assert [r.index for r in rows] == list(range(log.proofs.size()))
+    assert log.proofs.size() == sum(1 + (w + k) % 3 for w in range(6) for k in range(15))
+    checkpoint = log.checkpoints.checkpoint()
     assert checkpoint is not None and checkpoint.root == ref_mth([r.entry for r in rows])
 
 
@@ -144,10 +144,12 @@ def test_two_processes_signing_the_same_size_write_the_same_checkpoint(
 ) -> None:
     first, second = _log(database, signer), _log(database, signer)
     with database.transaction() as session:
-        first.add(session, _entry(0))
-    a, b = first.checkpoint(), second.checkpoint()
+        first.appender.add(session, _entry(0))
+    a, b = first.checkpoints.checkpoint(), second.checkpoints.checkpoint()
     assert a is not None and b is not None and a.note == b.note
-    proof_text = first.tlog_proof(first.find_entry(index=0), *first.inclusion(first.find_entry(index=0)))
+    proof_text = first.proofs.tlog_proof(
+        first.proofs.find_entry(index=0), *first.proofs.inclusion(first.proofs.find_entry(index=0))
+    )
     verify_proof(proof_text, [signer.verifier().verifier_key()], origin=ORIGIN)
 
 
@@ -161,22 +163,22 @@ def test_only_cosignatures_that_verify_by_a_known_witness_are_kept(
     keys.write_text(f"# the witnesses\n{jiangsu.verifier_key()}\nnot a key\n")
     log = _log(database, signer, witnesses=WitnessKeys(keys))
     with database.transaction() as session:
-        log.add(session, _entry(0))
-    checkpoint = log.checkpoint()
+        log.appender.add(session, _entry(0))
+    checkpoint = log.checkpoints.checkpoint()
     assert checkpoint is not None
     body = checkpoint.note.split("\n\n")[0] + "\n"
     stamp = int(datetime.now(UTC).timestamp())
     with pytest.raises(FailedPrecondition):  # no key of Guangdong's
-        log.add_cosignature("440000", 1, cosign(body, stranger, stamp))
+        log.cosignatures.add("440000", 1, cosign(body, stranger, stamp))
     with pytest.raises(InvalidArgument):  # Guangdong's signature offered as Jiangsu's
-        log.add_cosignature("320000", 1, cosign(body, stranger, stamp).replace("440000", "320000"))
+        log.cosignatures.add("320000", 1, cosign(body, stranger, stamp).replace("440000", "320000"))
     with pytest.raises(InvalidArgument):  # a size never checkpointed
-        log.add_cosignature("320000", 5, cosign(body, jiangsu, stamp))
-    row, cosignatures = log.add_cosignature("320000", 1, cosign(body, jiangsu, stamp))
-    again = log.add_cosignature("320000", 1, cosign(body, jiangsu, stamp))[1]
+        log.cosignatures.add("320000", 5, cosign(body, jiangsu, stamp))
+    row, cosignatures = log.cosignatures.add("320000", 1, cosign(body, jiangsu, stamp))
+    again = log.cosignatures.add("320000", 1, cosign(body, jiangsu, stamp))[1]
     assert [c.witness for c in cosignatures] == [c.witness for c in again] == ["320000"]
-    entry = log.find_entry(index=0)
-    proof = log.tlog_proof(entry, *log.inclusion(entry))
+    entry = log.proofs.find_entry(index=0)
+    proof = log.proofs.tlog_proof(entry, *log.proofs.inclusion(entry))
     verified = verify_proof(
         proof,
         [signer.verifier().verifier_key()],
@@ -191,32 +193,32 @@ def test_a_stored_entry_that_no_longer_matches_its_hashes_is_data_loss(
 ) -> None:
     log = _log(database, signer)
     _append_in_batches(database, log, 10, random.Random(1))
-    log.checkpoint()
+    log.checkpoints.checkpoint()
     with database.transaction() as session:
         session.execute(
             text('UPDATE log_entries SET entry = :forged WHERE "index" = 4'), {"forged": b'{"forged":true}'}
         )
     with pytest.raises(DataLoss) as damaged:
-        log.inclusion(log.find_entry(index=4))
+        log.proofs.inclusion(log.proofs.find_entry(index=4))
     assert damaged.value.reason == "LOG_DAMAGED"
-    log.inclusion(log.find_entry(index=5))  # the others still prove
+    log.proofs.inclusion(log.proofs.find_entry(index=5))  # the others still prove
 
 
 def test_entries_and_proofs_that_do_not_exist_are_refused_clearly(database: Database, signer: Signer) -> None:
     log = _log(database, signer)
     with pytest.raises(NotFound):
-        log.get_checkpoint()
+        log.proofs.get_checkpoint()
     with database.transaction() as session:
-        log.add(session, _entry(0))
+        log.appender.add(session, _entry(0))
     with pytest.raises(FailedPrecondition):  # in the log, but in no checkpoint yet
-        log.inclusion(log.find_entry(index=0))
-    log.checkpoint()
+        log.proofs.inclusion(log.proofs.find_entry(index=0))
+    log.checkpoints.checkpoint()
     with pytest.raises(NotFound):
-        log.find_entry(index=1)
+        log.proofs.find_entry(index=1)
     with pytest.raises(NotFound):
-        log.find_entry(code="132000026000000001D")
+        log.proofs.find_entry(code="132000026000000001D")
     with pytest.raises(InvalidArgument):
-        log.consistency(1, 2)
+        log.proofs.consistency(1, 2)
 
 
 def test_a_ledger_from_before_the_log_is_logged_once_in_the_order_it_was_made(
@@ -267,15 +269,18 @@ def test_a_ledger_from_before_the_log_is_logged_once_in_the_order_it_was_made(
             )
         )
     log = _log(database, signer)
-    assert log.backfill() == 2 and log.backfill() == 0
-    rows, _ = log.entries(0, 10)
+    assert log.appender.backfill() == 2 and log.appender.backfill() == 0
+    rows, _ = log.proofs.entries(0, 10)
     assert [json.loads(r.entry)["kind"] for r in rows] == ["code_assignment", "registration"]
     # The ledger row points at its entry: a confirmation of the code proves that one.
-    assert log.find_entry(code=code).index == 1 and log.find_entry(code=code, revision=3).index == 1
+    assert (
+        log.proofs.find_entry(code=code).index == 1
+        and log.proofs.find_entry(code=code, revision=3).index == 1
+    )
     with pytest.raises(NotFound):
-        log.find_entry(code=code, revision=2)
+        log.proofs.find_entry(code=code, revision=2)
     assert b'"data_name":"\xe6\x97\xa7\xe6\x95\xb0\xe6\x8d\xae"' in rows[1].entry
-    checkpoint = log.checkpoint()
+    checkpoint = log.checkpoints.checkpoint()
     assert checkpoint is not None and checkpoint.root == ref_mth([r.entry for r in rows])
     # A ledger kept by the version whose rows did not point at their entries: the node links them
     # at start, from the entries themselves, and logs nothing twice.
@@ -285,9 +290,9 @@ def test_a_ledger_from_before_the_log_is_logged_once_in_the_order_it_was_made(
         row.log_index = None
         session.add(row)
     with pytest.raises(NotFound):
-        log.find_entry(code=code)
-    assert log.backfill() == 0 and log.size() == 2
-    assert log.find_entry(code=code, revision=3).index == 1
+        log.proofs.find_entry(code=code)
+    assert log.appender.backfill() == 0 and log.proofs.size() == 2
+    assert log.proofs.find_entry(code=code, revision=3).index == 1
 
 
 def test_the_schema_of_the_first_log_upgrades_in_place(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def _pending(content: r.RegistrationContent | None = None) -> r.Registration:
             type=r.INITIAL,
             state=r.Application.SUBMITTED,
             acceptance_due=_date(2027, 1, 6),
+            acceptance_due_provisional=True,
             deadlines_provisional=True,
         ),
     )

@@ -3,13 +3,17 @@
 A TCP proxy the test controls stands between the province and the national node while the province
 keeps registering (about five registrations a second, each applied for, accepted, approved and
 announced). For each kind of partition (connections refused; packets dropped; a link that goes silent
-with its connections left open and then heals only for new connections):
+with its connections left open and then heals only for new connections), and for a kill -9 of the
+national node (restarted where it was):
 
 * the province keeps registering throughout;
 * its own duties stay on time: every announcement closes when its last day is over (the simulated
   clock runs two days a second), whatever the national node does;
-* after the heal, with no operator action, everything waiting for a code is coded, the national ledger
-  has every change, and the proof of agreement holds, within a bound; the time is reported.
+* after the heal, with no operator action and the province still registering, what it held at the
+  heal reaches the national ledger (every change, and a code for every registration that was waiting
+  for one) within a bound; the time is reported. The province runs with the production default of
+  its calls' deadline (``national_timeout``): a silent link costs what it costs in production. Then,
+  with the registering stopped, the proof of agreement holds.
 """
 
 from __future__ import annotations
@@ -37,13 +41,15 @@ from tests.factories import make_content, make_uscc
 from tests.nodes import NodeProcess, wait_until
 from tests.proxy import Proxy
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.alone]
 
 PARTITION_SECONDS = 12.0
 #: Real seconds after which an announcement must have closed: ten working days are at most sixteen
 #: calendar days, eight seconds at two days a second, plus two duty rounds and a margin.
 ANNOUNCEMENT_BOUND = 10.0
-CONVERGENCE_BOUND = 30.0  # asserted; the goal (under 10 s) is reported
+#: Seconds from the heal until the national ledger holds what the province held then: asserted with
+#: room for a loaded machine; the goal (under 10 s) is reported.
+HEAL_BOUND = 30.0
 
 
 class Writer:
@@ -107,12 +113,40 @@ def _late_announcements(db: str, writer: Writer) -> list[str]:
     return sorted(due & announced)
 
 
-def _awaiting_code(db: str) -> int:
+def _awaiting_code(db: str) -> set[str]:
+    """The uids of the registrations waiting for a code."""
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM applications WHERE state = 'AWAITING_CODE'").fetchone()[0]
+        return {
+            uid
+            for (uid,) in conn.execute(
+                "SELECT r.uid FROM registrations r JOIN applications a ON a.registration_id = r.id"
+                " AND a.id = r.current_application WHERE a.state = 'AWAITING_CODE'"
+            )
+        }
 
 
-@pytest.mark.parametrize("fault", ["refuse", "drop", "silent"])
+def _announced(db: str) -> int:
+    """How many registrations are under announcement (they close, and change, by themselves)."""
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM applications WHERE state = 'ANNOUNCED'").fetchone()[0])
+
+
+def _head(db: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT coalesce(max(sequence), 0) FROM changes").fetchone()[0])
+
+
+def _coded_in_ledger(db: str, uids: set[str]) -> set[str]:
+    """Which of ``uids`` the national ledger holds with a code."""
+    with sqlite3.connect(db) as conn:
+        coded = {uid for (uid,) in conn.execute("SELECT uid FROM ledger WHERE code IS NOT NULL")}
+    return uids & coded
+
+
+FAULTS = ["refuse", "drop", "silent", "kill-9"]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
 def test_the_link_heals_by_itself_and_duties_stay_on_time(
     cluster: Cluster, fault: str, report: Callable[[str], None]
 ) -> None:
@@ -120,50 +154,71 @@ def test_the_link_heals_by_itself_and_duties_stay_on_time(
     proxy = Proxy(national.address)
     try:
         province = cluster.province("320000")
-        province.env["REGISTRY_NATIONAL_ADDRESS"] = proxy.address
+        del province.env["REGISTRY_NATIONAL_TIMEOUT"]  # the production default: what a silent link costs
+        if fault != "kill-9":
+            province.env["REGISTRY_NATIONAL_ADDRESS"] = proxy.address
         province.start()
-        db_file = str(cluster.root / "320000.db")
+        db_file, ledger_file = str(cluster.root / "320000.db"), str(cluster.root / "national.db")
         wait_until(lambda: cluster.state("320000").HasField("last_contact_time"), message="the link is up")
         writer = Writer(province)
         time.sleep(3.0)
-        proxy.set(fault)
+        if fault == "kill-9":
+            national.kill()
+        else:
+            proxy.set(fault)
         partition_end = time.monotonic() + PARTITION_SECONDS
         late_during: list[str] = []
         while time.monotonic() < partition_end:
             late_during += _late_announcements(db_file, writer)
             time.sleep(0.5)
-        waiting = _awaiting_code(db_file)
-        proxy.set("forward")
+        if fault == "kill-9":
+            national.start()  # where it was: the province's channel finds it again
+        else:
+            proxy.set("forward")
         healed = time.monotonic()
-        writer.stop()
-        registered = len(writer.announced)
+        # What the province held at the heal: its changes, and the registrations waiting for a code.
+        head, waiting = _head(db_file), _awaiting_code(db_file)
 
+        def caught_up() -> bool:
+            return (
+                cluster.state("320000").acknowledged_sequence >= head
+                and _coded_in_ledger(ledger_file, waiting) == waiting
+            )
+
+        try:
+            wait_until(caught_up, timeout=HEAL_BOUND, interval=0.1, message=f"the heal after {fault}")
+        finally:
+            took = time.monotonic() - healed
+            writer.stop()
+        registered = len(writer.announced)
+        report(
+            f"partition '{fault}' for {PARTITION_SECONDS:.0f} s under load: {registered} registrations"
+            f" announced, {len(waiting)} waiting for a code at the heal; heal to the national ledger"
+            f" holding them {took:.1f} s"
+        )
+
+        # The registering stopped: everything converges, and the proof of agreement holds.
         status = ps_grpc.ProvincialServiceStub(province.channel())
 
         def converged() -> bool:
+            # Nothing left to change by itself (every announcement closed and coded), and all sent.
+            if _announced(db_file) or _awaiting_code(db_file):
+                return False
             sync = status.GetSyncStatus(ps.GetSyncStatusRequest(), timeout=5)
-            if sync.lag_changes or _awaiting_code(db_file):
+            if sync.lag_changes:
                 return False
             return cluster.state("320000").acknowledged_sequence == sync.head_sequence
 
-        wait_until(
-            converged, timeout=CONVERGENCE_BOUND + 15, interval=0.1, message=f"convergence after {fault}"
-        )
-        took = time.monotonic() - healed
+        wait_until(converged, timeout=HEAL_BOUND, interval=0.1, message=f"convergence after {fault}")
         db = Database(cluster.db_url("320000"))
         try:
             agreement = check_agreement(db, "320000", cluster.sync(), ChangeLog(SystemClock()), repair=False)
         finally:
             db.dispose()
-        report(
-            f"partition '{fault}' for {PARTITION_SECONDS:.0f} s: {registered} registrations announced"
-            f" meanwhile, {waiting} waiting for a code at the heal; heal to agreement {took:.1f} s"
-        )
         assert agreement.in_agreement, agreement
-        assert took < CONVERGENCE_BOUND
         assert registered >= 40, "the province kept registering"
         assert writer.failures == [], writer.failures[:3]
         assert late_during == [], f"announcements not closed on time during the partition: {late_during[:5]}"
-        assert waiting > 0, "the partition held codes back, so the heal had work to do"
+        assert waiting, "the partition held codes back, so the heal had work to do"
     finally:
         proxy.close()

@@ -5,12 +5,17 @@ Cache-Control, the rate limit, and objections reaching the province that decides
 from __future__ import annotations
 
 import json
+import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.config import SchemathesisConfig
 
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
@@ -21,10 +26,44 @@ from tests.trust import metadata, token, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+_T, _C = r.AccessTerms, r.AccessChannel
 SEEDS = [
-    Seed("江苏省逐小时地面气象观测数据", subject_name="江苏省气象局", update_frequency="实时"),
-    Seed("南京市气象灾害预警信息", subject_name="南京市气象局", update_frequency="实时", object_type=3),
-    Seed("南京市医保结算明细数据", subject_name="南京市医疗保障局"),
+    Seed(
+        "江苏省逐小时地面气象观测数据",
+        subject_name="江苏省气象局",
+        update_frequency="实时",
+        access_terms=_T(
+            sharing_attribute=_T.UNCONDITIONALLY_SHARED,
+            open_attribute=_T.UNCONDITIONALLY_OPEN,
+            channels=[
+                _C(kind=_C.API, uri="https://api.weather.js.example.cn/v1"),
+                _C(kind=_C.FILE_DOWNLOAD, uri="https://data.weather.js.example.cn/hourly.csv"),
+            ],
+            contact=r.ContactPoint(department="江苏省气象局数据处", phone="025-83287000"),
+        ),
+    ),
+    Seed(
+        "南京市气象灾害预警信息",
+        subject_name="南京市气象局",
+        update_frequency="实时",
+        object_type=3,
+        access_terms=_T(
+            open_attribute=_T.CONDITIONALLY_OPEN,
+            open_conditions="注册并承诺不改变预警内容",
+            channels=[_C(kind=_C.FILE_DOWNLOAD, uri="https://data.weather.nj.example.cn/alerts.csv")],
+        ),
+    ),
+    Seed(
+        "南京市医保结算明细数据",
+        subject_name="南京市医疗保障局",
+        access_terms=_T(
+            sharing_attribute=_T.NOT_SHARED,
+            not_shared_basis="《医疗保障基金使用监督管理条例》第十九条",
+            open_attribute=_T.NOT_OPEN,
+            not_open_reason="含有参保人员个人信息",
+            channels=[_C(kind=_C.ON_REQUEST, description="向市医保局提交书面申请")],
+        ),
+    ),
     Seed(
         "全省医保定点医药机构目录",
         subject_name="江苏省医疗保障局",
@@ -95,6 +134,71 @@ def test_search_by_a_two_character_word_with_filters_counts_and_order(api: httpx
     assert labels == {"320000": "江苏省"}
     states = {v["value"]: v["count"] for v in everything["facets"]["state"]}
     assert states == {"ACTIVE": 3, "PENDING": 4}
+
+
+def test_search_answers_with_the_synonyms_searched_a_suggestion_and_a_partial_match_marked(
+    api: httpx.Client,
+) -> None:
+    full = api.get("/registrations", params={"q": "医疗保障"}).json()
+    assert full["total_size"] == 2 and "医保" in full["synonyms"]
+    assert not full["partial_match"] and full["omitted_words"] == [] and full["suggestion"] == ""
+    typo = api.get("/registrations", params={"q": "气像"}).json()
+    assert typo["total_size"] == 0 and typo["registrations"] == [] and typo["suggestion"] == "气象"
+    followed = api.get("/registrations", params={"q": typo["suggestion"]}).json()
+    assert followed["total_size"] == 2
+    # No registration holds 治理: those with 气象, marked, page after page.
+    first = api.get("/registrations", params={"q": "气象治理", "page_size": 1}).json()
+    assert first["partial_match"] and first["omitted_words"] == ["治理"] and first["total_size"] == 2
+    second = api.get(
+        "/registrations", params={"q": "气象治理", "page_size": 1, "page_token": first["next_page_token"]}
+    ).json()
+    assert second["partial_match"] and second["next_page_token"] == ""
+    assert {h["data_name"] for h in first["registrations"] + second["registrations"]} == {
+        "江苏省逐小时地面气象观测数据",
+        "南京市气象灾害预警信息",
+    }
+
+
+def test_search_filters_by_how_the_data_is_obtained_with_counts_in_chinese(api: httpx.Client) -> None:
+    def found(**params: str) -> list[str]:
+        answer = api.get("/registrations", params={"page_size": 100, **params})
+        assert answer.status_code == 200, answer.text
+        return sorted(h["data_name"] for h in answer.json()["registrations"])
+
+    assert found(open_attribute="NOT_OPEN") == ["南京市医保结算明细数据"]
+    assert found(sharing_attribute="UNCONDITIONALLY_SHARED") == ["江苏省逐小时地面气象观测数据"]
+    assert found(channel_kind="FILE_DOWNLOAD") == ["南京市气象灾害预警信息", "江苏省逐小时地面气象观测数据"]
+    assert found(q="气象", channel_kind="API") == ["江苏省逐小时地面气象观测数据"]
+    assert found(channel_kind="FILE_DOWNLOAD", object_type="OPEN_DATA_RESOURCE") == ["南京市气象灾害预警信息"]
+    assert found(channel_kind="ON_REQUEST", sharing_attribute="NOT_SHARED") == ["南京市医保结算明细数据"]
+    assert found(channel_kind="DATA_SERVICE") == []
+    # The counts: the attributes stated, in Chinese; what no registration states is no value to pick.
+    everything = api.get("/registrations", params={"page_size": 100}).json()
+    opened = {v["value"]: (v["label"], v["count"]) for v in everything["facets"]["open_attribute"]}
+    assert opened == {
+        "UNCONDITIONALLY_OPEN": ("无条件开放", 1),
+        "CONDITIONALLY_OPEN": ("有条件开放", 1),
+        "NOT_OPEN": ("不予开放", 1),
+    }
+    shared = {v["value"]: v["label"] for v in everything["facets"]["sharing_attribute"]}
+    assert shared == {"UNCONDITIONALLY_SHARED": "无条件共享", "NOT_SHARED": "不予共享"}
+    # Each hit says how open it is and which channels it has.
+    hit = _find(api, "南京市医保结算明细数据")
+    assert (hit["open_attribute"], hit["open_attribute_label"]) == ("NOT_OPEN", "不予开放")
+    assert (hit["sharing_attribute_label"], hit["channel_kinds"]) == ("不予共享", ["ON_REQUEST"])
+    assert _find(api, "苏州市公共交通刷卡数据")["open_attribute_label"] == "未说明"
+    # The page token is bound to the filters too.
+    issued = api.get("/registrations", params={"page_size": 1, "channel_kind": "FILE_DOWNLOAD"}).json()
+    assert issued["next_page_token"]
+    stale = api.get(
+        "/registrations",
+        params={"page_size": 1, "channel_kind": "API", "page_token": issued["next_page_token"]},
+    )
+    assert _error(stale, 400)["reason"] == "PAGE_TOKEN_MISMATCH"
+    # Bad values: the field named.
+    _error(api.get("/registrations", params={"open_attribute": "not_open"}), 400, "open_attribute")
+    _error(api.get("/registrations", params={"sharing_attribute": "SHARED"}), 400, "sharing_attribute")
+    _error(api.get("/registrations", params={"channel_kind": "EMAIL"}), 400, "channel_kind")
 
 
 def test_paging_through_results_while_registrations_are_added_sees_each_one_once(
@@ -184,6 +288,12 @@ def test_a_registration_shows_its_public_fields_and_nothing_else(
     html = httpx.get(fed.url + f"registrations/{hit['id']}")
     assert html.status_code == 200 and "江苏省气象局" in html.text and Seed.secret not in html.text
     assert "seed" not in json.dumps(body)  # the operator who did each step is not public
+    terms = body["access_terms"]
+    assert [c["uri"] for c in terms["channels"]] == [
+        "https://api.weather.js.example.cn/v1",
+        "https://data.weather.js.example.cn/hourly.csv",
+    ]
+    assert terms["contact"] == {"department": "江苏省气象局数据处", "phone": "025-83287000", "email": ""}
 
 
 def test_bad_input_is_a_4xx_naming_the_field(api: httpx.Client) -> None:
@@ -320,11 +430,20 @@ def test_bad_objections_are_refused_with_the_field_named(fed: PortalFederation, 
 # -- result check ------------------------------------------------------------------------------------
 
 
-def test_a_code_check_shows_the_confirmation_verified_against_the_log(api: httpx.Client) -> None:
+def test_a_code_check_shows_the_confirmation_verified_against_the_log_and_who_cosigned_it(
+    fed: PortalFederation, api: httpx.Client
+) -> None:
     hit = _find(api, "南京市医保结算明细数据")
     checked = api.get(f"/codes/{hit['code']}").json()
     assert checked["state"] == "ACTIVE" and checked["valid_until"]
     assert checked["confirmation"]["verified"] is True and checked["confirmation"]["tree_size"] > 0
+    # Who cosigned it, verified with the witness's key, on the API and on the page.
+    assert (checked["confirmation"]["witnesses"], checked["confirmation"]["witnesses_pending"]) == (
+        ["nodes/320000"],
+        [],
+    )
+    page = httpx.get(f"{fed.url}check", params={"code": hit["code"]}, timeout=20).text
+    assert '<dd id="witnesses">江苏省（nodes/320000）</dd>' in page
     file = api.get(f"/codes/{hit['code']}/confirmation")
     assert file.status_code == 200 and file.text.startswith("c2sp.org/tlog-proof@v1")
     keys = trust().log_verifier_keys_file.read_text().split()
@@ -378,3 +497,147 @@ def test_a_client_over_its_rate_is_told_to_wait(fed: PortalFederation, tmp_path:
             assert codes == [404, 404, 404, 429, 429]
     finally:
         limited.kill()
+
+
+def _portal(fed: PortalFederation, tmp_path: Path, **settings: str) -> NodeProcess:
+    """Another portal process on the federation's ledger, with its own settings."""
+    env = portal_env(fed.national.address, fed.national_db, **settings)
+    return NodeProcess("national_node.portal", env=env, cwd=tmp_path, ready="serving on").start()
+
+
+def test_a_client_cannot_escape_its_rate_limit_by_naming_other_addresses(
+    fed: PortalFederation, tmp_path: Path
+) -> None:
+    limit = {"REGISTRY_PORTAL__READS_PER_SECOND": "1", "REGISTRY_PORTAL__READ_BURST": "5"}
+
+    def codes(portal: NodeProcess, forwarded: Callable[[int], str]) -> list[int]:
+        with httpx.Client(base_url=portal.address, timeout=10) as client:
+            return [
+                client.get("api/v1/announcements", headers={"X-Forwarded-For": forwarded(i)}).status_code
+                for i in range(10)
+            ]
+
+    # The attacker's attempt: a fresh address in X-Forwarded-For on every request. With trust off
+    # (the default) the header is nobody's word: the client is the socket's peer.
+    portal = _portal(fed, tmp_path, **limit)
+    try:
+        answered = codes(portal, lambda i: f"198.51.100.{i}")
+        assert answered[:5] == [200] * 5 and 429 in answered[5:], answered
+    finally:
+        portal.kill()
+    # Trust on, but the request does not come from a configured proxy: the header is ignored.
+    portal = _portal(
+        fed,
+        tmp_path,
+        REGISTRY_PORTAL__TRUST_FORWARDED_FOR="true",
+        REGISTRY_PORTAL__TRUSTED_PROXIES='["192.0.2.1"]',
+        **limit,
+    )
+    try:
+        answered = codes(portal, lambda i: f"198.51.100.{i}")
+        assert answered[:5] == [200] * 5 and 429 in answered[5:], answered
+    finally:
+        portal.kill()
+    # Trust on, from the proxy (here: this host): the client is the address the proxy appended, not
+    # what the client wrote before it; another client behind the proxy keeps its own allowance.
+    portal = _portal(fed, tmp_path, REGISTRY_PORTAL__TRUST_FORWARDED_FOR="true", **limit)
+    try:
+        answered = codes(portal, lambda i: f"198.51.100.{i}, 203.0.113.7")
+        assert answered[:5] == [200] * 5 and 429 in answered[5:], answered
+        assert codes(portal, lambda i: "203.0.113.8")[:5] == [200] * 5
+    finally:
+        portal.kill()
+
+
+# -- the OpenAPI description -------------------------------------------------------------------------
+
+
+def test_the_openapi_description_declares_what_the_server_enforces(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    paths = spec["paths"]
+
+    def parameters(path: str) -> dict[str, dict]:
+        return {p["name"]: p["schema"] for p in paths[path]["get"]["parameters"]}
+
+    search = parameters("/api/v1/registrations")
+    assert (search["page_size"]["minimum"], search["page_size"]["maximum"]) == (1, 100)
+    assert search["q"]["maxLength"] == 100 and search["update_frequency"]["maxLength"] == 100
+    assert "320000" in search["region"]["pattern"] and search["sort"]["enum"] == ["relevance", "newest"]
+    assert re.fullmatch(search["open_attribute"]["pattern"], "NOT_OPEN")
+    assert re.fullmatch(search["channel_kind"]["pattern"], "ON_REQUEST")
+    assert not re.fullmatch(search["sharing_attribute"]["pattern"], "NOT_OPEN")
+    access = spec["components"]["schemas"]["PublicRegistration"]["properties"]["access_terms"]
+    assert access["description"] == "如何获取"
+    announcements = parameters("/api/v1/announcements")
+    assert (announcements["page_size"]["minimum"], announcements["page_size"]["maximum"]) == (1, 100)
+    for path in ("/api/v1/codes/{code}", "/api/v1/codes/{code}/confirmation"):
+        assert re.fullmatch(parameters(path)["code"]["pattern"], "132000026000000001D")
+        assert not re.fullmatch(parameters(path)["code"]["pattern"], "13200002600000000ID")
+    objection = spec["components"]["schemas"]["ObjectionIn"]
+    assert objection["additionalProperties"] is False
+    assert objection["properties"]["request_id"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+    assert spec["components"]["schemas"]["EvidenceIn"]["additionalProperties"] is False
+    statuses = {path: set(paths[path][method]["responses"]) for path in paths for method in paths[path]}
+    assert statuses["/api/v1/announcements/{uid}/objections"] >= {
+        "201", "400", "404", "409", "413", "429", "502", "503"
+    }  # fmt: skip
+    assert statuses["/api/v1/registrations"] >= {"200", "304", "400", "429"}
+    # And the server enforces what is declared.
+    target = _find(api, "苏州市公共交通刷卡数据")
+    url = f"/announcements/{target['id']}/objections"
+    good = {"name": "王五", "contact": "13800000000", "reason": "理由", "request_id": str(uuid.uuid4())}
+    unknown = _error(api.post(url, json={**good, "objector_ip": "10.0.0.1"}), 400, "objector_ip")
+    assert unknown["reason"] == "FIELD_NOT_ALLOWED"
+    _error(api.post(url, json={**good, "request_id": "not an id"}), 400, "request_id")
+    _error(api.get("/announcements", params={"page_size": 101}), 400, "page_size")
+    assert _error(api.get("/codes/" + "1" * 20), 400, "code")["reason"] == "FIELD_MALFORMED"
+
+
+@pytest.fixture(scope="module")
+def open_portal(fed: PortalFederation, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """A portal whose limits let a property-based test ask as much as it likes."""
+    portal = _portal(
+        fed,
+        tmp_path_factory.mktemp("openapi"),
+        REGISTRY_PORTAL__READ_BURST="1000000",
+        REGISTRY_PORTAL__OBJECTION_BURST="1000000",
+    )
+    yield portal
+    portal.kill()
+
+
+def test_the_api_answers_as_its_openapi_description_says(open_portal: NodeProcess) -> None:
+    """Property-based (schemathesis): requests made from the description, valid and invalid, are
+    answered with a documented status, the declared content type and a body of the declared shape;
+    invalid ones are refused, valid ones are not; none is a server error. Bounded: a fixed number of
+    examples per kind, each answered in milliseconds."""
+    # Invalid input is refused with 400, 404 (an id that names nothing) or 413 (a body over 32 KiB).
+    refusals = [400, 404, 405, 409, 413, 429]
+    config = SchemathesisConfig.from_dict(
+        {"checks": {"negative_data_rejection": {"expected-statuses": refusals}}}
+    )
+    schema = schemathesis.openapi.from_url(open_portal.address + "api/v1/openapi.json", config=config)
+    started = time.monotonic()
+    for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+
+        @given(case=schema.as_strategy(mode))
+        @settings(
+            max_examples=150,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+        def answered_as_described(case: schemathesis.Case) -> None:
+            # What no pattern can say (a code's or a USCC's check character; a page token is one the
+            # portal issued) is refused with 400: such a value made from the description alone may
+            # be refused though it fits it.
+            query = case.query or {}
+            unsayable = "code" in (case.path_parameters or {}) or bool(
+                query.get("subject") or query.get("page_token")
+            )
+            excluded = [schemathesis.checks.positive_data_acceptance] if unsayable else []
+            case.call_and_validate(excluded_checks=excluded)
+
+        answered_as_described()
+    assert time.monotonic() - started < 60

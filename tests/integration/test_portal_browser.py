@@ -94,6 +94,26 @@ def test_searching_a_two_character_word_finds_the_right_registrations_and_not_ot
     assert page.locator("ol.hits mark").first.inner_text() == "医保"  # type: ignore[attr-defined]
 
 
+def test_a_mistyped_word_shows_did_you_mean_and_a_partial_match_says_so(page: object) -> None:
+    page.fill("#q", "气像")  # type: ignore[attr-defined]
+    _submit(page, "#q")
+    assert _hits(page) == []
+    assert page.inner_text("#suggestion") == "您是不是要找：气象"  # type: ignore[attr-defined]
+    assert not page.locator("#partial-match").count()  # type: ignore[attr-defined]
+    _follow(page, "#suggestion a")
+    assert page.input_value("#q") == "气象"  # type: ignore[attr-defined]
+    assert sorted(_hits(page)) == sorted(["江苏省逐小时地面气象观测数据", "南京市气象灾害预警信息"])
+    page.fill("#q", "气象治理")  # type: ignore[attr-defined]
+    _submit(page, "#q")
+    assert page.inner_text("#partial-match") == "没有完全匹配的结果，以下为部分匹配（未包含：治理）。"  # type: ignore[attr-defined]
+    assert sorted(_hits(page)) == sorted(["江苏省逐小时地面气象观测数据", "南京市气象灾害预警信息"])
+    # An abbreviation finds its full form, and the page says what else was searched.
+    page.fill("#q", "医疗保障")  # type: ignore[attr-defined]
+    _submit(page, "#q")
+    assert _hits(page) == ["南京市医保结算明细数据"]
+    assert "医保" in page.inner_text("#synonyms")  # type: ignore[attr-defined]
+
+
 def _facet_counts(page: object, facet: str) -> dict[str, int]:
     items = page.locator(f'ul[data-facet="{facet}"] a')  # type: ignore[attr-defined]
     return {
@@ -131,7 +151,7 @@ def test_a_registration_page_shows_only_public_fields(page: object, fed: PortalF
     shown = page.locator("#public-fields .field").evaluate_all(  # type: ignore[attr-defined]
         "nodes => nodes.map(n => n.dataset.field)"
     )
-    assert set(shown) <= {key for key, _ in PUBLIC_FIELDS} and "summary" in shown
+    assert set(shown) <= {field.key for field in PUBLIC_FIELDS} and "summary" in shown
     text = page.inner_text("body")  # type: ignore[attr-defined]
     assert Seed.secret not in text and "江苏省政务云" not in text
     assert "seed" not in text  # who did each step is not shown
@@ -263,3 +283,37 @@ def test_the_portal_works_with_the_keyboard_alone(page: object) -> None:
         " return getComputedStyle(a).outlineStyle; })()"
     )
     assert outline != "none"
+
+
+def test_on_a_phone_the_first_result_is_on_the_first_screen_and_the_filters_follow(
+    browser: object, fed: PortalFederation
+) -> None:
+    phone = browser.new_context(  # type: ignore[attr-defined]
+        locale="zh-CN", java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    try:
+        page = phone.new_page()
+        page.goto(fed.url + "?q=气象")
+        first = page.locator("ol.hits li").first.bounding_box()
+        filters = page.locator("aside.facets").bounding_box()
+        assert first["y"] + first["height"] <= 844, first  # all of it, without scrolling
+        assert filters["y"] > first["y"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing off the side
+        # The filters are a link away.
+        page.click("text=按登记对象、地区、状态等筛选")
+        assert page.evaluate("location.hash") == "#facets-title"
+    finally:
+        phone.close()
+    wide = browser.new_context(
+        locale="zh-CN", java_script_enabled=False, viewport={"width": 1200, "height": 860}
+    )  # type: ignore[attr-defined]
+    try:
+        page = wide.new_page()
+        page.goto(fed.url + "?q=气象")
+        results = page.locator("section.results").bounding_box()
+        filters = page.locator("aside.facets").bounding_box()
+        # On a wide screen the filters stand in a column left of the results.
+        assert filters["x"] + filters["width"] <= results["x"] and abs(filters["y"] - results["y"]) < 5
+        assert not page.locator(".to-facets").is_visible()
+    finally:
+        wide.close()

@@ -2,10 +2,16 @@
 
 The nodes run a simulated clock (two days per real second) so that ten-working-day announcements
 close within seconds; every other part is what an operator runs.
+
+The tests share one federation per module (and per test worker): each works on registrations of its
+own, with subjects and data names no other test uses (two registrations of one data name under one
+subject name would be possible duplicates of each other). The test that takes the national node down
+has a federation of its own.
 """
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -49,17 +55,40 @@ class Federation:
     def national_service(self) -> ns_grpc.NationalServiceStub:
         return ns_grpc.NationalServiceStub(self.national.channel())
 
+    def revive(self) -> Federation:
+        """Start again whichever node a test before left down (the national node on its own port)."""
+        self.national.revive()
+        self.province.revive()
+        return self
 
-@pytest.fixture
-def federation(tmp_path: Path) -> Iterator[Federation]:
-    started = start_federation(tmp_path)
+
+@pytest.fixture(scope="module")
+def shared_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    started = start_federation(tmp_path_factory.mktemp("federation"), search=False)
     yield started
     started.province.kill()
     started.national.kill()
 
 
-def start_federation(tmp_path: Path, *, strict: bool = False) -> Federation:
-    """A national node and Jiangsu's node; ``strict``: the built-in policy, as deployed."""
+@pytest.fixture
+def federation(shared_federation: Federation) -> Federation:
+    """The module's federation, both nodes running."""
+    return shared_federation.revive()
+
+
+@pytest.fixture
+def own_federation(tmp_path: Path) -> Iterator[Federation]:
+    """A federation for one test, which may take its nodes down."""
+    started = start_federation(tmp_path, search=False)
+    yield started
+    started.province.kill()
+    started.national.kill()
+
+
+def start_federation(tmp_path: Path, *, strict: bool = False, search: bool = True) -> Federation:
+    """A national node and Jiangsu's node; ``strict``: the built-in policy, as deployed, and schemas
+    migrated from empty databases, as on a first start; ``search``: the national node runs its search
+    indexer (without it, duplicates are still found, in the national log's entries)."""
     national_dir, province_dir = tmp_path / "national", tmp_path / "jiangsu"
     national_dir.mkdir()
     province_dir.mkdir()
@@ -71,9 +100,11 @@ def start_federation(tmp_path: Path, *, strict: bool = False) -> Federation:
             "REGISTRY_LISTEN": f"127.0.0.1:{port}",
             "REGISTRY_DATABASE_URL": f"sqlite:///{national_dir / 'national.db'}",
             "REGISTRY_PROVINCIAL_NODES": '[{"region": "320000"}]',
+            "REGISTRY_INDEXER__EMBEDDED": "true" if search else "false",
         },
         cwd=national_dir,
         strict=strict,
+        migrated=not strict,
     ).start()
     province = NodeProcess(
         "provincial_node",
@@ -86,12 +117,24 @@ def start_federation(tmp_path: Path, *, strict: bool = False) -> Federation:
         },
         cwd=province_dir,
         strict=strict,
+        migrated=not strict,
     ).start()
     return Federation(national, province, national_dir / "national.db")
 
 
 def _rid() -> str:
     return str(uuid.uuid4())
+
+
+_batches = itertools.count(1)
+
+
+def _content(
+    uscc: str | None = None, *, operation_term: tuple[date, date] | None = None
+) -> r.RegistrationContent:
+    """Materials whose data name no other registration of the federation has."""
+    data_name = f"全省道路交通流量数据（第{next(_batches)}批）"
+    return make_content(uscc, data_name=data_name, operation_term=operation_term)
 
 
 def _apply(
@@ -122,6 +165,21 @@ def _to_announcement(stub: rs_grpc.RegistrationServiceStub, name: str) -> r.Regi
 
 def _state(stub: rs_grpc.RegistrationServiceStub, name: str) -> r.Registration:
     return stub.GetRegistration(rs.GetRegistrationRequest(name=name), timeout=10)
+
+
+def _names(stub: rs_grpc.RegistrationServiceStub, parent: str, **filters: str) -> list[str]:
+    """The names of every registration under ``parent`` (all pages)."""
+    names, page_token = [], ""
+    for _ in range(100):
+        page = stub.ListRegistrations(
+            rs.ListRegistrationsRequest(parent=parent, page_size=100, page_token=page_token, **filters),
+            timeout=10,
+        )
+        names += [reg.name for reg in page.registrations]
+        page_token = page.next_page_token
+        if not page_token:
+            return names
+    raise AssertionError("more pages than registrations")
 
 
 def _wait_active(stub: rs_grpc.RegistrationServiceStub, name: str, timeout: float = 60) -> r.Registration:
@@ -165,8 +223,11 @@ def test_each_object_type_goes_through_every_step_on_a_province(
     federation: Federation, object_type: int
 ) -> None:
     stub = federation.registrations(federation.province)
-    term = (date(2026, 1, 1), date(2027, 12, 31)) if object_type == 2 else None
-    content = make_content(operation_term=term)
+    # A term that ends within the three years a registration is valid for, whatever day the
+    # federation's clock (two days a second) has reached.
+    today = date.today()
+    term = (date(today.year, 1, 1), date(today.year + 2, 12, 31))
+    content = _content(operation_term=term if object_type == 2 else None)
     created = _apply(stub, "320000", object_type, content)
     name = created.name
     assert created.state == r.Registration.PENDING
@@ -218,7 +279,12 @@ def test_each_object_type_goes_through_every_step_on_a_province(
     assert active.version == 1 and active.current_application.state == r.Application.COMPLETED
     _check_coded(federation, federation.province, active, "320000")
     if object_type == 2:
-        assert (active.valid_until.year, active.valid_until.month, active.valid_until.day) == (2027, 12, 31)
+        end = term[1]
+        assert (active.valid_until.year, active.valid_until.month, active.valid_until.day) == (
+            end.year,
+            end.month,
+            end.day,
+        )
     else:
         assert active.valid_until.year == active.valid_from.year + 3
     history = stub.ListHistory(rs.ListHistoryRequest(parent=name), timeout=10).entries
@@ -231,7 +297,7 @@ def test_each_object_type_goes_through_every_step_on_a_province(
 
 def test_change_then_deregistration_keep_the_code(federation: Federation) -> None:
     stub = federation.registrations(federation.province)
-    name = _apply(stub, "320000", 1, make_content()).name
+    name = _apply(stub, "320000", 1, _content()).name
     _to_announcement(stub, name)
     active = _wait_active(stub, name)
     changed = make_content(active.content.subject.uscc, data_name="全省道路交通流量数据（含城市道路）")
@@ -280,7 +346,7 @@ def test_change_then_deregistration_keep_the_code(federation: Federation) -> Non
 
 def test_illegal_transition_is_failed_precondition_and_changes_nothing(federation: Federation) -> None:
     stub = federation.registrations(federation.province)
-    name = _apply(stub, "320000", 1, make_content()).name
+    name = _apply(stub, "320000", 1, _content()).name
     before = _state(stub, name)
     with pytest.raises(grpc.RpcError) as caught:
         stub.AnnounceApplication(rs.AnnounceApplicationRequest(name=name, request_id=_rid()), timeout=10)
@@ -310,27 +376,30 @@ def test_locality_province_refuses_others_national_takes_provinces_without_a_nod
     federation: Federation,
 ) -> None:
     province = federation.registrations(federation.province)
+    before = _names(province, "nodes/320000")
+    outsider = make_uscc("440305")
     with pytest.raises(grpc.RpcError) as caught:
-        _apply(province, "320000", 1, make_content(make_uscc("440305")))
+        _apply(province, "320000", 1, _content(outsider))
     code, reason, metadata, _ = _error(caught.value)
     assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "SUBJECT_OUTSIDE_JURISDICTION")
     assert metadata["field"] == "registration.content.subject.uscc" and metadata["subject_region"] == "440000"
-    listed = province.ListRegistrations(rs.ListRegistrationsRequest(parent="nodes/320000"), timeout=10)
-    assert list(listed.registrations) == []
+    assert _names(province, "nodes/320000") == before  # nothing registered
+    assert _names(province, "nodes/320000", subject_uscc=outsider) == []
     national = federation.registrations(federation.national)
     # Jiangsu runs its own node: the national node sends its subjects there.
     with pytest.raises(grpc.RpcError) as caught:
-        _apply(national, "100000", 1, make_content(make_uscc("320106")))
+        _apply(national, "100000", 1, _content(make_uscc("320106")))
     assert _error(caught.value)[:2] == (grpc.StatusCode.PERMISSION_DENIED, "SUBJECT_HAS_PROVINCIAL_NODE")
     # Sichuan runs none: the national node registers its subject by proxy, under issuer 100000.
-    name = _apply(national, "100000", 3, make_content(make_uscc("510104"))).name
+    name = _apply(national, "100000", 3, _content(make_uscc("510104"))).name
     _to_announcement(national, name)
     active = _wait_active(national, name)
     _check_coded(federation, federation.national, active, "100000")
     assert active.content.subject.region == "510000"
 
 
-def test_codes_arrive_after_the_national_node_comes_back(federation: Federation) -> None:
+def test_codes_arrive_after_the_national_node_comes_back(own_federation: Federation) -> None:
+    federation = own_federation
     stub = federation.registrations(federation.province)
     names = [_apply(stub, "320000", object_type, make_content()).name for object_type in (1, 3, 1)]
     federation.national.kill()  # down before any announcement closes

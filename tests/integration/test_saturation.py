@@ -9,7 +9,6 @@ printed (benchmark figures, not assertions). Then SIGTERM, under that load: the 
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import threading
 import time
@@ -17,73 +16,23 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
-from common.gen.registry.v1 import registration_service_pb2 as rs
-from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
-from common.gen.registry.v1 import sync_service_pb2 as ss
-from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 from tests.cluster import Cluster
-from tests.factories import make_content, make_uscc
+from tests.factories import make_uscc
 from tests.nodes import NodeProcess, wait_until
 from tests.proxy import Proxy
-from tests.rpc_support import tracebacks
-from tests.trust import credentials
+from tests.rpc_support import HeldStreams, tracebacks
+from tests.sync_support import feed_for_sichuan, waiting_for_code
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.alone]
 
 PUSH_STREAMS, PULL_STREAMS = 500, 300
 STOP_BOUND = 10.0  # the default stop_timeout
-
-
-class HeldStreams:
-    """Streams opened on an event loop of their own: upward ones that never send, downward ones that
-    are never read. Closed (cancelled) on :meth:`close`."""
-
-    def __init__(self, address: str, *, push: int, pull: int, pull_node: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.calls: list[object] = []
-        self.channels: list[grpc.aio.Channel] = []
-        asyncio.run_coroutine_threadsafe(self._open(address, push, pull, pull_node), self.loop).result(60)
-
-    async def _open(self, address: str, push: int, pull: int, pull_node: str) -> None:
-        never = asyncio.Event()
-
-        async def silent() -> object:
-            await never.wait()
-            yield  # pragma: no cover - never reached
-
-        for i in range(push + pull):
-            if i % 100 == 0:
-                self.channels.append(grpc.aio.secure_channel(address, credentials(node="320000")))
-            stub = ss_grpc.SyncServiceStub(self.channels[-1])
-            if i < push:
-                self.calls.append(stub.PushChanges(silent()))
-            else:
-                self.calls.append(
-                    stub.PullChanges(
-                        ss.PullChangesRequest(node=pull_node, after_sequence=0, max_changes=5000)
-                    )
-                )
-        await asyncio.sleep(1.0)  # let them all reach the node
-
-    def close(self) -> None:
-        async def close() -> None:
-            for call in self.calls:
-                call.cancel()  # type: ignore[attr-defined]
-            for channel in self.channels:
-                await channel.close()
-
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 def _rss_mb(node: NodeProcess) -> float:
@@ -94,16 +43,22 @@ def _rss_mb(node: NodeProcess) -> float:
     return 0.0
 
 
-def _assign(stub: ns_grpc.NationalServiceStub, timeout: float) -> str:
-    request = ns.AssignCodeRequest(
-        node="nodes/320000",
-        issuer="320000",
-        object_type=r.PUBLIC_DATA_RESOURCE,
-        registration=f"nodes/320000/registrations/r-{uuid.uuid4().hex[:12]}",
-        subject_uscc=make_uscc("320106"),
-        request_id=str(uuid.uuid4()),
-    )
-    return stub.AssignCode(request, timeout=timeout).code
+def _code_requests(cluster: Cluster, count: int) -> list[ns.AssignCodeRequest]:
+    """Code requests for registrations the national ledger holds, waiting for their code."""
+    subject = make_uscc("320106")
+    requests = [
+        ns.AssignCodeRequest(
+            node="nodes/320000",
+            issuer="320000",
+            object_type=r.PUBLIC_DATA_RESOURCE,
+            registration=f"nodes/320000/registrations/r-{uuid.uuid4().hex[:12]}",
+            subject_uscc=subject,
+            request_id=str(uuid.uuid4()),
+        )
+        for _ in range(count)
+    ]
+    waiting_for_code(cluster.db_url("national"), requests)
+    return requests
 
 
 def _percentiles(values: list[float]) -> str:
@@ -120,30 +75,11 @@ def national(cluster: Cluster) -> Iterator[NodeProcess]:
     yield node.start()
 
 
-def _feed_for_sichuan(national: NodeProcess, registrations: int) -> None:
-    """Registrations by proxy for Sichuan, handed over when it onboards: a downward feed to pull."""
-    stub = rs_grpc.RegistrationServiceStub(national.channel())
-    for i in range(registrations):
-        stub.CreateRegistration(
-            rs.CreateRegistrationRequest(
-                parent="nodes/100000",
-                registration=r.Registration(
-                    object_type=1, content=make_content(make_uscc("510104"), data_name=f"四川数据 {i}")
-                ),
-                request_id=str(uuid.uuid4()),
-            ),
-            timeout=10,
-        )
-    sync = ss_grpc.SyncServiceStub(national.channel())
-    assert (
-        sync.OnboardNode(ss.OnboardNodeRequest(node="nodes/510000"), timeout=10).handed_over == registrations
-    )
-
-
 def test_held_and_unread_streams_do_not_starve_health_or_codes_and_sigterm_stops_the_node(
     cluster: Cluster, national: NodeProcess, report: Callable[[str], None]
 ) -> None:
-    _feed_for_sichuan(national, 60)
+    feed_for_sichuan(national, 60)
+    asked = _code_requests(cluster, 5000)
     codes = ns_grpc.NationalServiceStub(national.channel())
     health = health_pb2_grpc.HealthStub(national.channel())
     idle_rss = _rss_mb(national)
@@ -165,9 +101,11 @@ def test_held_and_unread_streams_do_not_starve_health_or_codes_and_sigterm_stops
         checker = threading.Thread(target=check_health, daemon=True)
         checker.start()
         deadline = time.monotonic() + 8
-        while time.monotonic() < deadline:
+        for request in asked:
+            if time.monotonic() >= deadline:
+                break
             started = time.perf_counter()
-            acknowledged.append(_assign(codes, timeout=5))
+            acknowledged.append(codes.AssignCode(request, timeout=5).code)
             code_latencies.append(time.perf_counter() - started)
         loaded_rss = _rss_mb(national)
         stop.set()

@@ -4,16 +4,20 @@ their counts, order, paging while the ledger changes (how the index follows the 
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
 from common.db import Database
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
+from common.registryctl.files import load_application
 from national_node.search import Search, SearchIndex, SearchQuery
 from tests.factories import make_content, make_uscc
 
@@ -231,3 +235,137 @@ def test_the_portals_postgresql_sessions_plan_each_search_for_its_own_words(post
             assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "5s"  # the URL's kept
     finally:
         db.dispose()
+
+
+def test_the_walkthroughs_search_finds_the_example_application(database: Database) -> None:
+    """The README's walkthrough registers deploy/examples/application.toml and says which query of
+    the portal's search finds it: that query finds it."""
+    root = Path(__file__).resolve().parents[2]
+    walkthrough = (root / "README.md").read_text(encoding="utf-8").split("## Walkthrough", 1)[1]
+    said = re.search(r"/\?q=(\S+) finds it", walkthrough)
+    assert said is not None, "the walkthrough no longer says what the search finds"
+    example = record("", node="320000")
+    example.registration.content.CopyFrom(load_application(root / "deploy" / "examples" / "application.toml"))
+    seed_corpus(database)  # other registrations, which mention 交通 (traffic) among their scenarios
+    put(database, example)
+    found = Search(database).search(SearchQuery(q=unquote(said.group(1))))
+    assert example.registration.uid in [row.uid for row in found.items], said.group(1)
+
+
+# -- as people write ----------------------------------------------------------------------------------
+
+
+def test_an_abbreviation_finds_its_full_form_and_traditional_characters_find_simplified_ones(
+    database: Database,
+) -> None:
+    put(
+        database,
+        record("无锡市社会保险费缴纳明细", subject="无锡市人力资源和社会保障局"),
+        record("苏州市公共交通刷卡数据", subject="苏州市交通运输局"),
+        record("廣州市公共交通客流數據", subject="廣州市交通運輸局", node="440000"),
+        record("全省中医保健服务机构名录", subject="江苏省卫生健康委员会"),
+    )
+    search = Search(database)
+    assert names(search.search(SearchQuery(q="社保"))) == ["无锡市社会保险费缴纳明细"]
+    buses = {"苏州市公共交通刷卡数据", "廣州市公共交通客流數據"}
+    assert set(names(search.search(SearchQuery(q="公交")))) == buses
+    assert names(search.search(SearchQuery(q="廣州 公交"))) == ["廣州市公共交通客流數據"]
+    assert names(search.search(SearchQuery(q="广州 客流"))) == ["廣州市公共交通客流數據"]
+    result = search.search(SearchQuery(q="社保"))
+    assert "社会保险" in result.synonyms and not result.partial and result.suggestion == ""
+    # Only whole words take synonyms: nothing of 医保 (医疗保障) in 中医保健.
+    assert search.search(SearchQuery(q="医保")).total == 0
+
+
+def test_an_operators_synonyms_take_effect_without_reindexing(database: Database, tmp_path: Path) -> None:
+    from national_node.synonyms import Synonyms
+
+    put(database, record("江苏健康码申领记录", subject="江苏省大数据管理中心"))
+    assert Search(database).search(SearchQuery(q="苏康码")).total == 0
+    mine = tmp_path / "synonyms.txt"
+    mine.write_text("苏康码, 江苏健康码\n", encoding="utf-8")
+    assert names(Search(database, synonyms=Synonyms.load(mine)).search(SearchQuery(q="苏康码"))) == [
+        "江苏健康码申领记录"
+    ]
+
+
+def test_a_match_on_the_data_name_comes_before_a_match_on_the_subject_alone(database: Database) -> None:
+    put(
+        database,
+        record("南京市气象灾害预警信息", subject="南京市气象局", created=T0),
+        record("江苏省逐小时地面气象观测数据", subject="江苏省气象局", created=T0 + timedelta(hours=1)),
+        # Newer, but 气象 only in its subject's name, then only in its summary.
+        record("全省降水量短期预报数据", subject="江苏省气象局", created=T0 + timedelta(hours=2)),
+        record("农业服务产品", summary="农业气象旬报", created=T0 + timedelta(hours=3)),
+    )
+    assert names(Search(database).search(SearchQuery(q="气象"))) == [
+        "江苏省逐小时地面气象观测数据",
+        "南京市气象灾害预警信息",
+        "全省降水量短期预报数据",
+        "农业服务产品",
+    ]
+
+
+def test_a_mistyped_word_gets_a_suggestion_from_the_words_of_names_that_finds_something(
+    database: Database,
+) -> None:
+    seed_corpus(database)
+    search = Search(database)
+    result = search.search(SearchQuery(q="气像"))
+    assert result.total == 0 and result.items == [] and result.suggestion == "气象"
+    assert search.search(SearchQuery(q="气像观测")).suggestion == "气象观测"
+    # A query that finds something is not corrected; one with no near word gets no suggestion.
+    assert search.search(SearchQuery(q="气象")).suggestion == ""
+    assert search.search(SearchQuery(q="不存在的词")).suggestion == ""
+    # A correction that would find nothing with the filters chosen is not offered.
+    filtered = search.search(SearchQuery(q="气像", filters={"update_frequency": "每年"}))
+    assert filtered.suggestion == ""
+    # Words of names indexed after the first suggestion are suggested too.
+    put(database, record("全省降水量预报数据"))
+    assert search.search(SearchQuery(q="降水亮")).suggestion == "降水量"
+
+
+def test_when_nothing_holds_every_word_a_partial_match_is_marked_and_pages_as_one_result(
+    database: Database,
+) -> None:
+    put(
+        database,
+        *[
+            record(f"空气质量监测站点{i:02d}", summary="小时浓度", created=T0 + timedelta(minutes=i))
+            for i in range(7)
+        ],
+        # 治理 is more common (in these names) than 空气: 空气 is what a partial match keeps.
+        *[
+            record(f"城市治理事件{i:02d}", summary="网格事件", created=T0 + timedelta(hours=1, minutes=i))
+            for i in range(9)
+        ],
+    )
+    search = Search(database)
+    first = search.search(SearchQuery(q="空气治理", page_size=5))
+    assert first.partial and first.omitted == ["治理"] and first.total == 7
+    seen = names(first)
+    after = first.next_position
+    for _ in range(5):  # bounded
+        if after is None:
+            break
+        page = search.search(SearchQuery(q="空气治理", page_size=5), after)
+        assert page.partial and page.omitted == ["治理"]
+        seen += names(page)
+        after = page.next_position
+    assert sorted(seen) == [f"空气质量监测站点{i:02d}" for i in range(7)]
+    # A query whose words are all held by some registration is no partial match.
+    assert not search.search(SearchQuery(q="空气质量")).partial
+
+
+def test_the_indexer_keeps_the_words_of_names_for_suggestions(database: Database) -> None:
+    from sqlmodel import select
+
+    from national_node.models import SearchWordRow
+
+    put(database, record("南京市气象灾害预警信息", subject="南京市气象局"))
+    put(database, record("南京市气象灾害预警信息", subject="南京市气象局"))  # the same words: no new rows
+    with database.transaction(write=False) as session:
+        words = list(session.exec(select(SearchWordRow.word)))
+    assert {"南京", "气象", "灾害", "预警", "气象局"} <= set(words)
+    assert len(words) == len(set(words))
+    assert "summary" not in words and all(":" not in w for w in words)

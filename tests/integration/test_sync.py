@@ -9,11 +9,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
-from sqlmodel import select
 
 from common.clock import SystemClock
 from common.db import Database, migrate
@@ -25,13 +25,15 @@ from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
+from common.rpc.status import details_of
+from common.sync.records import rename
 from provincial_node.agreement import check_agreement
-from provincial_node.changelog import ChangeLog, ChangeRow
+from provincial_node.changelog import ChangeLog
 from provincial_node.server import MIGRATIONS
 from tests.cluster import Cluster
 from tests.factories import make_content, make_uscc
 from tests.nodes import ROOT, wait_until
-from tests.sync_support import seed
+from tests.sync_support import seeded_changes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -77,19 +79,19 @@ def _step(stub: rs_grpc.RegistrationServiceStub, method: str, name: str) -> r.Re
 # -- upward, through crashes ------------------------------------------------------------------------
 
 
-def test_kill_9_national_then_daemon_while_10000_changes_stream(cluster: Cluster) -> None:
+def test_kill_9_national_then_daemon_while_2000_changes_stream(cluster: Cluster) -> None:
     province_db = cluster.root / "320000.db"
     db = Database(cluster.db_url("320000"))
     migrate(db.engine, MIGRATIONS)
     db.dispose()
     national = cluster.national().start()
-    # The province writes 10,000 changes (2,000 registrations, five steps each) while they stream.
+    # The province writes 2,000 changes (400 registrations, five steps each) while they stream.
     seeding = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "from tests.sync_support import seed; "
-            f"seed({cluster.db_url('320000')!r}, '320000', registrations=2000)",
+            f"seed({cluster.db_url('320000')!r}, '320000', registrations=400)",
         ],
         cwd=ROOT,
     )
@@ -97,15 +99,16 @@ def test_kill_9_national_then_daemon_while_10000_changes_stream(cluster: Cluster
     rng = random.Random(7)
     national_kills = daemon_kills = 0
     try:
-        while seeding.poll() is None:  # kill -9 the national node again and again while it streams
+        # kill -9 the national node again and again while it streams (three times at least)
+        while seeding.poll() is None or national_kills < 3:
             time.sleep(rng.uniform(1.5, 4))
             national.kill()
             national_kills += 1
             time.sleep(rng.uniform(0, 1))
             national.start()
-        assert seeding.returncode == 0
+        assert seeding.wait(60) == 0
         head = _head(province_db)
-        assert head == 10_000
+        assert head == 2_000
         for _ in range(3):  # then kill -9 the sync daemon while it catches up
             wait_until(lambda: cluster.state("320000").acknowledged_sequence > 0, timeout=30)
             time.sleep(rng.uniform(0.2, 1.5))
@@ -132,7 +135,7 @@ def test_kill_9_national_then_daemon_while_10000_changes_stream(cluster: Cluster
     ledger = _revisions(
         cluster.root / "national.db", "SELECT uid, revision FROM ledger WHERE node = '320000'"
     )
-    assert len(province) == 2000 and ledger == province
+    assert len(province) == 400 and ledger == province
     report = _in_agreement(cluster, "320000")
     assert report.in_agreement and not report.ledger_newer and not report.node_newer
     # The national log holds every accepted change exactly once: one entry per change, no gap.
@@ -190,20 +193,7 @@ def test_provinces_keep_registering_while_the_national_node_is_away(cluster: Clu
 
 
 def _batches(cluster: Cluster, registrations: int) -> list[sync_pb2.Change]:
-    seed(cluster.db_url("320000"), "320000", registrations=registrations)
-    db = Database(cluster.db_url("320000"))
-    try:
-        with db.transaction(write=False) as session:
-            rows = session.exec(select(ChangeRow).order_by(ChangeRow.sequence)).all()
-            changes = []
-            for row in rows:
-                change = sync_pb2.Change(sequence=row.sequence)
-                change.record.ParseFromString(row.record)
-                change.commit_time.FromDatetime(row.committed_at)
-                changes.append(change)
-            return changes
-    finally:
-        db.dispose()
+    return seeded_changes(cluster.db_url("320000"), "320000", registrations=registrations)
 
 
 def _push(stub: ss_grpc.SyncServiceStub, *batches: list[sync_pb2.Change]) -> list[sync_pb2.ChangeAck]:
@@ -291,11 +281,17 @@ def test_onboarding_handover_and_a_transfer_across_three_nodes(cluster: Cluster)
     )
     assert (handed.name, handed.code, handed.state) == (moved_name, coded.code, r.Registration.ACTIVE)
     # The national node no longer modifies it; Guangdong does.
-    with pytest.raises(grpc.RpcError) as caught:
-        national_stub.RenewRegistration(
+    code, reason, metadata = _refusal(
+        lambda: national_stub.RenewRegistration(
             rs.RenewRegistrationRequest(name=proxied.name, request_id="x-1"), timeout=5
         )
-    assert caught.value.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
+    )
+    assert (code, reason, metadata["node"], metadata["name"]) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "NOT_MANAGED_HERE",
+        "nodes/440000",
+        moved_name,
+    )
     correction = make_content(coded.content.subject.uscc, data_name="广东省交通流量数据（更正）")
     gd.SubmitApplication(
         rs.SubmitApplicationRequest(
@@ -338,15 +334,23 @@ def test_onboarding_handover_and_a_transfer_across_three_nodes(cluster: Cluster)
     arrived = wait_until(lambda: _lookup(gd, active.code), timeout=30)
     assert arrived.name == local.name.replace("nodes/320000", "nodes/440000") and arrived.code == active.code
     wait_until(
-        lambda: _lookup(js, active.code) and _lookup(js, active.code).managing_node == "nodes/440000",
+        lambda: (
+            _reason(lambda: js.LookupRegistration(rs.LookupRegistrationRequest(code=active.code), timeout=5))
+            == "NOT_MANAGED_HERE"
+        ),
         timeout=30,
         message="Jiangsu to learn of the transfer",
     )
-    with pytest.raises(grpc.RpcError) as caught:
-        js.RenewRegistration(
+    code, reason, metadata = _refusal(
+        lambda: js.RenewRegistration(
             rs.RenewRegistrationRequest(name=local.name, request_id=str(uuid.uuid4())), timeout=5
         )
-    assert caught.value.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
+    )
+    assert (code, reason, metadata["node"]) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "NOT_MANAGED_HERE",
+        "nodes/440000",
+    )
     renewed = gd.RenewRegistration(
         rs.RenewRegistrationRequest(name=arrived.name, request_id=str(uuid.uuid4())),
         timeout=10,
@@ -360,6 +364,340 @@ def test_onboarding_handover_and_a_transfer_across_three_nodes(cluster: Cluster)
         timeout=30,
         message="the renewal to reach the ledger",
     )
+    # Jiangsu does not answer with its old copy of the renewed registration: it says where it is now.
+    for read in (
+        lambda: js.GetRegistration(rs.GetRegistrationRequest(name=local.name), timeout=5),
+        lambda: js.GetConfirmation(rs.GetConfirmationRequest(code=active.code), timeout=5),
+    ):
+        code, reason, metadata = _refusal(read)
+        assert (code, reason, metadata["node"], metadata["name"]) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "NOT_MANAGED_HERE",
+            "nodes/440000",
+            arrived.name,
+        )
+    confirmation = wait_until(
+        lambda: (
+            (c := gd.GetConfirmation(rs.GetConfirmationRequest(code=active.code), timeout=5)).tlog_proof and c
+        ),
+        timeout=30,
+        message="the renewed registration's confirmation file, at Guangdong",
+    )
+    assert confirmation.valid_until == renewed.valid_until
+
+
+def _end(daemon: subprocess.Popen[str]) -> None:
+    daemon.kill()
+    daemon.wait(10)
+    assert daemon.stdout is not None
+    daemon.stdout.close()
+
+
+def _active(stub: rs_grpc.RegistrationServiceStub, name: str) -> r.Registration:
+    for method in ("AcceptApplication", "ApproveApplication", "AnnounceApplication"):
+        _step(stub, method, name)
+    return wait_until(
+        lambda: (
+            (reg := stub.GetRegistration(rs.GetRegistrationRequest(name=name), timeout=5)).state
+            == r.Registration.ACTIVE
+            and reg
+        ),
+        timeout=60,
+        message=f"{name} to be coded",
+    )
+
+
+def _submit(
+    stub: rs_grpc.RegistrationServiceStub, reg: r.Registration, kind: int, data_name: str
+) -> r.Registration:
+    return stub.SubmitApplication(
+        rs.SubmitApplicationRequest(
+            name=reg.name,
+            type=kind,
+            content=make_content(reg.content.subject.uscc, data_name=data_name),
+            reason="数据名称调整",
+            request_id=str(uuid.uuid4()),
+        ),
+        timeout=10,
+    )
+
+
+def _ledger(stub: ss_grpc.SyncServiceStub, code: str) -> sync_pb2.RegistrationRecord:
+    return stub.LookupLedger(ss.LookupLedgerRequest(code=code), timeout=5)
+
+
+def _reason(call: Callable[[], object]) -> str:
+    """The reason a call is refused for ("" when it is answered)."""
+    try:
+        call()
+    except grpc.RpcError as error:
+        return details_of(error).reason
+    return ""
+
+
+def _refusal(call: Callable[[], object]) -> tuple[grpc.StatusCode, str, dict[str, str]]:
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    details = details_of(caught.value)
+    return details.code, details.reason, dict(details.metadata)
+
+
+def _transfer(stub: ss_grpc.SyncServiceStub, code: str, request_id: str) -> ss.Transfer:
+    """Ask for the transfer of ``code`` to Guangdong; with a ``request_id`` used before, where it stands."""
+    return stub.TransferRegistration(
+        ss.TransferRegistrationRequest(code=code, to_node="nodes/440000", request_id=request_id), timeout=10
+    )
+
+
+def _releases(db_file: Path) -> int:
+    """How many releases to a transfer the province's change log holds."""
+    with sqlite3.connect(db_file) as conn:
+        return conn.execute("SELECT count(*) FROM changes WHERE transfer_id != ''").fetchone()[0]
+
+
+def _revision(reg: r.Registration) -> int:
+    return int(reg.etag.removeprefix("r"))
+
+
+def test_a_change_the_former_province_accepts_while_a_transfer_is_pending_goes_with_the_registration(
+    cluster: Cluster,
+) -> None:
+    cluster.own_nodes = ("320000", "440000")
+    cluster.national().start()
+    jiangsu = cluster.province("320000", in_process=False).start()
+    jiangsu_db = cluster.root / "320000.db"
+    daemon = cluster.daemon("320000")
+    try:
+        js = rs_grpc.RegistrationServiceStub(jiangsu.channel())
+        sync = cluster.sync()
+        first, second = (_apply(js, "320000", data_name=f"交通流量数据 {i}").name for i in (1, 2))
+        a, b = _active(js, first), _active(js, second)
+        asked = {}
+        for reg in (a, b):
+            wait_until(lambda reg=reg: _ledger_node(sync, reg.code) == "nodes/320000", timeout=30)
+            asked[reg.code] = str(uuid.uuid4())
+            _transfer(sync, reg.code, asked[reg.code])  # pending: Guangdong's node is not running yet
+        # Guangdong has not confirmed: Jiangsu manages both, and a change there reaches the ledger.
+        changing = _submit(js, a, r.CHANGE, "江苏交通流量数据（变更）")
+        wait_until(
+            lambda: _ledger(sync, a.code).revision == _revision(changing),
+            timeout=30,
+            message="the change made while the transfer is pending to reach the ledger",
+        )
+        # Jiangsu's link goes down; Guangdong comes up and confirms both transfers. Jiangsu has not
+        # heard of that, and accepts a correction: the change a transfer used to leave behind.
+        _end(daemon)
+        guangdong = cluster.province("440000").start()
+        gd = rs_grpc.RegistrationServiceStub(guangdong.channel())
+        for reg in (a, b):
+            confirmed = wait_until(
+                lambda reg=reg: (
+                    (t := _transfer(sync, reg.code, asked[reg.code])).HasField("confirm_time") and t
+                ),
+                timeout=30,
+                message="Guangdong to confirm the transfer",
+            )
+            assert confirmed.state == ss.Transfer.PENDING and not confirmed.HasField("release_time")
+        late = _submit(js, b, r.CORRECTION, "江苏交通流量数据（更正）")
+        # The transfers wait for Jiangsu, where the coordinator sees them; nothing has moved.
+        assert cluster.state("320000").transfers_releasing == 2
+        assert _ledger_node(sync, a.code) == _ledger_node(sync, b.code) == "nodes/320000"
+        # Jiangsu's daemon comes back and is killed (-9) as soon as its releases are in its log.
+        daemon = cluster.daemon("320000")
+        wait_until(lambda: _releases(jiangsu_db) == 2, timeout=30, message="Jiangsu to release both")
+        _end(daemon)
+        # Released: Jiangsu still answers reads, refuses every write, and writes nothing.
+        head, before = (
+            _head(jiangsu_db),
+            js.GetRegistration(rs.GetRegistrationRequest(name=b.name), timeout=5),
+        )
+        moved_a, moved_b = (reg.name.replace("nodes/320000", "nodes/440000") for reg in (a, b))
+        for write, now in (
+            (lambda: _step(js, "AcceptApplication", b.name), moved_b),
+            (
+                lambda: js.RenewRegistration(
+                    rs.RenewRegistrationRequest(name=a.name, request_id="renew-1"), timeout=5
+                ),
+                moved_a,
+            ),
+        ):
+            code, reason, metadata = _refusal(write)
+            assert (code, reason, metadata["node"], metadata["name"]) == (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "TRANSFER_PENDING",
+                "nodes/440000",
+                now,
+            )
+        assert metadata["transfer"] == _transfer(sync, a.code, asked[a.code]).id
+        assert _head(jiangsu_db) == head
+        assert js.GetRegistration(rs.GetRegistrationRequest(name=b.name), timeout=5).etag == before.etag
+        # Back once more, and killed (-9) again as soon as the ledger has completed the transfers.
+        daemon = cluster.daemon("320000")
+        for reg in (a, b):
+            wait_until(
+                lambda reg=reg: _ledger_node(sync, reg.code) == "nodes/440000",
+                timeout=30,
+                message="the transfers to complete with Jiangsu's releases",
+            )
+        _end(daemon)
+        daemon = cluster.daemon("320000")
+        # The correction Jiangsu accepted is in the ledger and at Guangdong, which takes it on.
+        assert _ledger(sync, b.code).revision == _revision(late)
+        for reg in (a, b):
+            done = _transfer(sync, reg.code, asked[reg.code])
+            assert done.state == ss.Transfer.COMPLETED and done.HasField("release_time")
+        arrived = wait_until(
+            lambda: _lookup(gd, b.code), timeout=30, message="the transfer to reach Guangdong"
+        )
+        assert (arrived.name, arrived.current_application.type, arrived.current_application.state) == (
+            moved_b,
+            r.CORRECTION,
+            r.Application.SUBMITTED,
+        )
+        assert arrived.current_application.content.data_name == "江苏交通流量数据（更正）"
+        for method in ("AcceptApplication", "ApproveApplication", "AnnounceApplication"):
+            _step(gd, method, moved_b)
+        corrected = wait_until(
+            lambda: (
+                (reg := gd.GetRegistration(rs.GetRegistrationRequest(name=moved_b), timeout=5)).version == 2
+                and reg
+            ),
+            timeout=60,
+            message="the correction to come in force at Guangdong",
+        )
+        assert (corrected.content.data_name, corrected.code) == ("江苏交通流量数据（更正）", b.code)
+        changed = wait_until(lambda: _lookup(gd, a.code), timeout=30, message="the other transfer")
+        assert (changed.name, changed.current_application.type) == (moved_a, r.CHANGE)
+        # Jiangsu's feed never stalled: what it registers next is acknowledged, nothing was refused.
+        after = _apply(js, "320000", data_name="交通流量数据 3")
+        head = _head(jiangsu_db)
+        state = wait_until(
+            lambda: (s := cluster.state("320000")).acknowledged_sequence == head and s,
+            timeout=30,
+            message="Jiangsu's feed to be acknowledged to its head",
+        )
+        assert (state.refused_changes, state.last_error, state.transfers_releasing) == (0, "", 0)
+        assert sync.GetLedgerRecords(ss.GetLedgerRecordsRequest(uids=[after.uid]), timeout=5).records
+
+        # Jiangsu presents neither as its own any more: every read says where each is managed now.
+        def moved_away(code: str) -> bool:
+            lookup = rs.LookupRegistrationRequest(code=code)
+            return _reason(lambda: js.LookupRegistration(lookup, timeout=5)) == "NOT_MANAGED_HERE"
+
+        wait_until(
+            lambda: moved_away(a.code) and moved_away(b.code),
+            timeout=30,
+            message="Jiangsu to learn of the transfers",
+        )
+        for reg, now in ((a, moved_a), (b, moved_b)):
+            for read in (
+                lambda reg=reg: js.GetRegistration(rs.GetRegistrationRequest(name=reg.name), timeout=5),
+                lambda reg=reg: js.GetConfirmation(rs.GetConfirmationRequest(code=reg.code), timeout=5),
+                lambda reg=reg: _submit(js, reg, r.CHANGE, "再变更"),
+            ):
+                code, reason, metadata = _refusal(read)
+                assert (code, reason, metadata["node"], metadata["name"]) == (
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "NOT_MANAGED_HERE",
+                    "nodes/440000",
+                    now,
+                )
+        listed = js.ListRegistrations(rs.ListRegistrationsRequest(parent="nodes/320000"), timeout=5)
+        assert {x.uid for x in listed.registrations} == {after.uid}
+    finally:
+        _end(daemon)
+
+
+def _push_one(
+    stub: ss_grpc.SyncServiceStub,
+    node: str,
+    sequence: int,
+    record: sync_pb2.RegistrationRecord,
+    transfer: str = "",
+) -> sync_pb2.ChangeAck:
+    change = sync_pb2.Change(sequence=sequence, record=record, transfer_id=transfer)
+    [ack] = list(
+        stub.PushChanges(iter([sync_pb2.ChangeBatch(node=f"nodes/{node}", changes=[change])]), timeout=10)
+    )
+    return ack
+
+
+def test_only_the_node_a_transfer_takes_a_registration_from_releases_it_and_then_changes_it_no_more(
+    cluster: Cluster,
+) -> None:
+    cluster.own_nodes = ("320000", "440000", "510000")
+    cluster.national().start()
+    jiangsu = cluster.province("320000", in_process=False).start()
+    jiangsu_db = cluster.root / "320000.db"
+    daemon = cluster.daemon("320000")
+    try:
+        js = rs_grpc.RegistrationServiceStub(jiangsu.channel())
+        sync = cluster.sync()
+        first, second = (_apply(js, "320000", data_name=f"交通流量数据 {i}").name for i in (1, 2))
+        moving, staying = _active(js, first), _active(js, second)
+        for reg in (moving, staying):
+            wait_until(lambda reg=reg: _ledger_node(sync, reg.code) == "nodes/320000", timeout=30)
+        wait_until(lambda: cluster.state("320000").acknowledged_sequence == _head(jiangsu_db), timeout=30)
+        _end(daemon)
+        asked = str(uuid.uuid4())
+        transfer = _transfer(sync, moving.code, asked)
+        unconfirmed = _transfer(sync, staying.code, str(uuid.uuid4()))
+        # Guangdong's node is not running: the confirmation its daemon would send, with its certificate.
+        guangdong, sichuan, own = (cluster.sync(node=n) for n in ("440000", "510000", "320000"))
+        guangdong.ConfirmTransfer(
+            ss.ConfirmTransferRequest(node="nodes/440000", transfer_id=transfer.id), timeout=10
+        )
+        record = _ledger(sync, moving.code)
+        # The receiving node and a third node forge Jiangsu's release, under either name: refused.
+        for node, stub in (("440000", guangdong), ("510000", sichuan)):
+            for forged in (record, rename(record, node)):
+                ack = _push_one(stub, node, 1, forged, transfer.id)
+                assert ack.acknowledged_sequence == 0 and len(ack.refused) == 1, (node, ack)
+        # Nor can the receiving node speak for Jiangsu.
+        with pytest.raises(grpc.RpcError) as caught:
+            _push_one(guangdong, "320000", _head(jiangsu_db) + 1, record, transfer.id)
+        assert (details_of(caught.value).code, details_of(caught.value).reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "NOT_YOUR_NODE",
+        )
+        # Jiangsu itself cannot release a registration no confirmed transfer asked it for.
+        head = _head(jiangsu_db)
+        ack = _push_one(own, "320000", head + 1, _ledger(sync, staying.code), unconfirmed.id)
+        assert ack.acknowledged_sequence == head and ack.refused and "has not asked" in ack.refused[0]
+        # Nothing moved: the transfer waits for Jiangsu's own release.
+        waiting = _transfer(sync, moving.code, asked)
+        assert waiting.state == ss.Transfer.PENDING and not waiting.HasField("release_time")
+        assert _ledger_node(sync, moving.code) == _ledger_node(sync, staying.code) == "nodes/320000"
+        assert cluster.state("320000").transfers_releasing == 1
+        # Jiangsu's daemon releases it: the transfer completes.
+        daemon = cluster.daemon("320000")
+        wait_until(
+            lambda: _ledger_node(sync, moving.code) == "nodes/440000",
+            timeout=30,
+            message="the transfer to complete with Jiangsu's release",
+        )
+        wait_until(lambda: cluster.state("320000").acknowledged_sequence == _head(jiangsu_db), timeout=30)
+        _end(daemon)
+        # After its release, Jiangsu can neither change the registration in the ledger nor release it again.
+        head = _head(jiangsu_db)
+        with sqlite3.connect(jiangsu_db) as conn:
+            [data] = conn.execute(
+                "SELECT record FROM changes WHERE transfer_id = ?", (transfer.id,)
+            ).fetchone()
+        released = sync_pb2.RegistrationRecord.FromString(data)
+        later = sync_pb2.RegistrationRecord()
+        later.CopyFrom(released)
+        later.revision += 1
+        later.registration.content.data_name = "江苏交通流量数据（转出后修改）"
+        ledger_before = _ledger(sync, moving.code)
+        ack = _push_one(own, "320000", head + 1, later)
+        assert ack.acknowledged_sequence == head and ack.refused and "released it" in ack.refused[0]
+        ack = _push_one(own, "320000", head + 1, released, transfer.id)
+        assert ack.acknowledged_sequence == head and ack.refused and "already" in ack.refused[0]
+        assert _ledger(sync, moving.code) == ledger_before
+        assert ledger_before.registration.content.data_name == moving.content.data_name
+    finally:
+        _end(daemon)
 
 
 def renewed_revision(stub: rs_grpc.RegistrationServiceStub, name: str) -> int:

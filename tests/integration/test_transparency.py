@@ -16,6 +16,8 @@ Each on SQLite; the tampering also with the national node on PostgreSQL.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import uuid
@@ -42,6 +44,7 @@ from common.security.local import LocalTrust, read_key_lines
 from common.settings import normalise_database_url
 from common.transparency import (
     Checkpoint,
+    CosignatureSigner,
     Signer,
     VerificationError,
     consistency_proof,
@@ -49,13 +52,19 @@ from common.transparency import (
     subtrees_completed_by_batch,
     verify_proof,
 )
-from common.transparency.entry import ORIGIN, canonical, parse_entry, verify_confirmation
+from common.transparency.entry import (
+    ORIGIN,
+    WITNESS_KEY_PREFIX,
+    canonical,
+    parse_entry,
+    verify_confirmation,
+)
 from common.transparency.note import sign_note
 from common.transparency.proof import Proof
 from tests.cluster import Cluster
 from tests.factories import make_content, make_uscc
-from tests.nodes import ROOT, NodeProcess, free_port, wait_until
-from tests.trust import trust
+from tests.nodes import ROOT, NodeProcess, free_port, registryctl, wait_until
+from tests.trust import node_env, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -166,6 +175,89 @@ def test_a_confirmation_verifies_offline_and_flipping_any_byte_fails_it(
     assert wrong.returncode == 1 and '"reason": "CONTENT"' in wrong.stdout
 
 
+def _first_file(province: NodeProcess, code: str) -> r.Confirmation:
+    """The first answer of GetConfirmation that carries a file, asked for as soon as the code is there."""
+    stub = rs_grpc.RegistrationServiceStub(province.channel())
+    return wait_until(
+        lambda: (
+            (c := stub.GetConfirmation(rs.GetConfirmationRequest(code=code), timeout=15)).tlog_proof and c
+        ),
+        timeout=30,
+        interval=0.05,
+        message="a confirmation file",
+    )
+
+
+def _verify_with_registryctl(
+    province: NodeProcess, proof: str, tmp_path: Path, witnesses: int
+) -> tuple[int, dict]:
+    file = tmp_path / f"confirmation-{uuid.uuid4().hex[:8]}.tlog"
+    file.write_text(proof)
+    keys = tmp_path / "witnesses.vkeys"
+    keys.write_text("".join(k + "\n" for k in _witness_keys() if "/320000+" in k or "/440000+" in k))
+    done = registryctl(
+        province.address,
+        "confirmation",
+        "verify",
+        str(file),
+        "--log-keys",
+        str(trust().log_verifier_keys_file),
+        "--witness-keys",
+        str(keys),
+        "--witnesses",
+        str(witnesses),
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_the_first_confirmation_carries_every_witness_or_says_whose_cosignature_is_pending(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.own_nodes = ("320000", "440000")
+    cluster.national().start()
+    jiangsu, guangdong = cluster.province("320000").start(), cluster.province("440000").start()
+    _confirmation(jiangsu, _active(jiangsu).code, cosigned_by=2)  # both witnesses keep up with the log
+
+    # The first answer with a file, asked for the moment the registration is active, is cosigned by both.
+    for _ in range(3):
+        first = _first_file(jiangsu, _active(jiangsu).code)
+        assert (list(first.cosigned_by), list(first.witnesses_pending)) == (
+            ["nodes/320000", "nodes/440000"],
+            [],
+        )
+        code, report = _verify_with_registryctl(jiangsu, first.tlog_proof, tmp_path, witnesses=2)
+        assert code == 0 and report["verified"] is True, report
+
+    # A witness away: the answer comes after a bounded wait, says whose cosignature is pending, and the
+    # verifier says so (exit status 3), apart from a confirmation that does not verify.
+    assert guangdong.stop() == 0
+    reg = _active(jiangsu)
+    pending = _first_file(jiangsu, reg.code)
+    assert (list(pending.cosigned_by), list(pending.witnesses_pending)) == (
+        ["nodes/320000"],
+        ["nodes/440000"],
+    )
+    code, report = _verify_with_registryctl(jiangsu, pending.tlog_proof, tmp_path, witnesses=2)
+    assert code == 3 and report["reason"] == "COSIGNATURES_PENDING", report
+    assert [name.rsplit("/", 1)[1] for name in report["pending"]] == ["440000"], report
+
+    # Back: the same confirmation, fetched again, carries both.
+    guangdong.start()
+    stub = rs_grpc.RegistrationServiceStub(jiangsu.channel())
+    complete = wait_until(
+        lambda: (
+            not (
+                c := stub.GetConfirmation(rs.GetConfirmationRequest(code=reg.code), timeout=15)
+            ).witnesses_pending
+            and c
+        ),
+        timeout=60,
+        message="the returning witness's cosignature",
+    )
+    assert list(complete.cosigned_by) == ["nodes/320000", "nodes/440000"]
+    assert _verify_with_registryctl(jiangsu, complete.tlog_proof, tmp_path, witnesses=2)[0] == 0
+
+
 # -- tampering --------------------------------------------------------------------------------------
 
 
@@ -216,8 +308,10 @@ def _forge_entry_of(code: str) -> Callable[[dict[int, bytes]], None]:
     return forge
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def national_db(request: pytest.FixtureRequest, cluster: Cluster) -> str:
+    """The national database an attacker rewrites: each attack below on one backend, the two attacks
+    on both (what the witnesses see does not depend on it; the rewriting does)."""
     if request.param == "sqlite":
         return cluster.db_url("national")
     return str(request.getfixturevalue("postgres_url"))
@@ -239,6 +333,7 @@ def _alarm(province: NodeProcess) -> ps.LogAlarm:
     )
 
 
+@pytest.mark.parametrize("national_db", ["postgresql"], indirect=True)
 def test_a_rewritten_history_is_caught_by_every_witness_and_old_confirmations_still_verify(
     cluster: Cluster, national_db: str
 ) -> None:
@@ -294,6 +389,7 @@ def jiangsu_channel_to_national(cluster: Cluster) -> grpc.Channel:
     return channel(cluster.national_address, national=True)
 
 
+@pytest.mark.parametrize("national_db", ["sqlite"], indirect=True)
 def test_a_truncated_log_is_caught(cluster: Cluster, national_db: str) -> None:
     national, jiangsu, guangdong = _two_witnesses(cluster, national_db)
     _active(jiangsu)
@@ -477,3 +573,33 @@ def test_the_log_key_rolls_over_and_old_confirmations_still_verify(cluster: Clus
     )
     assert list(info.verifier_keys) == [new_key, old_key]
     assert not _status(province).witness.HasField("alarm")
+
+
+# -- a witness's key ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["provincial_node", "provincial_node.sync"])
+def test_a_province_whose_witness_key_is_named_for_another_region_does_not_start(
+    module: str, tmp_path: Path
+) -> None:
+    """The national node verifies Jiangsu's cosignatures with the key named for Jiangsu; a key named
+    otherwise would have every cosignature refused. The node (or its stand-alone sync daemon) says so
+    at once and does not start, rather than serving and witnessing nothing."""
+    misnamed = tmp_path / "witness.key"
+    misnamed.write_text(CosignatureSigner.generate(WITNESS_KEY_PREFIX + "440000").private_key_text() + "\n")
+    env = {
+        **os.environ,
+        **node_env("320000"),
+        "REGISTRY_REGION": "320000",
+        "REGISTRY_LISTEN": "127.0.0.1:0",
+        "REGISTRY_NATIONAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'province.db'}",
+        "REGISTRY_TRANSPARENCY__WITNESS_KEY_FILE": str(misnamed),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""  # it never announced itself as running
+    assert f"'{WITNESS_KEY_PREFIX}320000'" in result.stderr and str(misnamed) in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr

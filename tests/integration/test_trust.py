@@ -1,18 +1,31 @@
 """Trust, over real mutual TLS against real node processes with the built-in policy (as deployed).
 
-* Every RPC × every role (and a caller with no token, and a node): allowed where the policy allows,
-  refused with the right code everywhere else, and a refusal writes nothing.
+* Every RPC × every role of the policy × {a certificate, a token} (and a caller with neither, and an
+  applicant whose token names no subject): allowed where the policy allows that credential, refused
+  with the right code everywhere else, and a refusal writes nothing.
 * Every attack the review found, now refused, with the ledger, the directory, the codes and the
   province's database unchanged.
 * Bad credentials: plaintext, a certificate of another CA, a revoked certificate, an expired token, a
   token signed by an unknown key.
 * An applicant for subject A cannot see or change subject B's registrations.
 * Rotation: a node's certificate renewed while it serves and syncs, without a restart or a lost change.
+* Revocation reaches open streams: a province pushing, or holding a pull, when its certificate is
+  revoked is cut off within a second, and nothing it sends after is applied; a stream of a token that
+  expires ends too.
+
+The tests of a national node and Jiangsu's node share one such cluster per module (and per test
+worker), ``cluster``: each works on registrations, subjects and codes of its own, and compares what it
+finds with what it leaves once the cluster has settled (every change synced, the log checkpointed and
+cosigned). The tests that revoke a node's certificate, or that start nodes of their own, take
+``own_cluster``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,11 +33,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
-from common.errors import RegistryError
+from common.codes import generate, parse
+from common.db import Database
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2 as ps
@@ -35,21 +51,44 @@ from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.gen.registry.v1 import sync_pb2
 from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
+from common.rpc.channels import ReplaceableChannel
 from common.rpc.security import CONTRACT_METHODS
-from common.security.pki import certificate_info, create_ca, issue_node_certificate
-from common.security.policy import Policy, PolicyError
-from common.security.tokens import Principal, TokenIssuer
+from common.rpc.tls import Files
+from common.security.local import AUDIENCE, DEVELOPMENT_ISSUER
+from common.security.pki import RevocationList, certificate_info, create_ca, issue_node_certificate
+from common.security.policy import PUBLIC, Credential, Policy, PolicyError, Scope
+from common.security.tokens import TokenIssuer, TokenVerifier
+from common.settings import TlsSettings
+from national_node.models import DownwardRow
+from provincial_node.national_client import NationalClient
 from tests.cluster import Cluster
 from tests.factories import make_content, make_uscc
-from tests.nodes import NodeProcess, wait_until
-from tests.rpc_support import NATIONAL_SERVICES, PROVINCIAL_SERVICES, Answer, call_raw, methods
-from tests.trust import STAFF, channel, token, trust
+from tests.nodes import NodeProcess, free_port, wait_until
+from tests.rpc_support import (
+    NATIONAL_SERVICES,
+    PROVINCIAL_SERVICES,
+    Answer,
+    call_raw,
+    methods,
+    reason_of,
+)
+from tests.sync_support import awaiting_code, waiting_for_code
+from tests.trust import TESTER, channel, node_env, token, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROLES = ("applicant", *STAFF)
 POLICY = Policy.load(methods=CONTRACT_METHODS)
-REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
+REFUSED = (UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+#: The subject the tests' applicants act for.
+APPLICANT_SUBJECT = make_uscc("320106")
+#: Every role of the policy with each credential, then a caller with neither and an applicant whose
+#: token names no subject: (role, credential).
+CALLERS = (
+    *((role, kind) for role in sorted(POLICY.roles) for kind in ("certificate", "token")),
+    (PUBLIC, "none"),
+    ("applicant", "token without subjects"),
+)
 
 
 def _counts(db: Path) -> dict[str, int]:
@@ -75,73 +114,134 @@ def _counts(db: Path) -> dict[str, int]:
     return counts
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The module's cluster: the national node, with Jiangsu and Guangdong running their own nodes,
+    and Jiangsu's node, on the built-in policy."""
+    c = Cluster(tmp_path_factory.mktemp("trust"), own_nodes=("320000", "440000"))
+    c.national().strict = c.province("320000").strict = True
+    yield c
+    c.kill()
+
+
 @pytest.fixture
-def nodes(cluster: Cluster) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    cluster.own_nodes = ("320000", "440000")
-    national, province = cluster.national(), cluster.province("320000")
-    national.strict = province.strict = True
-    national.start()
-    province.start()
+def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster for one test (none of its nodes started yet)."""
+    c = Cluster(tmp_path)
+    yield c
+    c.kill()
+
+
+@pytest.fixture
+def nodes(cluster: Cluster) -> tuple[NodeProcess, NodeProcess]:
+    """The module's national node and Jiangsu's node, running, with the link up and nothing left to
+    do from the tests before: every change of Jiangsu's synced, the national log checkpointed and
+    cosigned."""
+    cluster.revive()
+    national, province = cluster.processes
     wait_until(lambda: cluster.state("320000").HasField("last_contact_time"), message="the link is up")
-    yield national, province
+    wait_until(lambda: _synced(cluster, province), message="Jiangsu's changes to sync")
+    wait_until(lambda: _settled(cluster.root / "national.db"), message="the national node's own work")
+    return national, province
 
 
-def _principal(role: str) -> Principal:
-    return Principal(
-        subject=f"a-{role}",
-        name=role,
-        roles=frozenset({role}),
-        subjects=frozenset(),
-        issuer="",
-        expires=datetime.max.replace(tzinfo=UTC),
-    )
+def _synced(cluster: Cluster, province: NodeProcess) -> bool:
+    """The national ledger has every change Jiangsu's node has made (by its own account)."""
+    status = ps_grpc.ProvincialServiceStub(channel(province.address, bearer=token("reg", ("registrar",))))
+    head = status.GetSyncStatus(ps.GetSyncStatusRequest(), timeout=5).head_sequence
+    return head == cluster.state("320000").acknowledged_sequence
 
 
-def _expected(caller: str, method: MethodDescriptor) -> grpc.StatusCode | None:
-    """The refusal the policy calls for, or None when the call is let through to the servicer."""
-    short = f"{method.containing_service.name}.{method.name}"
+def _settled(db: Path) -> bool:
+    """The national node has done what it does by itself after a start or a change (its log
+    checkpointed every entry, and Jiangsu, the witness that runs, cosigned that checkpoint; the
+    cluster's national node runs no indexer): whatever changes from now on is the tests' doing."""
+    with sqlite3.connect(db) as conn:
+        (entries,) = conn.execute("SELECT count(*) FROM log_entries").fetchone()
+        (size,) = conn.execute("SELECT coalesce(max(size), 0) FROM log_checkpoints").fetchone()
+        (cosigned,) = conn.execute(
+            "SELECT coalesce(max(size), 0) FROM log_cosignatures WHERE witness = '320000'"
+        ).fetchone()
+    return bool(size == entries == cosigned)
+
+
+def _credential_of(caller: str) -> str:
+    """How the tests below call as ``caller``: a role a certificate proves with the certificate, any
+    other with a token; ``anonymous`` with neither."""
     if caller == "anonymous":
-        principal = Principal.anonymous()
-    elif caller == "node":
-        principal = Principal.node("440000")
-    else:
-        principal = _principal(caller)
-    try:
-        POLICY.authorize(principal, short)
-    except RegistryError as error:
-        return error.code
+        return "none"
+    return "certificate" if caller in POLICY.role_names(Credential.CERTIFICATE) else "token"
+
+
+def _expected_of(role: str, kind: str, method: MethodDescriptor) -> grpc.StatusCode | None:
+    """The refusal the policy's table calls for, read as the README states its rules (not through
+    ``Policy.authorize``), or None when the call is let through to the servicer. A certificate of a
+    role that certificates prove is a node's (Guangdong's), any other certificate a tool's."""
+    short = f"{method.containing_service.name}.{method.name}"
+    public = short in POLICY.roles[PUBLIC].grants
+    node_certificate = kind == "certificate" and role in POLICY.role_names(Credential.CERTIFICATE)
+    if kind == "none" or (kind == "certificate" and not node_certificate):  # a tool: the public's rights
+        return None if public else grpc.StatusCode.UNAUTHENTICATED
+    if kind != "certificate" and role in POLICY.role_names(Credential.CERTIFICATE):
+        return grpc.StatusCode.UNAUTHENTICATED  # a token naming what only a certificate proves
+    if public:
+        return None
+    scope = POLICY.roles[role].grants.get(short) if role != PUBLIC else None
+    if (
+        scope is None
+        or (scope == Scope.OWN_NODE and not node_certificate)
+        or (scope == Scope.OWN_SUBJECTS and kind != "token")
+    ):
+        return grpc.StatusCode.PERMISSION_DENIED
     return None
 
 
-def _channel_as(caller: str, address: str) -> grpc.Channel:
-    if caller == "anonymous":
-        return channel(address)
-    if caller == "node":
+def _channel_of(role: str, kind: str, address: str) -> grpc.Channel:
+    if kind == "certificate" and role in POLICY.role_names(Credential.CERTIFICATE):
         return channel(address, node="440000")
-    return channel(address, bearer=token(f"a-{caller}", (caller,)))
+    if kind == "certificate":
+        return channel(address, client=role)  # a tool's certificate named after the role
+    if kind == "none":
+        return channel(address)
+    subjects = () if kind == "token without subjects" else (APPLICANT_SUBJECT,)
+    return channel(address, bearer=token(f"a-{role}", (role,), subjects))
 
 
-def test_every_rpc_for_every_role_is_allowed_or_refused_as_the_policy_says_and_a_refusal_writes_nothing(
+def _expected(caller: str, method: MethodDescriptor) -> grpc.StatusCode | None:
+    return _expected_of(caller, _credential_of(caller), method)
+
+
+def _channel_as(caller: str, address: str) -> grpc.Channel:
+    return _channel_of(caller, _credential_of(caller), address)
+
+
+def test_every_rpc_for_every_role_and_credential_is_allowed_or_refused_as_the_policy_says(
     cluster: Cluster, nodes: tuple[NodeProcess, NodeProcess]
 ) -> None:
     national, province = nodes
     dbs = (cluster.root / "national.db", cluster.root / "320000.db")
     checked = 0
-    for caller in ("anonymous", "node", *ROLES):
+    for role, kind in CALLERS:
         for node, services in ((national, NATIONAL_SERVICES), (province, PROVINCIAL_SERVICES)):
-            link = _channel_as(caller, node.address)
+            link = _channel_of(role, kind, node.address)
             for method in methods(services):
                 empty = message_factory.GetMessageClass(method.input_type)().SerializeToString()
-                expected = _expected(caller, method)
+                expected = _expected_of(role, kind, method)
                 before = [_counts(db) for db in dbs] if expected else None
                 answer: Answer = call_raw(link, method, [empty], timeout=10)
                 if expected is None:
-                    assert answer.code not in REFUSED, (caller, method.full_name, answer)
+                    assert answer.code not in REFUSED, (role, kind, method.full_name, answer)
                 else:
-                    assert answer.code == expected, (caller, method.full_name, answer)
-                    assert [_counts(db) for db in dbs] == before, (caller, method.full_name)
+                    assert answer.code == expected, (role, kind, method.full_name, answer)
+                    after = [_counts(db) for db in dbs]
+                    changed = [
+                        {k: (b[k], a[k]) for k in b if a[k] != b[k]}
+                        for a, b in zip(after, before or (), strict=True)
+                    ]
+                    assert changed == [{}, {}], (role, kind, method.full_name)
                 checked += 1
-    assert checked == 8 * (len(list(methods(NATIONAL_SERVICES))) + len(list(methods(PROVINCIAL_SERVICES))))
+    per_caller = len(list(methods(NATIONAL_SERVICES))) + len(list(methods(PROVINCIAL_SERVICES)))
+    assert checked == len(CALLERS) * per_caller == (2 * len(POLICY.roles) + 2) * per_caller
 
 
 #: Hand-written, not read from the policy: what each role must never do.
@@ -179,6 +279,7 @@ NEVER = {
 
 @pytest.mark.parametrize("caller", sorted(NEVER))
 def test_the_policy_keeps_each_role_to_its_part(caller: str) -> None:
+    assert caller == "anonymous" or caller in POLICY.roles, f"{caller} is no role of the policy"
     for name in NEVER[caller]:
         method = NATIONAL_SERVICES[1].methods_by_name[name]
         assert _expected(caller, method) in REFUSED, (caller, name)
@@ -245,10 +346,9 @@ def test_no_one_but_a_province_itself_writes_its_registrations_into_the_ledger(
 ) -> None:
     national, province = nodes
     reg = _apply(province, make_uscc("320106"))
-    wait_until(
-        lambda: cluster.state("320000").lag_changes == 0 and cluster.state("320000").acknowledged_sequence > 0
-    )
+    wait_until(lambda: _synced(cluster, province), message="the registration to sync")
     ledger = cluster.root / "national.db"
+    wait_until(lambda: _settled(ledger), message="the national log to checkpoint the change")
     before, acknowledged = _counts(ledger), cluster.state("320000").acknowledged_sequence
     forged_record = sync_pb2.RegistrationRecord(registration=reg, revision=999)
     forged_record.registration.content.data_name = "FORGED"
@@ -260,11 +360,14 @@ def test_no_one_but_a_province_itself_writes_its_registrations_into_the_ledger(
         assert error.code() in REFUSED, caller
     # Guangdong's node, naming itself, cannot change Jiangsu's registration either; nothing is acknowledged.
     guangdong = ss_grpc.SyncServiceStub(channel(national.address, node="440000", national=True))
-    batch = sync_pb2.ChangeBatch(node="nodes/440000", changes=[_change(forged_record, 1)])
+    guangdong_acknowledged = cluster.state("440000").acknowledged_sequence
+    batch = sync_pb2.ChangeBatch(
+        node="nodes/440000", changes=[_change(forged_record, guangdong_acknowledged + 1)]
+    )
     [ack] = list(guangdong.PushChanges(iter([batch]), timeout=5))
-    assert ack.refused and ack.acknowledged_sequence == 0
+    assert ack.refused and ack.acknowledged_sequence == guangdong_acknowledged
     after = _counts(ledger)
-    # Guangdong's first contact is recorded (its own sync state); nothing else changed.
+    # Guangdong's contact is recorded (its own sync state); nothing else changed.
     assert {k: v for k, v in after.items() if k != "sync_states"} == {
         k: v for k, v in before.items() if k != "sync_states"
     }
@@ -276,6 +379,7 @@ def test_codes_never_assigned_or_of_another_province_are_refused_and_nothing_is_
 ) -> None:
     national, _ = nodes
     sync = ss_grpc.SyncServiceStub(channel(national.address, node="440000", national=True))
+    acknowledged = cluster.state("440000").acknowledged_sequence
     subject = make_uscc("440104")
     invented = sync_pb2.RegistrationRecord(
         registration=r.Registration(
@@ -290,36 +394,144 @@ def test_codes_never_assigned_or_of_another_province_are_refused_and_nothing_is_
         revision=2,
     )
     before = _counts(cluster.root / "national.db")
-    [ack] = list(
-        sync.PushChanges(
-            iter([sync_pb2.ChangeBatch(node="nodes/440000", changes=[_change(invented, 1)])]), timeout=5
-        )
-    )
-    assert ack.acknowledged_sequence == 0 and "never assigned" in ack.refused[0]
+    batch = sync_pb2.ChangeBatch(node="nodes/440000", changes=[_change(invented, acknowledged + 1)])
+    [ack] = list(sync.PushChanges(iter([batch]), timeout=5))
+    assert ack.acknowledged_sequence == acknowledged and "never assigned" in ack.refused[0]
     # A code the authority assigned to a Jiangsu registration cannot be claimed by a Guangdong one.
     codes = ns_grpc.NationalServiceStub(channel(national.address, node="320000", national=True))
-    code = codes.AssignCode(
-        ns.AssignCodeRequest(
-            node="nodes/320000",
-            issuer="320000",
-            object_type=r.PUBLIC_DATA_RESOURCE,
-            registration="nodes/320000/registrations/r-real",
-            subject_uscc=make_uscc("320106"),
-            request_id=str(uuid.uuid4()),
-        ),
-        timeout=5,
-    ).code
+    real = ns.AssignCodeRequest(
+        node="nodes/320000",
+        issuer="320000",
+        object_type=r.PUBLIC_DATA_RESOURCE,
+        registration=f"nodes/320000/registrations/r-real-{uuid.uuid4().hex[:12]}",
+        subject_uscc=make_uscc("320106"),
+        request_id=str(uuid.uuid4()),
+    )
+    waiting_for_code(cluster.db_url("national"), [real])
+    before = _counts(cluster.root / "national.db")
+    code = codes.AssignCode(real, timeout=5).code
     invented.registration.code = code
-    [ack] = list(
-        sync.PushChanges(
-            iter([sync_pb2.ChangeBatch(node="nodes/440000", changes=[_change(invented, 1)])]), timeout=5
-        )
-    )
-    assert (
-        ack.acknowledged_sequence == 0 and "assigned to nodes/320000/registrations/r-real" in ack.refused[0]
-    )
+    batch = sync_pb2.ChangeBatch(node="nodes/440000", changes=[_change(invented, acknowledged + 1)])
+    [ack] = list(sync.PushChanges(iter([batch]), timeout=5))
+    assert ack.acknowledged_sequence == acknowledged and f"assigned to {real.registration}" in ack.refused[0]
     after = _counts(cluster.root / "national.db")
     assert after["ledger"] == before["ledger"]
+
+
+def test_a_lost_code_is_recorded_again_only_after_a_restore_as_the_authority_would_assign_it(
+    cluster: Cluster, nodes: tuple[NodeProcess, NodeProcess]
+) -> None:
+    """A national node restored from a backup has lost the codes it assigned since: their province
+    sends them up again with the registrations' activations. Only when its operator restarts it to
+    recover lost codes (never in normal running: a node cannot code for itself) the ledger records
+    such a code again, and its namespace's counter moves past it, only for a registration it holds
+    waiting for its code,
+    in the sending node's own namespace and of the registration's object type; anything else is
+    still refused."""
+    national, _ = nodes
+    sync = ss_grpc.SyncServiceStub(channel(national.address, node="440000", national=True))
+    base = cluster.state("440000").acknowledged_sequence  # Guangdong's changes before this test's
+    batch = uuid.uuid4().hex[:8]
+    waiting = [awaiting_code(f"nodes/440000/registrations/r-lost-{batch}-{i}") for i in range(4)]
+
+    def activated(record: sync_pb2.RegistrationRecord, code: str) -> sync_pb2.RegistrationRecord:
+        done = sync_pb2.RegistrationRecord()
+        done.CopyFrom(record)
+        done.revision += 1
+        done.registration.code, done.registration.state = code, r.Registration.ACTIVE
+        done.registration.current_application.state = r.Application.COMPLETED
+        return done
+
+    codes = ns_grpc.NationalServiceStub(channel(national.address, node="440000", national=True))
+
+    def assign(record: sync_pb2.RegistrationRecord) -> str:
+        return codes.AssignCode(
+            ns.AssignCodeRequest(
+                node="nodes/440000",
+                issuer="440000",
+                object_type=r.PUBLIC_DATA_RESOURCE,
+                registration=record.registration.name,
+                subject_uscc=record.registration.content.subject.uscc,
+                request_id=str(uuid.uuid4()),
+            ),
+            timeout=5,
+        ).code
+
+    [ack] = list(
+        sync.PushChanges(
+            iter(
+                [
+                    sync_pb2.ChangeBatch(
+                        node="nodes/440000", changes=[_change(w, base + i + 1) for i, w in enumerate(waiting)]
+                    )
+                ]
+            ),
+            timeout=5,
+        )
+    )
+    assert ack.acknowledged_sequence == base + 4, ack
+    first = parse(assign(waiting[3]))  # the namespace's year (the node's clock) and its last serial
+    lost = generate(1, "440000", 2000 + first.year, first.serial + 20)
+    changes = [_change(activated(waiting[0], lost), base + 5)]
+
+    def push() -> sync_pb2.ChangeAck:
+        [ack] = list(
+            sync.PushChanges(iter([sync_pb2.ChangeBatch(node="nodes/440000", changes=changes)]), timeout=5)
+        )
+        return ack
+
+    # In normal running a node cannot code for itself: a code the authority has no record of is refused.
+    refused = push()
+    assert refused.acknowledged_sequence == base + 4 and "never assigned" in refused.refused[0], refused
+    # The operator restarts the restored node recovering lost codes: the same change is recorded.
+    national.stop()
+    national.env["REGISTRY_RECOVER_LOST_CODES"] = "true"
+    try:
+        national.start()
+        ack = wait_until(lambda: _pushed(push), timeout=15, message="the restarted national node")
+        assert ack.acknowledged_sequence == base + 5 and not ack.refused, ack
+        year = 2000 + first.year
+        # Codes never assigned, of another node's namespace and of another object type.
+        for code in (generate(1, "320000", year, 41), generate(2, "440000", year, 42)):
+            [ack] = list(
+                sync.PushChanges(
+                    iter(
+                        [
+                            sync_pb2.ChangeBatch(
+                                node="nodes/440000", changes=[_change(activated(waiting[1], code), base + 6)]
+                            )
+                        ]
+                    ),
+                    timeout=5,
+                )
+            )
+            assert ack.acknowledged_sequence == base + 5 and "never assigned" in ack.refused[0], (code, ack)
+        with sqlite3.connect(cluster.root / "national.db") as conn:
+            recorded = conn.execute(
+                "SELECT registration, requested_by FROM code_assignments WHERE code = ?", (lost,)
+            )
+            assert recorded.fetchall() == [(waiting[0].registration.name, "440000")]
+            # The namespace's counter moved past the code recorded again: its serial is not given twice.
+            (last,) = conn.execute(
+                "SELECT last_serial FROM code_counters WHERE issuer = '440000' AND object_type = 1"
+                " AND year = ?",
+                (year,),
+            ).fetchone()
+        assert last >= parse(lost).serial, (last, lost)
+        assert assign(waiting[2]) != lost
+    finally:  # the module's national node goes back to normal running
+        national.stop()
+        del national.env["REGISTRY_RECOVER_LOST_CODES"]
+        national.start()
+
+
+def _pushed(push: Callable[[], sync_pb2.ChangeAck]) -> sync_pb2.ChangeAck | None:
+    try:
+        return push()
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:
+            raise
+        return None
 
 
 def test_a_node_obtains_codes_only_in_its_own_namespace_for_its_own_registrations(
@@ -344,6 +556,15 @@ def test_a_node_obtains_codes_only_in_its_own_namespace_for_its_own_registration
     pre_claim.node, pre_claim.issuer = "nodes/440000", "440000"
     error = _error(lambda: guangdong.AssignCode(pre_claim, timeout=5))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Naming a registration of its own that does not exist: no code is minted for it.
+    invented = ns.AssignCodeRequest()
+    invented.CopyFrom(pre_claim)
+    invented.registration, invented.subject_uscc = (
+        "nodes/440000/registrations/r-invented",
+        make_uscc("440305"),
+    )
+    error = _error(lambda: guangdong.AssignCode(invented, timeout=5))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert _counts(cluster.root / "national.db") == before
 
 
@@ -371,8 +592,9 @@ def test_only_a_coordinator_onboards_rewrites_the_directory_or_transfers(
             assert _error(call).code() in REFUSED, caller
     assert _counts(cluster.root / "national.db") == before
     coordinator = ss_grpc.SyncServiceStub(_channel_as("coordinator", national.address))
+    # An address on this machine that nothing serves: the witnesses look up the directory's nodes.
     assert coordinator.OnboardNode(
-        ss.OnboardNodeRequest(node="nodes/510000", address="10.0.0.5:50061"), timeout=5
+        ss.OnboardNodeRequest(node="nodes/510000", address=f"127.0.0.1:{free_port()}"), timeout=5
     )
 
 
@@ -394,8 +616,43 @@ def test_the_ledger_feeds_and_histories_are_not_public(
     guangdong = ss_grpc.SyncServiceStub(channel(national.address, node="440000", national=True))
     error = _error(lambda: list(guangdong.PullChanges(ss.PullChangesRequest(node="nodes/320000"), timeout=5)))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-    wait_until(lambda: cluster.state("320000").lag_changes == 0)
+    wait_until(lambda: _synced(cluster, province), message="the registrations to sync")
     assert guangdong.GetLedgerRecords(ss.GetLedgerRecordsRequest(uids=[reg.uid]), timeout=5).records == []
+
+
+def _forged_token(**claims: object) -> str:
+    """A token our identity provider signed, with claims its issuing code would refuse to write."""
+    issuer = trust().issuer()
+    key = serialization.load_pem_private_key((trust().tokens / "token-issuer.key").read_bytes(), None)
+    now = int(time.time())
+    body = {"iss": issuer.issuer, "aud": issuer.audience, "iat": now, "exp": now + 600, **claims}
+    return jwt.encode(body, key, algorithm="EdDSA", headers={"kid": issuer.kid})  # type: ignore[arg-type]
+
+
+def test_a_token_cannot_pass_for_a_node_by_its_roles_or_its_subject(
+    cluster: Cluster, nodes: tuple[NodeProcess, NodeProcess]
+) -> None:
+    national, province = nodes
+    reg = _apply(province, make_uscc("320106"))
+    wait_until(lambda: _synced(cluster, province), message="the registrations to sync")
+    records = ss.GetLedgerRecordsRequest(uids=[reg.uid])
+    duplicates = ns.FindDuplicatesRequest(content=reg.content)
+    for bearer in (
+        token("mallory", ("node",)),  # the role nodes hold by their certificate
+        token("mallory", ("node", "auditor")),
+        _forged_token(sub="nodes/440000", roles=["auditor"]),  # a subject that reads as a node
+        _forged_token(sub="ｎｏｄｅｓ/320000", roles=["auditor"]),
+        _forged_token(sub="system", roles=["clerk"]),
+    ):
+        sync = ss_grpc.SyncServiceStub(channel(national.address, bearer=bearer, national=True))
+        error = _error(lambda s=sync: s.GetLedgerRecords(records, timeout=5))
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_CLAIMS")
+        coding = ns_grpc.NationalServiceStub(channel(national.address, bearer=bearer, national=True))
+        error = _error(lambda c=coding: c.FindDuplicates(duplicates, timeout=5))
+        assert (error.code(), reason_of(error)) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_CLAIMS")
+    # The certificate that does prove a node: Guangdong's reads nothing of Jiangsu's.
+    guangdong = ss_grpc.SyncServiceStub(channel(national.address, node="440000", national=True))
+    assert guangdong.GetLedgerRecords(records, timeout=5).records == []
 
 
 def test_an_anonymous_or_clerical_repair_is_refused(
@@ -451,6 +708,39 @@ def test_plaintext_a_foreign_ca_a_revoked_certificate_an_expired_or_unknown_toke
         )
         assert error.code() == grpc.StatusCode.UNAUTHENTICATED
         assert reason in (error.details() or "").lower()
+
+
+def test_a_provinces_client_of_the_national_node_refuses_a_province_posing_as_it(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    """A province's certificate is good for the address it serves on (here the same 127.0.0.1 as the
+    national node's), but not for the national node's name, which only the national node's
+    certificate carries: another province's client of the national node, sent to that province's
+    address, refuses the connection before any call."""
+    national, impostor = nodes
+    env = node_env("440000")
+    files = Files(
+        TlsSettings(
+            cert_file=Path(env["REGISTRY_TLS__CERT_FILE"]),
+            key_file=Path(env["REGISTRY_TLS__KEY_FILE"]),
+            ca_file=Path(env["REGISTRY_TLS__CA_FILE"]),
+        )
+    )
+    genuine = NationalClient(national.address, region="440000", files=files)
+    posing = NationalClient(impostor.address, region="440000", files=files)
+    # Without the name, the same certificate and address would do: the call reaches the province.
+    unnamed = ReplaceableChannel(impostor.address, ns_grpc.NationalServiceStub, files)
+    try:
+        RevocationList.load(genuine.revocation_list(), trust().ca_file.read_bytes())  # the real one answers
+        reached = _error(lambda: unnamed.stub.GetRevocationList(ns.GetRevocationListRequest(), timeout=5))
+        assert reached.code() != grpc.StatusCode.UNAVAILABLE
+        refused = _error(posing.revocation_list)
+        assert refused.code() == grpc.StatusCode.UNAVAILABLE
+        assert "hostname" in (refused.details() or "").lower(), refused.details()
+    finally:
+        genuine.close()
+        posing.close()
+        unnamed.close()
 
 
 # -- subjects ---------------------------------------------------------------------------------------
@@ -509,7 +799,7 @@ def test_a_renewed_certificate_is_used_without_a_restart_and_no_change_is_lost(
     national, province = nodes
     for _ in range(3):
         _apply(province, make_uscc("320106"))
-    wait_until(lambda: cluster.state("320000").lag_changes == 0)
+    wait_until(lambda: _synced(cluster, province), message="the registrations to sync")
     # The certificate the province serves and calls with now.
     old_serial = certificate_info(trust().cert_file("320000").read_bytes()).serial
     trust().renew("320000")
@@ -537,10 +827,10 @@ def test_a_renewed_certificate_is_used_without_a_restart_and_no_change_is_lost(
 
 
 def test_a_certificate_the_coordinators_revoke_is_refused_by_a_province_that_fetched_the_list(
-    cluster: Cluster, tmp_path: Path
+    own_cluster: Cluster, tmp_path: Path
 ) -> None:
-    cluster.own_nodes = ("320000",)
-    national, province = cluster.national(), cluster.province("320000")
+    own_cluster.own_nodes = ("320000",)
+    national, province = own_cluster.national(), own_cluster.province("320000")
     national.strict = province.strict = True
     # The province keeps its own copy of the list, as on a machine of its own, and fetches often.
     held = tmp_path / "province-crl.pem"
@@ -568,3 +858,227 @@ def test_a_certificate_the_coordinators_revoke_is_refused_by_a_province_that_fet
 
     wait_until(refused, timeout=15, message="the province to fetch the new list and refuse the certificate")
     assert held.read_bytes() == trust().crl_file.read_bytes()
+
+
+# -- revocation reaches open streams ---------------------------------------------------------------------
+
+#: A stream of a revoked certificate ends within a second of the revocation list's change; the
+#: assertions allow half a second more for a shared machine (the measured figure is printed).
+STREAM_END_WITHIN = 1.5
+
+
+def _revoke(region: str) -> float:
+    """``registryctl pki revoke REGION``, as the coordinators run it; when the list changed."""
+    registryctl = str(Path(sys.executable).parent / "registryctl")
+    result = subprocess.run(
+        [registryctl, "pki", "revoke", region, "--dir", str(trust().root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return trust().crl_file.stat().st_mtime
+
+
+def _logged_at(log: Path, needle: str) -> float | None:
+    """When a node logged the first line holding ``needle`` (its log's clock, to the millisecond)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if needle in line:
+            return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    return None
+
+
+def _pending(region: str, i: int) -> sync_pb2.RegistrationRecord:
+    """A province's new registration (no code yet), as its change feed carries it."""
+    return sync_pb2.RegistrationRecord(
+        registration=r.Registration(
+            name=f"nodes/{region}/registrations/r-load-{i}",
+            uid=str(uuid.uuid4()),
+            state=r.Registration.PENDING,
+            object_type=1,
+            content=make_content(make_uscc(f"{region[:2]}0102")),
+            managing_node=f"nodes/{region}",
+        ),
+        revision=1,
+    )
+
+
+def _national_alone(cluster: Cluster, region: str, *, strict: bool = True) -> NodeProcess:
+    """The national node, with ``region`` a province running its own node, and that province's
+    certificate issued afresh (this test's alone: it is revoked)."""
+    cluster.own_nodes = (region,)
+    national = cluster.national()
+    national.strict = strict
+    national.start()
+    trust().issue(region)
+    return national
+
+
+@pytest.mark.alone
+def test_a_province_revoked_while_it_pushes_is_cut_off_within_a_second_and_nothing_after_is_applied(
+    own_cluster: Cluster, report: Callable[[str], None]
+) -> None:
+    region = "540000"
+    national = _national_alone(own_cluster, region)
+    link = channel(national.address, node=region, national=True)
+    sync = ss_grpc.SyncServiceStub(link)
+    sent: list[tuple[float, int, str]] = []  # (when handed to gRPC, sequence, registration uid)
+    stop, steady = threading.Event(), threading.Event()
+
+    def steady_load() -> Iterator[sync_pb2.ChangeBatch]:
+        """Five new registrations every 50 ms, for at most 30 s."""
+        sequence, deadline = 0, time.monotonic() + 30
+        while not stop.is_set() and time.monotonic() < deadline:
+            changes = [_change(_pending(region, sequence + k), sequence + k) for k in (1, 2, 3, 4, 5)]
+            sequence += 5
+            now = time.time()
+            sent.extend((now, c.sequence, c.record.registration.uid) for c in changes)
+            yield sync_pb2.ChangeBatch(node=f"nodes/{region}", changes=changes)
+            stop.wait(0.05)
+
+    revoked: list[float] = []  # when the list changed
+    refused: list[float] = []  # when a new call with the certificate was first refused
+
+    def operator() -> None:
+        if steady.wait(30):
+            revoked.append(_revoke(region))
+
+    def prober() -> None:
+        """A new call with the province's certificate every 20 ms: when it is refused, the national
+        node has taken the new list in."""
+        if not steady.wait(30):
+            return
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                sync.GetSyncState(ss.GetSyncStateRequest(node=f"nodes/{region}"), timeout=5)
+            except grpc.RpcError as error:
+                if reason_of(error) == "CERT_REVOKED":
+                    refused.append(time.time())
+                    return
+            time.sleep(0.02)
+
+    helpers = [threading.Thread(target=operator), threading.Thread(target=prober)]
+    for helper in helpers:
+        helper.start()
+    acknowledged: list[int] = []
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            for ack in sync.PushChanges(steady_load(), timeout=60):
+                assert not ack.refused, ack
+                acknowledged.append(ack.acknowledged_sequence)
+                if ack.acknowledged_sequence >= 100:
+                    steady.set()
+        ended = time.time()
+    finally:
+        stop.set()
+        steady.set()
+        for helper in helpers:
+            helper.join(30)
+    assert revoked and refused, "the revocation and its refusal of new calls were seen"
+    server_ended = _logged_at(national.log, f"PushChanges of nodes/{region} ends")
+    assert server_ended is not None
+    report(
+        f"PushChanges under load, certificate revoked: stream ended {ended - revoked[0]:.3f} s after the"
+        f" list changed (server: {server_ended - revoked[0]:.3f} s), new calls refused after"
+        f" {refused[0] - revoked[0]:.3f} s; {len(sent)} changes sent, {max(acknowledged)} acknowledged"
+    )
+    assert (caught.value.code(), reason_of(caught.value)) == (UNAUTHENTICATED, "CERT_REVOKED")
+    assert ended - revoked[0] < STREAM_END_WITHIN
+    # The ledger holds what was acknowledged, and nothing sent once new calls were refused.
+    with sqlite3.connect(own_cluster.root / "national.db") as conn:
+        applied = {uid for (uid,) in conn.execute("SELECT uid FROM ledger WHERE node = ?", (region,))}
+        (in_ledger,) = conn.execute(
+            "SELECT acknowledged FROM sync_states WHERE node = ?", (region,)
+        ).fetchone()
+    assert applied == {uid for _, sequence, uid in sent if sequence <= in_ledger}
+    assert max(acknowledged) <= in_ledger
+    after = {uid for at, _, uid in sent if at >= refused[0]}
+    assert not applied & after
+    assert in_ledger <= max(sequence for at, sequence, _ in sent if at < refused[0])
+
+
+def _fill_downward_feed(cluster: Cluster, region: str, changes: int) -> None:
+    """``changes`` entries in the downward feed of ``region`` (RESTOREs of one record), written into
+    the national database as the ledger writes them."""
+    db = Database(cluster.db_url("national"))
+    record = _pending(region, 0).SerializeToString(deterministic=True)
+    with db.transaction() as session:
+        for sequence in range(1, changes + 1):
+            session.add(
+                DownwardRow(
+                    node=region,
+                    sequence=sequence,
+                    kind="RESTORE",
+                    uid=str(uuid.uuid4()),
+                    record=record,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    db.dispose()
+
+
+#: A reader that holds a stream reads nothing; without BDP probing its window stays at 64 KiB, so what
+#: is on the way when the stream ends is small.
+HOLDING_READER = [("grpc.http2.bdp_probe", 0)]
+FEED = 3000
+
+
+@pytest.mark.alone
+def test_a_held_pull_of_a_province_revoked_meanwhile_ends_within_a_second(
+    own_cluster: Cluster, report: Callable[[str], None]
+) -> None:
+    region = "630000"
+    national = _national_alone(own_cluster, region)
+    _fill_downward_feed(own_cluster, region, FEED)
+    sync = ss_grpc.SyncServiceStub(
+        channel(national.address, node=region, national=True, options=HOLDING_READER)
+    )
+    pull = sync.PullChanges(ss.PullChangesRequest(node=f"nodes/{region}", max_changes=5000), timeout=60)
+    received = int(next(pull).sequence == 1)  # the stream is open; from now on it is held, unread
+    revoked = _revoke(region)
+    ended = wait_until(
+        lambda: _logged_at(national.log, f"PullChanges of nodes/{region} ends"),
+        timeout=10,
+        message="the national node to end the held stream",
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        for _ in pull:
+            received += 1
+    report(
+        f"PullChanges held unread, certificate revoked: stream ended {ended - revoked:.3f} s after the list"
+        f" changed; {received} of {FEED} changes had been sent"
+    )
+    assert (caught.value.code(), reason_of(caught.value)) == (UNAUTHENTICATED, "CERT_REVOKED")
+    assert ended - revoked < STREAM_END_WITHIN
+    assert received < FEED // 4  # what was on the way when it ended, not the rest of the feed
+
+
+@pytest.mark.alone
+def test_a_held_stream_of_a_token_that_expires_ends_with_the_token(own_cluster: Cluster) -> None:
+    region = "640000"
+    # The tests' policy, whose role "tester" may open any stream with a token.
+    national = _national_alone(own_cluster, region, strict=False)
+    _fill_downward_feed(own_cluster, region, FEED)
+    short = trust().issuer().issue("short.lived", name="x", roles=[TESTER], ttl=timedelta(seconds=3))
+    expires = (
+        TokenVerifier.from_jwks_file(trust().jwks_file, issuer=DEVELOPMENT_ISSUER, audience=AUDIENCE)
+        .verify(short)
+        .expires.timestamp()
+    )
+    sync = ss_grpc.SyncServiceStub(
+        channel(national.address, bearer=short, national=True, options=HOLDING_READER)
+    )
+    pull = sync.PullChanges(ss.PullChangesRequest(node=f"nodes/{region}", max_changes=5000), timeout=60)
+    received = int(next(pull).sequence == 1)
+    ended = wait_until(
+        lambda: _logged_at(national.log, "PullChanges of short.lived ends"),
+        timeout=15,
+        message="the national node to end the stream when its token expires",
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        for _ in pull:
+            received += 1
+    assert (caught.value.code(), reason_of(caught.value)) == (UNAUTHENTICATED, "TOKEN_EXPIRED")
+    assert expires - 0.01 <= ended < expires + STREAM_END_WITHIN
+    assert received < FEED // 4

@@ -23,16 +23,22 @@ from common.errors import FieldViolation, InvalidArgument, PermissionDenied, Una
 from common.gen.registry.v1 import code_pb2, sync_pb2
 from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
+from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.gen.registry.v1 import sync_service_pb2 as ss
 from common.registryctl import app
 from common.registryctl.client import Session, describe_rpc_error
 from common.registryctl.render import (
     agreement_report,
+    application_panel,
+    due_table,
     enum_name,
     format_date,
     format_duration,
     format_time,
+    objection_panel,
     registration_panel,
     sync_states_table,
+    transfer_panel,
 )
 from common.rpc.status import status_for
 
@@ -343,6 +349,59 @@ def test_dates_and_times() -> None:
     assert format_time(timestamp_pb2.Timestamp()) == ""
 
 
+def _day(text: str) -> date_pb2.Date:
+    year, month, day = (int(part) for part in text.split("-"))
+    return date_pb2.Date(year=year, month=month, day=day)
+
+
+def _rendered(*renderables: object) -> str:
+    console = Console(file=io.StringIO(), width=200, record=True)
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
+
+
+def test_each_date_shows_its_own_provisional_mark() -> None:
+    objection = r.Objection(
+        name=f"{NAME}/objections/o-1",
+        state=r.Objection.PENDING,
+        resolve_by=_day("2027-01-20"),
+        resolve_by_provisional=True,
+    )
+    application = r.Application(
+        id="a-1",
+        state=r.Application.ANNOUNCED,
+        acceptance_due=_day("2026-12-03"),
+        review_due=_day("2027-01-05"),
+        review_due_provisional=True,
+        announcement_start=_day("2027-01-04"),  # the day it started: never provisional
+        announcement_end=_day("2027-01-18"),
+        announcement_end_provisional=True,
+        deadlines_provisional=True,
+        initial_registration_due=_day("2026-11-30"),
+        initial_registration_late=True,
+        objections=[objection],
+    )
+    registration = r.Registration(name=NAME, current_application=application)
+    due = [
+        rs.DueItem(registration=NAME, kind=rs.DueItem.OBJECTION, due=_day("2027-01-20"), provisional=True),
+        rs.DueItem(
+            registration=NAME, kind=rs.DueItem.INITIAL_REGISTRATION, due=_day("2026-11-30"), overdue=True
+        ),
+    ]
+
+    for text in (_rendered(registration_panel(registration)), _rendered(application_panel(application))):
+        assert "2026-12-03 (provisional)" not in text and "2026-12-03" in text
+        assert "2027-01-05 (provisional)" in text
+        assert "2027-01-04 – 2027-01-18 (provisional)" in text
+        assert "2026-11-30 (missed: first submitted after it)" in text
+    assert "2027-01-20 (provisional)" in _rendered(application_panel(application))
+    assert "2027-01-20 (provisional)" in _rendered(objection_panel(objection))
+    table = _rendered(due_table(due))
+    assert "2027-01-20 (provisional)" in table
+    assert re.search(r"2026-11-30\s+INITIAL_REGISTRATION\s.*OVERDUE", table)
+
+
 def test_registry_text_is_printed_literally_not_as_markup() -> None:
     registration = r.Registration(
         name=NAME, content=r.RegistrationContent(data_name="[bold]数据[/bold] [red]")
@@ -397,6 +456,7 @@ def test_sync_states_highlight_lag_and_errors_and_sum_them_up() -> None:
             last_contact_time=timestamp_pb2.Timestamp(seconds=1767198600),
             last_error="UNAVAILABLE: [bold]connection refused",
             refused_changes=2,
+            transfers_releasing=1,
         ),
     ]
 
@@ -404,14 +464,32 @@ def test_sync_states_highlight_lag_and_errors_and_sum_them_up() -> None:
     coloured = _rendered(sync_states_table(states), styles=True)
 
     [caught_up] = [line for line in plain.splitlines() if "nodes/320000" in line]
-    assert re.search(r"nodes/320000\s+7\s+7\s+0\s+0 s\s+0 / 0\s+never\s+0", caught_up)
+    assert re.search(r"nodes/320000\s+7\s+7\s+0\s+0 s\s+0 / 0\s+never\s+0\s+0", caught_up)
     [lagging] = [line for line in plain.splitlines() if "nodes/440000" in line]
-    assert re.search(r"nodes/440000\s+3\s+10\s+7\s+3 min 5 s\s+2 / 1\s+2026-01-01 00:30:00\s+2", lagging)
+    assert re.search(r"nodes/440000\s+3\s+10\s+7\s+3 min 5 s\s+2 / 1\s+2026-01-01 00:30:00\s+2\s+1", lagging)
     assert "UNAVAILABLE: [bold]connection refused" in lagging  # literally, not as markup
-    assert "2 nodes: 1 lagging, 1 with an error, 1 never heard from" in plain
+    assert "2 nodes: 1 lagging, 1 with an error, 1 never heard from, 1 yet to release a transfer" in plain
     assert "\x1b[1;31mUNAVAILABLE: [bold]connection refused" in coloured  # the error in bold red
     assert "\x1b[1;33m3 min 5 s" in coloured  # the lag in bold yellow
     assert _rendered(sync_states_table([])).strip() == "no provincial node runs its own node"
+
+
+def test_a_pending_transfer_says_what_it_waits_for() -> None:
+    transfer = ss.Transfer(
+        id="t-1", code="1320000260000000019", from_node="nodes/320000", to_node="nodes/440000"
+    )
+    transfer.state = ss.Transfer.PENDING
+    transfer.create_time.FromSeconds(1767198600)
+    assert "until nodes/440000 confirms it" in _rendered(transfer_panel(transfer))
+    transfer.confirm_time.FromSeconds(1767198660)
+    shown = _rendered(transfer_panel(transfer))
+    assert "until nodes/320000 releases it through its change feed" in shown
+    assert "confirmed (CST)  2026-01-01 00:31:00" in shown
+    transfer.state = ss.Transfer.COMPLETED
+    transfer.release_time.FromSeconds(1767198720)
+    transfer.complete_time.FromSeconds(1767198720)
+    shown = _rendered(transfer_panel(transfer))
+    assert "until" not in shown and "completed (CST)  2026-01-01 00:32:00" in shown
 
 
 def test_an_agreement_report_lists_what_differs_and_how_to_repair_it() -> None:

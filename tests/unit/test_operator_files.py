@@ -214,3 +214,63 @@ def test_missing_keys_are_left_for_the_registry_to_report(tmp_path: Path) -> Non
     assert content.data_type == ""
     assert not content.HasField("storage")
     assert not content.HasField("security_assessment")
+
+
+# --- access terms --------------------------------------------------------------------------------------
+
+
+def test_the_product_example_states_how_it_is_obtained_and_its_fees() -> None:
+    terms = load_application(EXAMPLES / "product.toml").access_terms
+    assert (terms.sharing_attribute, terms.open_attribute) == (
+        r.AccessTerms.CONDITIONALLY_SHARED,
+        r.AccessTerms.CONDITIONALLY_OPEN,
+    )
+    assert terms.sharing_conditions and terms.open_conditions and terms.license
+    assert [(c.kind, bool(c.uri)) for c in terms.channels] == [
+        (r.AccessChannel.API, True),
+        (r.AccessChannel.ON_REQUEST, False),
+    ]
+    assert terms.contact.department == "江苏省数据集团有限公司客户服务部"
+    assert [(f.name, f.price_cny, f.unit) for f in terms.fees] == [
+        ("接口调用", "0.05", "次"),
+        ("批量查询", "3000", "万户"),
+    ]
+    resource = load_application(EXAMPLES / "application.toml").access_terms
+    assert resource.open_attribute == r.AccessTerms.UNCONDITIONALLY_OPEN and not resource.fees
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        (
+            '[access_terms]\nopen_attribute = "not_open"\n',
+            "access_terms.open_attribute",
+            "did you mean 'NOT_OPEN'?",
+        ),
+        (
+            '[access_terms]\nsharing_attribute = "SHARING_ATTRIBUTE_UNSPECIFIED"\n',
+            "access_terms.sharing_attribute",
+            "expected one of: UNCONDITIONALLY_SHARED, CONDITIONALLY_SHARED, NOT_SHARED",
+        ),
+        (
+            '[[access_terms.channels]]\nkind = "EMAIL"\n',
+            "access_terms.channels[0].kind",
+            "unknown value 'EMAIL'",
+        ),
+        (
+            '[[access_terms.channels]]\nkind = "API"\nurl = "https://x.cn"\n',
+            "access_terms.channels[0].url",
+            "did you mean 'uri'?",
+        ),
+        ('[access_terms]\nchannels = "API"\n', "access_terms.channels", "expected an array of tables"),
+        (
+            '[[access_terms.fees]]\nname = "调用"\nprice_cny = 0.05\nunit = "次"\n',
+            "access_terms.fees[0].price_cny",
+            'such as "0.05"',
+        ),
+        ('[access_terms.contact]\nperson = "张三"\n', "access_terms.contact.person", "unknown key"),
+    ],
+)
+def test_a_mistake_in_the_access_terms_is_named(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    error = _error(_write(tmp_path, MINIMAL + text))
+    assert error.key == key and expected in error.message, error

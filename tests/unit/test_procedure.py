@@ -13,14 +13,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from google.type import date_pb2
 
 from common import codes
 from common.calendar import WorkingCalendar
 from common.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.registration import queries
 from common.settings import TimeLimits
+from common.sync import records
+from common.sync.records import export_record, import_record, rename
 from tests.factories import make_uscc
+from tests.nodes import wait_until
 from tests.unit import procedure_support as states
 from tests.unit.procedure_support import (
     PARENT,
@@ -133,6 +138,25 @@ def test_happy_path_ends_active_with_a_code_and_a_confirmation(
     assert (last.reason, last.registration_state, last.version) == (reg.code, Reg.ACTIVE, 1)
 
 
+def test_a_closed_announcement_is_coded_at_once_not_at_the_next_round(node: Node) -> None:
+    """The duties run every minute, but what an announcement's close leaves waiting for a code is
+    asked for at once."""
+    first = node.announced()
+    node.on(node.clock.today() + timedelta(days=7))
+    second = node.announced()
+    node.on(d(first.current_application.announcement_end) + timedelta(days=1))
+    node.duties.interval = 60.0
+    node.duties.start()
+    try:
+        # The loops' first rounds close the first announcement and code it; then they wait a minute.
+        wait_until(lambda: node.get(first.name).state == Reg.ACTIVE, timeout=10, message="the first code")
+        node.on(d(second.current_application.announcement_end) + timedelta(days=1))
+        assert node.duties.close_announcements() == 1  # as the duties loop does it
+        wait_until(lambda: node.get(second.name).state == Reg.ACTIVE, timeout=10, message="the second code")
+    finally:
+        node.duties.stop()
+
+
 def test_unreachable_national_node_leaves_it_awaiting_code_then_codes_it_once(node: Node) -> None:
     reg = node.announced()
     node.codes.failing = True
@@ -230,6 +254,70 @@ def test_an_initial_application_that_ends_closes_the_registration(
     assert (f"{last.actor}:{last.action}", last.reason) == (action, reason)
     node.on(date(2026, 12, 1)).run_duties()
     assert (node.get(name).state, node.codes.calls, node.due()) == (Reg.CLOSED, [], [])
+
+
+# -- separation of duties: who accepted makes no review decision ----------------------------------------
+
+REVIEW_DECISIONS = {
+    "approve": lambda name: rs.ApproveApplicationRequest(name=name, request_id=rid()),
+    "request_correction": lambda name: rs.RequestCorrectionRequest(
+        name=name, defects=[r.Defect(field="summary", description="过短")], request_id=rid()
+    ),
+    "reject": lambda name: rs.RejectApplicationRequest(name=name, reason="材料虚假", request_id=rid()),
+}
+#: The clerk dual.three as an attacker spells them, to pass for someone else.
+SAME_CLERK = [
+    "dual.three",
+    "dual.three ",  # a trailing space
+    "ｄｕａｌ.three",  # full width
+    "dual\u200b.three",  # a zero-width space
+    "Dual.Three",  # another case
+    "\u202edual.three",  # a right-to-left override
+]
+
+
+@pytest.mark.parametrize("spelling", SAME_CLERK)
+@pytest.mark.parametrize("decision", sorted(REVIEW_DECISIONS))
+def test_whoever_accepted_makes_no_review_decision_however_they_spell_themselves(
+    make_node: Callable[..., Node], decision: str, spelling: str
+) -> None:
+    node = make_node(separation_of_duties=True)
+    name = node.create().name
+    node.send(rs.AcceptApplicationRequest(name=name, request_id=rid()), "dual.three")
+    before = node.snapshot(name)
+    decide = lambda: node.send(REVIEW_DECISIONS[decision](name), spelling)  # noqa: E731
+    error = refused(decide, PermissionDenied, "SEPARATION_OF_DUTIES")
+    assert error.metadata["application"] == "a-1"
+    assert node.snapshot(name) == before
+    node.send(REVIEW_DECISIONS[decision](name), "li.si")  # another reviewer may
+    assert node.actions(name)[-1] == f"li.si:{decision}"
+
+
+@pytest.mark.parametrize("spelling", SAME_CLERK)
+@pytest.mark.parametrize("decision", sorted(REVIEW_DECISIONS))
+def test_whoever_accepted_an_earlier_round_makes_no_review_decision_after_a_correction(
+    make_node: Callable[..., Node], decision: str, spelling: str
+) -> None:
+    node = make_node(separation_of_duties=True)
+    reg = node.create()
+    node.send(rs.AcceptApplicationRequest(name=reg.name, request_id=rid()), "dual.three")
+    node.send(REVIEW_DECISIONS["request_correction"](reg.name), "li.si")
+    node.resubmit(reg.name, content(uscc=reg.content.subject.uscc, summary="补充后的摘要"))
+    node.send(rs.AcceptApplicationRequest(name=reg.name, request_id=rid()), "wang.wu")  # another clerk
+    before = node.snapshot(reg.name)
+    refused(
+        lambda: node.send(REVIEW_DECISIONS[decision](reg.name), spelling),
+        PermissionDenied,
+        "SEPARATION_OF_DUTIES",
+    )
+    refused(  # nor the clerk of this round
+        lambda: node.send(REVIEW_DECISIONS[decision](reg.name), "wang.wu"),
+        PermissionDenied,
+        "SEPARATION_OF_DUTIES",
+    )
+    assert node.snapshot(reg.name) == before
+    node.send(REVIEW_DECISIONS[decision](reg.name), "li.si")  # who reviewed before, and accepted nothing
+    assert node.actions(reg.name)[-1] == f"li.si:{decision}"
 
 
 # == 3. Transitions the state does not allow: FAILED_PRECONDITION, nothing changes ===========================
@@ -401,17 +489,36 @@ def test_objection_evidence_must_carry_a_valid_sha256(node: Node) -> None:
 
 
 @pytest.mark.parametrize("then", ["withdraw", TERMINATE, RETURN], ids=["withdrawn", "terminated", "returned"])
-def test_an_objection_listed_as_due_can_be_resolved(node: Node, then: str | int) -> None:
+def test_objections_pending_when_their_application_ends_are_closed_and_owe_nothing(
+    node: Node, then: str | int
+) -> None:
     reg = node.announced()
-    node.object(reg.name)
+    pending = node.object(reg.name)
+    assert [item.kind for item in node.due()] == [rs.DueItem.OBJECTION]
     if then == "withdraw":
         node.withdraw(reg.name)
+        why = "the application was withdrawn"
     else:  # another objection is upheld
-        node.resolve(node.object(reg.name, "另一异议").name, int(then), "成立")
-    owed = [item for item in node.due() if item.kind == rs.DueItem.OBJECTION]
-    for objection in node.get(reg.name).current_application.objections:
-        if objection.state == r.Objection.PENDING and owed:
-            node.resolve(objection.name, DISMISS)  # FAILED_PRECONDITION APPLICATION_ENDED today
+        upheld = node.object(reg.name, "另一异议").name
+        node.resolve(upheld, int(then), "成立")
+        ended = "terminated" if then == TERMINATE else "returned for correction"
+        why = f"the application was {ended} ({upheld.rsplit('/', 1)[1]})"
+    [closed] = [o for o in node.get(reg.name).current_application.objections if o.name == pending.name]
+    assert (closed.state, closed.resolution) == (r.Objection.CLOSED, f"closed without decision: {why}")
+    assert closed.HasField("resolve_time")
+    assert node.due() == []  # nothing left to decide, and nothing listed that cannot be done
+    refused(lambda: node.resolve(pending.name, DISMISS), FailedPrecondition, "OBJECTION_RESOLVED")
+    if then != RETURN:
+        assert node.get(reg.name).state == Reg.CLOSED
+        return
+    # Returned for correction: the corrected application is announced anew and coded; the objection
+    # to the earlier announcement no longer holds it.
+    node.resubmit(reg.name, changed(reg.content, summary="更正后的摘要"))
+    node.accept(reg.name)
+    node.approve(reg.name)
+    node.close_announcement(node.announce(reg.name))
+    coded = node.get(reg.name)
+    assert (*states_of(coded), codes.is_valid(coded.code)) == (Reg.ACTIVE, App.COMPLETED, True)
 
 
 # == 5. Deadlines on the working-day calendar ================================================================
@@ -469,12 +576,68 @@ def test_time_limits_are_per_node_settings(
 def test_deadlines_in_an_unpublished_year_are_computed_on_weekdays_and_provisional(node: Node) -> None:
     reg = node.on(date(2026, 12, 28)).create()
     app = reg.current_application
-    assert (d(app.acceptance_due), app.deadlines_provisional) == (date(2026, 12, 31), False)
+    assert (d(app.acceptance_due), app.acceptance_due_provisional) == (date(2026, 12, 31), False)
+    assert not app.deadlines_provisional
     app = node.accept(reg.name).current_application
     assert d(app.review_due) == date(2027, 1, 25) == add_working_days(date(2026, 12, 28), 20)
-    assert app.deadlines_provisional
+    marks = (app.acceptance_due_provisional, app.review_due_provisional, app.deadlines_provisional)
+    assert marks == (False, True, True)
     [item] = node.due()
     assert (item.kind, item.provisional) == (rs.DueItem.REVIEW, True)
+    node.approve(reg.name)
+    app = node.announce(reg.name).current_application
+    assert (d(app.announcement_start), d(app.announcement_end)) == (date(2026, 12, 28), date(2027, 1, 11))
+    assert app.announcement_end_provisional
+    node.codes.failing = True  # waiting for its code, due by the announcement's end: provisional too
+    node.on(date(2027, 1, 12)).run_duties()
+    [item] = node.due()
+    assert (item.kind, d(item.due), item.provisional) == (rs.DueItem.CODING, date(2027, 1, 11), True)
+
+
+def test_each_date_carries_its_own_provisional_mark(make_node: Callable[..., Node], tmp_path: Path) -> None:
+    node = make_node()
+    reg = node.on(date(2026, 12, 30)).create()  # acceptance due in 2027, before its schedule is known
+    app = reg.current_application
+    assert (d(app.acceptance_due), app.acceptance_due_provisional) == (date(2027, 1, 4), True)
+    # The operator supplies 2027's schedule (working_days_file) and the node starts again.
+    path = tmp_path / "working-days.toml"
+    path.write_text(SCHEDULE_2027, encoding="utf-8")
+    node.procedure.calendar = WorkingCalendar.from_file(path)
+    app = node.accept(reg.name).current_application
+    assert (app.acceptance_due_provisional, app.review_due_provisional) == (True, False)
+    assert app.deadlines_provisional  # one of its dates still is
+    [item] = node.due()
+    assert (item.kind, item.provisional) == (rs.DueItem.REVIEW, False)
+
+
+def test_an_objection_to_be_resolved_in_an_unpublished_year_is_provisional(
+    make_node: Callable[..., Node],
+) -> None:
+    node = make_node()
+    reg = node.on(date(2026, 12, 14)).announced()
+    app = reg.current_application
+    assert (d(app.announcement_end), app.announcement_end_provisional) == (date(2026, 12, 28), False)
+    early = node.object(reg.name)
+    late = node.on(date(2026, 12, 24)).object(reg.name, "另一异议")
+    assert (d(early.resolve_by), early.resolve_by_provisional) == (date(2026, 12, 28), False)
+    # 25, 28-31 December, then 1 January 2027 counted as a working day (no schedule for 2027), 4-7 January.
+    assert (d(late.resolve_by), late.resolve_by_provisional) == (date(2027, 1, 7), True)
+    app = node.get(reg.name).current_application
+    assert [o.resolve_by_provisional for o in app.objections] == [False, True]
+    owed = [(x.kind, d(x.due), x.provisional) for x in node.due()]
+    assert owed == [
+        (rs.DueItem.OBJECTION, date(2026, 12, 28), False),
+        (rs.DueItem.OBJECTION, date(2027, 1, 7), True),
+    ]
+    # The mark travels with the record (to the national ledger, to another node in a transfer).
+    copy = make_node()
+    with node.db.transaction(write=False) as session:
+        record = records.export_record(
+            session, queries.load(session, node.procedure.node, reg.name.rsplit("/", 1)[1])
+        )
+    with copy.db.transaction() as session:
+        records.import_record(session, record, node=copy.procedure.node)
+    assert copy.get(reg.name) == node.get(reg.name)
 
 
 SCHEDULE_2027 = """\
@@ -588,7 +751,9 @@ def test_content_cannot_later_declare_the_subject_a_central_body(node: Node, how
     central.subject.central = True
     before = node.snapshot(reg.name)
     if how == "change":
-        refused(lambda: node.submit(reg.name, r.CHANGE, central), PermissionDenied, "CENTRAL_BODY")
+        # Locality does not apply to a registered subject, but its being a central body cannot change.
+        error = refused(lambda: node.submit(reg.name, r.CHANGE, central), InvalidArgument, "SUBJECT_CHANGED")
+        assert error.metadata["field"] == "content.subject.central"
     else:
         refused(lambda: node.resubmit(reg.name, central), PermissionDenied, "CENTRAL_BODY")
     assert node.snapshot(reg.name) == before
@@ -645,7 +810,8 @@ def test_reminder_once_expiry_is_within_the_reminder_window_then_expiry(node: No
 
     assert node.on(days_before(until, 20)).run_duties()["reminded"] == 1
     assert node.actions(reg.name)[-1] == "system:remind"
-    assert str(until) in node.history(reg.name)[-1].reason
+    reminder = node.history(reg.name)[-1].reason  # 2029 has no published schedule
+    assert reminder == f"validity ends {until} (20 working days left, provisional); renew before"
     [item] = node.due()
     assert (item.kind, item.registration, d(item.due)) == (rs.DueItem.EXPIRY, reg.name, until)
     assert not item.overdue
@@ -803,6 +969,96 @@ def test_a_central_body_is_permission_denied(node: Node) -> None:
     assert node.list().registrations == []
 
 
+def _handed_over(origin: Node, here: Node, subject: str) -> Reg:
+    """An ACTIVE registration of ``subject`` (a Guangdong unit) that ``here`` manages, as after a
+    transfer from Guangdong: its record, as the national node sends it down, imported here."""
+    made = origin.active()
+    with origin.db.transaction(write=False) as session:
+        record = export_record(
+            session, queries.load(session, origin.procedure.node, made.name.rsplit("/", 1)[1])
+        )
+    record.registration.content.subject.uscc = subject
+    record.registration.current_application.content.subject.uscc = subject
+    with here.db.transaction() as session:
+        import_record(session, record, node=here.procedure.node)
+    return here.get(made.name)
+
+
+def test_a_registration_handed_over_here_is_changed_and_corrected_here_whatever_its_subjects_region(
+    make_node: Callable[..., Node],
+) -> None:
+    # Jurisdiction over an existing registration follows the node that manages it: the USCC of a
+    # subject that moved still names its old province, and decides only where it FIRST registered.
+    guangdong = make_uscc("440305")
+    here = make_node()
+    reg = _handed_over(make_node(), here, guangdong)
+    assert reg.content.subject.uscc == guangdong and reg.state == Reg.ACTIVE
+    changed_reg = here.through_change(
+        reg.name, r.CHANGE, content(uscc=guangdong, data_name="广州市 交通 流量")
+    )
+    assert (changed_reg.version, changed_reg.content.data_name) == (2, "广州市 交通 流量")
+    corrected = here.through_change(
+        reg.name, r.CORRECTION, content(uscc=guangdong, data_name="广州 交通流量")
+    )
+    assert (corrected.version, corrected.code) == (3, reg.code)
+    # A first registration of the same subject here is still refused: locality decides where.
+    refused(lambda: here.create(content(uscc=guangdong)), PermissionDenied, "SUBJECT_OUTSIDE_JURISDICTION")
+
+
+def test_a_registration_handed_over_elsewhere_is_answered_with_where_it_is_managed_now(node: Node) -> None:
+    reg = node.active()
+    with node.db.transaction() as session:  # the transfer to Guangdong, as the national node sends it
+        record = export_record(session, queries.load(session, "320000", reg.name.rsplit("/", 1)[1]))
+        import_record(session, rename(record, "440000"), node="440000")
+    now = reg.name.replace("nodes/320000", "nodes/440000")
+    reads = {
+        "get": lambda: node.get(reg.name),
+        "history": lambda: node.history(reg.name),
+        "lookup": lambda: node.service.LookupRegistration(
+            rs.LookupRegistrationRequest(code=reg.code), READER
+        ),
+        "confirmation": lambda: node.confirmation(reg.code),
+        "change": lambda: node.submit(reg.name, r.CHANGE, changed(reg.content, summary="新摘要")),
+        "renewal": lambda: node.renew(reg.name),
+    }
+    for what, read in reads.items():
+        error = refused(read, FailedPrecondition, "NOT_MANAGED_HERE")
+        assert (error.metadata["node"], error.metadata["name"]) == ("nodes/440000", now), what
+        assert "nodes/440000" in error.message, what
+    assert node.list().registrations == []  # not listed as one of this node's
+
+
+def test_a_registration_released_to_a_transfer_takes_no_change_here_and_the_node_owes_nothing_for_it(
+    node: Node,
+) -> None:
+    reg, announced = node.active(), node.announced()
+    transfer = "0b6f0a4e-2f0c-4d7e-9a51-3c2b1d0e9f87"
+    with node.db.transaction() as session:  # released, as the sync daemon does when asked to
+        for name in (reg.name, announced.name):
+            row = queries.load(session, "320000", name.rsplit("/", 1)[1])
+            row.transfer_id, row.transfer_to = transfer, "440000"
+            session.add(row)
+    node.clock.set(d(announced.current_application.announcement_end) + timedelta(days=1))
+    before = {name: node.snapshot(name) for name in (reg.name, announced.name)}
+    writes = {
+        "change": (reg, lambda: node.submit(reg.name, r.CHANGE, changed(reg.content, summary="新摘要"))),
+        "renewal": (reg, lambda: node.renew(reg.name)),
+        "objection": (announced, lambda: node.object(announced.name)),
+        "withdrawal": (announced, lambda: node.withdraw(announced.name)),
+    }
+    for what, (target, write) in writes.items():
+        error = refused(write, FailedPrecondition, "TRANSFER_PENDING")
+        there = target.name.replace("nodes/320000", "nodes/440000")
+        assert error.metadata == {"node": "nodes/440000", "name": there, "transfer": transfer}, what
+        assert "nodes/440000" in error.message, what
+    # The receiving node closes the announcement and codes it: this node's duties leave both alone,
+    # and its clerks owe nothing for them.
+    assert node.run_duties() == {"announcements_closed": 0, "expired": 0, "reminded": 0, "codes_assigned": 0}
+    assert node.due() == []
+    # Nothing was written, and both are still read here until the transfer completes.
+    assert {name: node.snapshot(name) for name in (reg.name, announced.name)} == before
+
+
 F = "registration.content."
 # fmt: off
 BAD_INPUT = [
@@ -928,3 +1184,111 @@ def test_due_items_list_overdue_first_then_by_date(node: Node) -> None:
         rs.ListDueItemsRequest(parent=PARENT, page_size=3, page_token=page.next_page_token), None
     )
     assert list(page.items) + list(rest.items) == items
+
+
+# == 11. The rule for authorised operation: initial registration within N working days (Fujian) ============
+
+FUJIAN = TimeLimits(initial_registration_days=20)
+OPERATION_STARTS = date(2026, 9, 1)
+# 20 working days after 1 September 2026: Sunday 20 September is worked, 25-27 September are off.
+REGISTRATION_DUE = date(2026, 9, 29)
+
+
+def authorised(start: date = OPERATION_STARTS, **fields: object) -> r.RegistrationContent:
+    return content(operation_term=term(start, date(2029, 12, 31)), **fields)  # type: ignore[arg-type]
+
+
+def test_the_initial_registration_is_due_n_working_days_after_authorised_operation_starts(
+    make_node: Callable[..., Node],
+) -> None:
+    node = make_node(limits=FUJIAN)
+    assert REGISTRATION_DUE == add_working_days(OPERATION_STARTS, 20)
+    reg = node.create(authorised(), object_type=2)  # on 28 September: in time
+    app = reg.current_application
+    assert (d(app.initial_registration_due), app.initial_registration_late) == (REGISTRATION_DUE, False)
+    assert not app.initial_registration_due_provisional
+    assert [x.kind for x in node.due()] == [rs.DueItem.ACCEPTANCE]  # with the registry: nothing owed
+
+    # Returned with a one-time notice: the subject owes its application again, by the same day.
+    node.return_(reg.name, ("summary", "过短"))
+    [item] = node.due()
+    assert (item.kind, item.registration, d(item.due)) == (
+        rs.DueItem.INITIAL_REGISTRATION,
+        reg.name,
+        REGISTRATION_DUE,
+    )
+    assert (item.overdue, item.provisional) == (False, False)
+    node.on(REGISTRATION_DUE + timedelta(days=1))
+    [item] = node.due(overdue_only=True)
+    assert (item.kind, item.overdue) == (rs.DueItem.INITIAL_REGISTRATION, True)
+
+    node.resubmit(reg.name, authorised(uscc=reg.content.subject.uscc, summary="全市道路交通流量的逐日统计"))
+    assert [x.kind for x in node.due()] == [rs.DueItem.ACCEPTANCE]
+    node.accept(reg.name)
+    reg = node.request_correction(reg.name, ("legal_source", "缺少授权协议"))
+    [item] = node.due()
+    assert (item.kind, d(item.due), item.overdue) == (rs.DueItem.INITIAL_REGISTRATION, REGISTRATION_DUE, True)
+
+
+def test_an_initial_registration_applied_for_after_its_day_is_marked_late(
+    make_node: Callable[..., Node],
+) -> None:
+    node = make_node(limits=FUJIAN)
+    # What the client says of the application is not read: the node computes the day and the lateness.
+    claimed = App(
+        initial_registration_due=date_pb2.Date(year=2030, month=1, day=1), initial_registration_late=False
+    )
+    req = rs.CreateRegistrationRequest(
+        parent=PARENT,
+        registration=Reg(object_type=2, content=authorised(), current_application=claimed),
+        request_id=rid(),
+    )
+    reg = node.on(REGISTRATION_DUE + timedelta(days=1)).send(req, actor="subject")
+    app = reg.current_application
+    assert (d(app.initial_registration_due), app.initial_registration_late) == (REGISTRATION_DUE, True)
+    submitted = node.history(reg.name)[-1]
+    assert submitted.action == "submit"
+    assert submitted.reason == (
+        f"late: the initial registration was due by {REGISTRATION_DUE}"
+        f" (20 working days after authorised operation started on {OPERATION_STARTS})"
+    )
+    assert node.get(reg.name).current_application.initial_registration_late
+
+
+def test_the_day_of_an_initial_registration_in_an_unpublished_year_is_provisional(
+    make_node: Callable[..., Node],
+) -> None:
+    node = make_node(limits=FUJIAN)
+    reg = node.create(authorised(start=date(2026, 12, 15)), object_type=2)
+    app = reg.current_application
+    # 16-31 December (12 working days), then 1-12 January 2027 on weekdays alone.
+    assert (d(app.initial_registration_due), app.initial_registration_due_provisional) == (
+        date(2027, 1, 12),
+        True,
+    )
+    assert app.deadlines_provisional
+    node.return_(reg.name, ("summary", "过短"))
+    [item] = node.due()
+    assert (item.kind, item.provisional) == (rs.DueItem.INITIAL_REGISTRATION, True)
+
+
+def test_the_rule_applies_only_where_set_and_only_to_initial_registrations_under_authorised_operation(
+    make_node: Callable[..., Node],
+) -> None:
+    elsewhere = make_node()  # the default: no such rule
+    reg = elsewhere.on(REGISTRATION_DUE + timedelta(days=1)).create(authorised(), object_type=2)
+    assert not reg.current_application.HasField("initial_registration_due")
+    elsewhere.return_(reg.name, ("summary", "过短"))
+    assert elsewhere.due() == []
+
+    node = make_node(limits=FUJIAN)
+    resource = node.on(REGISTRATION_DUE + timedelta(days=1)).create()  # no authorised operation
+    assert not resource.current_application.HasField("initial_registration_due")
+    node.return_(resource.name, ("summary", "过短"))
+    product = node.active(authorised(), object_type=2)
+    change = node.submit(product.name, r.CHANGE, changed(product.content, summary="新摘要"))
+    assert not change.current_application.HasField("initial_registration_due")
+    node.return_(product.name, ("summary", "过短"))
+    assert node.due() == []
+    again = node.resubmit(product.name, changed(product.content, summary="新的摘要"))
+    assert not again.current_application.HasField("initial_registration_due")

@@ -388,6 +388,70 @@ def test_a_signing_request_without_an_identity_or_with_another_key_type_is_not_c
     assert refused.value.reason == "CSR_INVALID"
 
 
+def _request_naming(region: str, hosts: Sequence[str]) -> bytes:
+    """A signing request made by hand, as an attacker would (``create_node_request`` refuses these
+    hosts already): the node's own identity, and whatever host names it likes."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(identity.node_spiffe_id(region))]
+    names += [x509.DNSName(host) for host in hosts]
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, region)]))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        identity.NATIONAL_SERVER_NAME,
+        "National.Registry.Data.Gov.CN",
+        "registry.data.gov.cn",
+        "portal.registry.data.gov.cn",
+        "*.registry.data.gov.cn",
+        "*.data.gov.cn",
+    ],
+)
+def test_a_province_is_never_certified_for_a_name_of_the_registrys_own_domain(
+    ca: CertifiedKey, host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger=pki.__name__)
+    request = _request_naming("440000", ["gd.registry.example.cn", host])
+    with pytest.raises(PKIError) as refused:
+        pki.sign_node_request(ca, request, region="440000")
+    assert refused.value.reason == "HOST_RESERVED"
+    assert host.lower() in refused.value.message and "nodes/440000" in refused.value.message
+    # Every other path to a certificate refuses it too: issuing, and the province's own request.
+    with pytest.raises(PKIError) as refused:
+        pki.issue_node_certificate(ca, "440000", hosts=("localhost", host))
+    assert refused.value.reason == "HOST_RESERVED"
+    with pytest.raises(PKIError) as refused:
+        pki.create_node_request("440000", hosts=(host,))
+    assert refused.value.reason == "HOST_RESERVED"
+    # Refused before anything was signed.
+    assert not [r for r in caplog.records if r.getMessage().startswith("issued certificate")]
+
+
+def test_names_beside_the_registrys_domain_are_a_provinces_to_carry(ca: CertifiedKey) -> None:
+    hosts = ("xregistry.data.gov.cn", "registry.data.gov.cn.example.org", "*.gd.data.gov.cn")
+    signed = pki.sign_node_request(ca, _request_naming("440000", hosts), region="440000")
+    assert pki.certificate_info(signed.cert_pem).hosts == hosts
+
+
+def test_the_national_node_is_certified_for_its_name(ca: CertifiedKey) -> None:
+    hosts = ("localhost", identity.NATIONAL_SERVER_NAME)
+    issued = pki.issue_node_certificate(ca, "100000", hosts=hosts)
+    assert pki.certificate_info(issued.cert_pem).hosts == hosts
+    renewed = pki.renew_node_certificate(ca, issued.cert_pem)
+    assert pki.certificate_info(renewed.cert_pem).hosts == hosts
+    request = pki.create_node_request("100000", hosts=hosts)
+    signed = pki.sign_node_request(ca, request.csr_pem, region="100000")
+    assert pki.certificate_info(signed.cert_pem).hosts == hosts
+    assert pki.verify_chain(signed.cert_pem, ca.cert_pem) == "100000"
+
+
 def test_republishing_keeps_every_revocation_under_a_higher_number(
     ca: CertifiedKey, jiangsu: CertifiedKey
 ) -> None:

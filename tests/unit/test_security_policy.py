@@ -15,15 +15,22 @@ import grpc
 import pytest
 
 from common.errors import PermissionDenied, RegistryError, Unauthenticated
-from common.rpc.auth import Authenticator, RevocationFile
+from common.rpc.auth import Authenticator, Proof, RevocationFile
 from common.rpc.security import CONTRACT_METHODS
 from common.security import pki
 from common.security.local import AUDIENCE, DEVELOPMENT_ISSUER, LocalTrust
-from common.security.policy import Grant, Policy, PolicyError, Scope
-from common.security.scope import all_own, require_own_node, require_own_subject, visible_subjects
+from common.security.policy import Credential, Grant, Policy, PolicyError, Scope
+from common.security.scope import (
+    all_own,
+    own_region,
+    require_own_node,
+    require_own_subject,
+    visible_subjects,
+)
 from common.security.tokens import Principal, TokenIssuer, TokenVerifier
 
 POLICY = Policy.load(methods=CONTRACT_METHODS)
+POLICY_TEXT = Path(__file__).resolve().parents[2].joinpath("common/security/policy.toml").read_text()
 
 
 def person(*roles: str, subjects: tuple[str, ...] = ()) -> Principal:
@@ -49,8 +56,20 @@ def test_the_built_in_policy_names_only_methods_of_the_contract_and_grants_every
     [
         ('[roles.public.grants]\n"NationalService.VerifyCode" = "everything"\n', "unknown scope"),
         ('[roles.public.grants]\n"NationalService.VerifyCodes" = "any"\n', "do not exist"),
-        ('[roles.clerk.grants]\n"NationalService.VerifyCode" = "any"\n', "no role 'public'"),
-        ("[roles.public]\ngrant = {}\n", "only 'description' and 'grants'"),
+        (
+            '[roles.clerk]\ncredential = "token"\n'
+            '[roles.clerk.grants]\n"NationalService.VerifyCode" = "any"\n',
+            "no role 'public'",
+        ),
+        # A role that leaves its credential open (a policy written before roles said it) is refused:
+        # read as a token role, "node" would be granted to tokens.
+        (
+            '[roles.public]\n[roles.node.grants]\n"SyncService.GetLedgerRecords" = "own_node"\n',
+            "credential must be 'token' or 'certificate', not None",
+        ),
+        ("[roles.public]\ngrant = {}\n", "only 'description', 'credential' and 'grants'"),
+        ('[roles.public]\n[roles.clerk]\ncredential = "password"\n', "credential must be 'token' or"),
+        ('[roles.public]\ncredential = "token"\n', "takes no credential"),
         ("[users]\n", "unknown keys"),
         ("[roles.public\n", "not valid TOML"),
     ],
@@ -119,6 +138,59 @@ def test_an_applicant_sees_and_acts_on_its_own_subjects_only() -> None:
     assert visible_subjects(applicant, grant) == {mine}
     clerk = person("clerk")
     assert visible_subjects(clerk, POLICY.authorize(clerk, "RegistrationService.ListRegistrations")) is None
+
+
+def test_a_token_naming_a_role_only_a_certificate_proves_is_refused_whatever_it_asks() -> None:
+    # The attack: a token with the role "node" read another province's ledger records and asked
+    # for duplicates. Roles a certificate proves never come from a token, alone or beside others.
+    certificate_roles = POLICY.role_names(Credential.CERTIFICATE)
+    assert certificate_roles == ["node"]
+    for roles in (("node",), ("node", "coordinator"), ("clerk", "node")):
+        for method in (
+            "SyncService.GetLedgerRecords",
+            "NationalService.FindDuplicates",
+            "NationalService.VerifyCode",
+        ):
+            with pytest.raises(Unauthenticated) as refused:
+                POLICY.authorize(person(*roles), method)
+            assert refused.value.reason == "TOKEN_CLAIMS", (roles, method)
+    # A node holds it by its certificate, and carries no role a token could imitate.
+    node = Principal.node("320000")
+    assert node.roles == frozenset() and POLICY.held_roles(node) == {"node"}
+    assert POLICY.authorize(node, "NationalService.FindDuplicates") == Grant("node", Scope.ANY)
+
+
+def test_a_scope_whose_caller_lacks_what_it_compares_refuses_and_never_passes(tmp_path: Path) -> None:
+    # A policy (an operator's own) granting a token role a node's scope: a person has no region.
+    own = tmp_path / "policy.toml"
+    own.write_text(
+        POLICY_TEXT.replace(
+            "[roles.clerk.grants]\n", '[roles.clerk.grants]\n"SyncService.GetLedgerRecords" = "own_node"\n'
+        )
+    )
+    policy = Policy.load(own, methods=CONTRACT_METHODS)
+    with pytest.raises(PermissionDenied) as refused:
+        policy.authorize(person("clerk"), "SyncService.GetLedgerRecords")
+    assert refused.value.reason == "NOT_YOUR_NODE"
+    # An applicant whose token names no subject.
+    for method in ("RegistrationService.GetRegistration", "RegistrationService.ListRegistrations"):
+        with pytest.raises(PermissionDenied) as refused:
+            POLICY.authorize(person("applicant"), method)
+        assert refused.value.reason == "NOT_YOUR_SUBJECT"
+    # The scope checks themselves fail closed, whatever the policy let through.
+    clerk = person("clerk")
+    own_node, own_subjects = Grant("clerk", Scope.OWN_NODE), Grant("applicant", Scope.OWN_SUBJECTS)
+    for check in (
+        lambda: own_region(clerk, own_node),
+        lambda: require_own_node(clerk, own_node, "320000", field="node"),
+        lambda: visible_subjects(clerk, own_subjects),
+        lambda: require_own_subject(clerk, own_subjects, "91320106MA1XXXXX0X", field="name"),
+    ):
+        with pytest.raises(PermissionDenied):
+            check()
+    assert not all_own(clerk, own_node, [])
+    assert own_region(Principal.node("320000"), Grant("node", Scope.OWN_NODE)) == "320000"
+    assert own_region(clerk, Grant("coordinator", Scope.ANY)) is None
 
 
 def test_the_policy_table_lists_every_grant_once() -> None:
@@ -264,3 +336,28 @@ def test_a_certificate_of_the_ca_that_names_no_registry_identity_is_refused(loca
         authenticator(local).identify(context(certificate.public_bytes(serialization.Encoding.PEM)), [])
     assert refused.value.reason == "SPIFFE_WRONG_TRUST_DOMAIN"
     assert pki.certificate_info(certificate.public_bytes(serialization.Encoding.PEM)).region is None
+
+
+def test_what_a_call_rests_on_is_checked_again_revoked_expired_or_token_expired(
+    tmp_path: Path, local: LocalTrust
+) -> None:
+    trust = LocalTrust(tmp_path)
+    trust.ensure(["440000"], clients=())
+    trust.issuer()
+    auth = Authenticator(None, RevocationFile(trust.crl_file, trust.ca_file, look_every=0))
+    pem = trust.cert_file("440000").read_bytes()
+    principal, proof = auth.authenticate(context(pem), [])
+    assert proof.certificate_expires == principal.expires and proof.token_expires is None
+    auth.check(proof)
+    later = proof.certificate_expires + timedelta(seconds=1)  # type: ignore[operator]
+    with pytest.raises(Unauthenticated) as refused:
+        auth.check(proof, now=later)
+    assert refused.value.reason == "CERT_EXPIRED"
+    expired = Proof(proof.serial, proof.certificate_expires, datetime.now(UTC) - timedelta(seconds=1))
+    with pytest.raises(Unauthenticated) as refused:
+        auth.check(expired)
+    assert refused.value.reason == "TOKEN_EXPIRED"
+    trust.revoke("440000")
+    with pytest.raises(Unauthenticated) as refused:
+        auth.check(proof)
+    assert refused.value.reason == "CERT_REVOKED"

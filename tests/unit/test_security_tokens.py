@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from common.security.actors import identity_key
 from common.security.tokens import Principal, TokenError, TokenIssuer, TokenVerifier
 
 ISSUER = "https://idp.registry.test"
@@ -149,7 +150,8 @@ def test_node_principals() -> None:
     node = Principal.node("320000")
     assert node.kind == "node" and node.region == "320000"
     assert node.subject == "spiffe://registry.data.gov.cn/nodes/320000"
-    assert node.name == "江苏省" and node.has_role("node")
+    # A node carries no role: what its certificate grants is the policy's to say.
+    assert node.name == "江苏省" and node.roles == frozenset()
     assert node.expires.tzinfo is not None
     until = datetime(2030, 1, 1, tzinfo=UTC)
     assert Principal.node("100000", expires=until).expires == until
@@ -296,6 +298,47 @@ def test_bad_claims_are_refused(tmp_path: Path, claims: dict[str, Any]) -> None:
     _write_jwks(jwks, [_jwk(key.public_key(), "k1")])
     verifier = TokenVerifier.from_jwks_file(jwks, issuer=ISSUER, audience=AUDIENCE)
     assert _refused(verifier, _sign(_claims(**claims), key, "k1")) == "TOKEN_CLAIMS"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "dual.three ",  # surrounding space: another spelling of dual.three
+        " dual.three",
+        "dual.three\u3000",  # an ideographic space
+        "dual\u200bthree",  # a zero-width space (Unicode category Cf)
+        "dual.three\u200d",  # a zero-width joiner
+        "\u202edual.three",  # a right-to-left override
+        "dual.three\ufeff",  # a byte-order mark
+        "dual\u2028three",  # a line separator
+        "dual\x00three",  # a control character
+        "nodes/320000",  # a node, as the history names nodes
+        "NODES/320000",
+        "ｎｏｄｅｓ/320000",  # full width: the same after NFKC
+        "spiffe://registry.data.gov.cn/nodes/320000",
+        "system",  # the node itself
+        "System",
+        "anonymous",  # the public
+    ],
+)
+def test_a_subject_that_is_no_plain_persons_name_is_refused(tmp_path: Path, subject: str) -> None:
+    key = Ed25519PrivateKey.generate()
+    jwks = tmp_path / "own.json"
+    _write_jwks(jwks, [_jwk(key.public_key(), "k1")])
+    verifier = TokenVerifier.from_jwks_file(jwks, issuer=ISSUER, audience=AUDIENCE)
+    assert _refused(verifier, _sign(_claims(sub=subject), key, "k1")) == "TOKEN_CLAIMS"
+    with pytest.raises(ValueError):  # nor does the development issuer sign it
+        TokenIssuer.generate(ISSUER, AUDIENCE).issue(subject, name="x", roles=[])
+
+
+def test_spellings_of_one_subject_are_one_identity(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    # Accepted as subjects (an identity provider may spell them so), but compared as one person.
+    spellings = ["dual.three", "Dual.Three", "ｄｕａｌ.three", "DUAL.THREE"]
+    subjects = [verifier.verify(issuer.issue(s, name="x", roles=[])).subject for s in spellings]
+    assert subjects == spellings
+    assert {identity_key(s) for s in subjects} == {"dual.three"}
+    assert identity_key("张三") != identity_key("张 三")
+    assert verifier.verify(issuer.issue("zhang san", name="x", roles=[])).subject == "zhang san"
 
 
 def test_garbage_is_malformed(issuer: TokenIssuer, verifier: TokenVerifier) -> None:

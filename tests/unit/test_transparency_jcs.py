@@ -18,7 +18,7 @@ from common.registration.content import canonical_json
 from common.transparency.entry import ENTRY_VERSION, canonical
 from common.transparency.jcs import CanonicalError
 from common.transparency.jcs import canonical as jcs
-from national_node.tlog import entry_time, registration_entry, registration_entry_bytes
+from national_node.tlog.entries import entry_time, registration_entry, registration_entry_bytes
 from tests.factories import make_content
 
 # Text of every kind: control characters, quotes, backslashes, Chinese, astral planes (no lone

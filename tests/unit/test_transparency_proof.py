@@ -28,7 +28,7 @@ from common.transparency.note import (
     sign_note,
 )
 from common.transparency.proof import MAX_PROOF_HASHES, Proof, ProofFormatError
-from common.transparency.verify import VerificationError, verify_proof
+from common.transparency.verify import CosignaturesPending, VerificationError, verify_proof
 
 # The examples of c2sp.org/tlog-checkpoint and c2sp.org/tlog-cosignature.
 SPEC_BODY = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
@@ -436,7 +436,12 @@ def test_each_check_fails_with_its_reason() -> None:
     assert failure(make_proof(3, extra=b"something else")) == "INCLUSION"
     assert failure(make_proof(4).replace("index 4", "index 3")) == "INCLUSION"
     few = make_proof(3, note=checkpoint_note(37, WITNESSES[:2]))
-    assert failure(few, witness_keys=WITNESS_KEYS, witnesses_needed=3) == "WITNESSES"
+    # Too few cosignatures, each verifying: pending, naming who cosigned and who has not yet.
+    assert failure(few, witness_keys=WITNESS_KEYS, witnesses_needed=3) == "COSIGNATURES_PENDING"
+    with pytest.raises(CosignaturesPending) as pending:
+        verify_proof(few, [LOG.verifier_key()], witness_keys=WITNESS_KEYS, witnesses_needed=3)
+    assert pending.value.cosigned == tuple(w.name for w in WITNESSES[:2])
+    assert pending.value.missing == (WITNESSES[2].name,)
     verify_proof(few, [LOG.verifier_key()], witness_keys=WITNESS_KEYS, witnesses_needed=2)
     stale = cosign(Checkpoint(ORIGIN, 36, root_hash(36, read)).body(), WITNESSES[2], 5)
     mixed = make_proof(3, note=append_signatures(checkpoint_note(37, WITNESSES[:2]), [stale]))

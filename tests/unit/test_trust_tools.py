@@ -12,11 +12,18 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from common.registryctl import app
+from common.rpc.security import CONTRACT_METHODS
 from common.security import pki
+from common.security.identity import NATIONAL_SERVER_NAME, node_spiffe_id
 from common.security.local import AUDIENCE, DEVELOPMENT_ISSUER, LocalTrust
+from common.security.policy import Credential, Policy
 from common.security.tokens import TokenVerifier
 from provincial_node.revocations import RevocationFeed
 
@@ -58,6 +65,37 @@ def test_a_province_requests_a_certificate_and_the_coordinators_sign_it(
     # A second request would replace the node's key: refused, the key is kept.
     again = runner.invoke(app, ["pki", "request", "510000", "--out", str(province)])
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_a_province_asking_for_the_national_nodes_name_is_refused_and_nothing_is_written(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    national, province = tmp_path / "national", tmp_path / "province"
+    ok(runner, "pki", "init", "--dir", str(national))
+    named = ("--host", NATIONAL_SERVER_NAME)
+    asked = runner.invoke(app, ["pki", "request", "440000", "--out", str(province), *named])
+    assert asked.exit_code == 2 and NATIONAL_SERVER_NAME in asked.output
+    assert not province.exists()
+    # A request made by other means reaches the coordinators: the CA refuses to sign it.
+    key = ec.generate_private_key(ec.SECP256R1())
+    san = [x509.UniformResourceIdentifier(node_spiffe_id("440000")), x509.DNSName(NATIONAL_SERVER_NAME)]
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "440000")]))
+        .add_extension(x509.SubjectAlternativeName(san), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    incoming = tmp_path / "440000.csr"
+    incoming.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    signed = runner.invoke(app, ["pki", "sign", str(incoming), "--region", "440000", "--dir", str(national)])
+    assert signed.exit_code == 2 and NATIONAL_SERVER_NAME in signed.output, signed.output
+    issued = runner.invoke(app, ["pki", "issue", "440000", "--dir", str(national), *named])
+    assert issued.exit_code == 2 and NATIONAL_SERVER_NAME in issued.output, issued.output
+    assert not (national / "pki" / "nodes").exists()
+    # The national node's own certificate carries the name.
+    ok(runner, "pki", "issue", "100000", "--dir", str(national))
+    shown = json.loads(ok(runner, "--json", "pki", "show", str(national / "pki" / "nodes" / "100000.crt")))
+    assert NATIONAL_SERVER_NAME in shown["hosts"].split(", ")
 
 
 def test_revoke_and_republish_advance_the_list_and_keep_what_was_revoked(
@@ -102,9 +140,40 @@ def test_login_prints_a_development_token_the_nodes_verify(runner: CliRunner, tm
     assert unknown.exit_code == 2 and "root" in unknown.output
 
 
+def test_login_names_and_takes_the_token_roles_of_the_policy_and_no_other(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    policy = Policy.load(methods=CONTRACT_METHODS)
+    token_roles = policy.role_names(Credential.TOKEN)
+    assert token_roles and policy.role_names(Credential.CERTIFICATE)
+    shown = " ".join(ok(runner, "login", "--help").split())
+    assert all(role in shown for role in token_roles)
+    trust = LocalTrust(tmp_path)
+    trust.issuer()
+    verifier = TokenVerifier.from_jwks_file(trust.jwks_file, issuer=DEVELOPMENT_ISSUER, audience=AUDIENCE)
+    for role in token_roles:
+        token = ok(runner, "login", "x.y", "--role", role, "--dir", str(tmp_path)).strip()
+        assert verifier.verify(token).roles == {role}
+    # A role a certificate proves is no role of a token: the attempt gets no token at all.
+    for role in (*policy.role_names(Credential.CERTIFICATE), "public"):
+        result = runner.invoke(app, ["login", "x.y", "--role", role, "--dir", str(tmp_path)])
+        assert result.exit_code == 2 and role in result.output and "eyJ" not in result.output
+
+
 def test_policy_prints_who_may_do_what(runner: CliRunner) -> None:
     rows = json.loads(ok(runner, "--json", "policy"))
-    assert {"method": "RegistrationService.ApproveApplication", "role": "reviewer", "scope": "any"} in rows
+    assert {
+        "method": "RegistrationService.ApproveApplication",
+        "role": "reviewer",
+        "scope": "any",
+        "credential": "token",
+    } in rows
+    assert {
+        "method": "SyncService.PushChanges",
+        "role": "node",
+        "scope": "own_node",
+        "credential": "certificate",
+    } in rows
 
 
 # -- the revocation list a province installs ----------------------------------------------------------
@@ -127,6 +196,23 @@ def test_a_newer_list_of_the_ca_is_installed(federation: tuple[LocalTrust, Path]
     feed.refresh()
     installed = pki.RevocationList.load(held.read_bytes(), trust.ca_file.read_bytes())
     assert installed.number == published.number and installed.is_revoked(serial)
+
+
+def test_a_list_that_cannot_be_written_leaves_the_feed_running(
+    federation: tuple[LocalTrust, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A revocation list mounted read-only (a Kubernetes Secret): the newer list is not installed, the
+    failure is logged, and the next round tries again instead of the feed's thread dying."""
+    trust, _ = federation
+    trust.revoke("320000")
+    published = pki.RevocationList.load(trust.crl_file.read_bytes(), trust.ca_file.read_bytes())
+    (tmp_path / "not-a-folder").write_text("")
+    unwritable = tmp_path / "not-a-folder" / "crl.pem"
+    feed = RevocationFeed(lambda: published.der, crl_file=unwritable, ca_file=trust.ca_file)
+    feed.refresh()
+    feed.refresh()
+    refused = [r for r in caplog.records if "cannot install revocation list" in r.getMessage()]
+    assert len(refused) == 2 and not unwritable.exists()
 
 
 def test_a_forged_or_older_list_is_not_installed(federation: tuple[LocalTrust, Path], tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from national_node.words import MAX_WORDS, name_key, query_words, words_of
+from national_node.words import MAX_WORDS, fold, match_words, name_key, query_words, words_of
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,36 @@ def test_names_written_another_way_have_the_same_key(a: str, b: str) -> None:
 
 def test_a_generic_ending_alone_is_kept() -> None:
     assert name_key("数据") == "数据"
+
+
+# -- as people write ---------------------------------------------------------------------------------
+
+
+def test_traditional_characters_are_read_as_simplified_in_documents_and_queries() -> None:
+    assert fold("氣象觀測數據") == "气象观测数据"
+    assert fold("气象观测数据") == "气象观测数据"  # simplified text is left as it is
+    assert {"气象", "观测"} <= set(words_of(["江蘇省逐小時地面氣象觀測數據"]))
+    assert query_words("氣象 觀測") == ["气象", "观测"]
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("医疗保障", ("医疗", "保障")),
+        ("空气质量", ("空气", "质量")),
+        ("气象观测", ("气象", "观测")),
+        ("不动产", ("不动产",)),  # its parts 不动 and 动产 overlap: the word itself
+        ("医保", ("医保",)),
+        ("csv", ("csv",)),
+    ],
+)
+def test_a_long_query_word_is_matched_by_the_parts_it_is_made_of(word: str, parts: tuple[str, ...]) -> None:
+    assert match_words(word) == parts
+
+
+def test_a_long_word_across_two_of_a_documents_words_is_found_by_its_parts() -> None:
+    # jieba reads 南京市医疗保障局 as 南京市 / 医疗 / 保障局: the word 医疗保障 is not among its words,
+    # but its parts are.
+    document = set(words_of(["南京市医疗保障局"]))
+    assert "医疗保障" not in document
+    assert set(query_words("医疗保障")) <= document

@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.add_column("ledger", sa.Column("log_index", sa.BigInteger()))
     # Ledger rows written before this revision learn their entry from the log itself: the newest
     # registration entry of their uid and revision (entries hold them in their canonical JSON).
-    # The node does it at start (TransparencyLog.backfill links the rows it finds unlinked).
+    # The node does it at start (the log's Appender.backfill links the rows it finds unlinked).
 
 
 def downgrade() -> None:

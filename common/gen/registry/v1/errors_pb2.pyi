@@ -58,13 +58,19 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NODE_NOT_ONLINE: _ClassVar[ErrorReason]
     REGISTRATION_ALREADY_CODED: _ClassVar[ErrorReason]
     FOREIGN_REGISTRATION: _ClassVar[ErrorReason]
+    REGISTRATION_NOT_IN_LEDGER: _ClassVar[ErrorReason]
+    REGISTRATION_NOT_CODABLE: _ClassVar[ErrorReason]
+    LEDGER_MISMATCH: _ClassVar[ErrorReason]
     LEDGER_ENTRY_NOT_FOUND: _ClassVar[ErrorReason]
     NOT_A_PROVINCE: _ClassVar[ErrorReason]
     ALREADY_MANAGED_THERE: _ClassVar[ErrorReason]
     TRANSFER_PENDING: _ClassVar[ErrorReason]
     TRANSFER_NOT_FOUND: _ClassVar[ErrorReason]
     NATIONAL_NODE_UNREACHABLE: _ClassVar[ErrorReason]
+    STREAM_SUPERSEDED: _ClassVar[ErrorReason]
     NODE_SATURATED: _ClassVar[ErrorReason]
+    DATABASE_BUSY: _ClassVar[ErrorReason]
+    DATABASE_UNAVAILABLE: _ClassVar[ErrorReason]
     CREDENTIALS_REQUIRED: _ClassVar[ErrorReason]
     ROLE_NOT_ALLOWED: _ClassVar[ErrorReason]
     NOT_YOUR_NODE: _ClassVar[ErrorReason]
@@ -91,6 +97,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SPIFFE_NOT_A_NODE: _ClassVar[ErrorReason]
     SPIFFE_UNKNOWN_REGION: _ClassVar[ErrorReason]
     NO_REVOCATION_LIST: _ClassVar[ErrorReason]
+    CERT_EXPIRED: _ClassVar[ErrorReason]
     CHECKPOINT_NOT_FOUND: _ClassVar[ErrorReason]
     LOG_ENTRY_NOT_FOUND: _ClassVar[ErrorReason]
     NOT_YET_CHECKPOINTED: _ClassVar[ErrorReason]
@@ -154,13 +161,19 @@ FOREIGN_NAMESPACE: ErrorReason
 NODE_NOT_ONLINE: ErrorReason
 REGISTRATION_ALREADY_CODED: ErrorReason
 FOREIGN_REGISTRATION: ErrorReason
+REGISTRATION_NOT_IN_LEDGER: ErrorReason
+REGISTRATION_NOT_CODABLE: ErrorReason
+LEDGER_MISMATCH: ErrorReason
 LEDGER_ENTRY_NOT_FOUND: ErrorReason
 NOT_A_PROVINCE: ErrorReason
 ALREADY_MANAGED_THERE: ErrorReason
 TRANSFER_PENDING: ErrorReason
 TRANSFER_NOT_FOUND: ErrorReason
 NATIONAL_NODE_UNREACHABLE: ErrorReason
+STREAM_SUPERSEDED: ErrorReason
 NODE_SATURATED: ErrorReason
+DATABASE_BUSY: ErrorReason
+DATABASE_UNAVAILABLE: ErrorReason
 CREDENTIALS_REQUIRED: ErrorReason
 ROLE_NOT_ALLOWED: ErrorReason
 NOT_YOUR_NODE: ErrorReason
@@ -187,6 +200,7 @@ SPIFFE_WRONG_TRUST_DOMAIN: ErrorReason
 SPIFFE_NOT_A_NODE: ErrorReason
 SPIFFE_UNKNOWN_REGION: ErrorReason
 NO_REVOCATION_LIST: ErrorReason
+CERT_EXPIRED: ErrorReason
 CHECKPOINT_NOT_FOUND: ErrorReason
 LOG_ENTRY_NOT_FOUND: ErrorReason
 NOT_YET_CHECKPOINTED: ErrorReason

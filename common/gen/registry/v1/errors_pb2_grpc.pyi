@@ -7,15 +7,21 @@ A failed call ends with a gRPC status code chosen per AIP-193:
 
 * INVALID_ARGUMENT: the request is malformed (a field missing, too long, not a valid value, bytes that
   are not a message of the method's request type). Nothing was done. Fix the fields and send again.
+  Whatever the method, no field may hold an enum number the contract does not define, a timestamp
+  outside 0001-01-01 to 9999-12-31 UTC or with nanos outside 0 to 999,999,999, a set date that is no
+  day of the calendar, or more than 1000 items in a repeated field (unless its comment allows more).
 * NOT_FOUND: what the request names does not exist (on this node).
 * ALREADY_EXISTS: a request id was used before for another request, or the resource exists.
 * PERMISSION_DENIED: the caller may not do this: another node's registration or namespace, a subject
   outside the node's jurisdiction. Checked before existence.
 * FAILED_PRECONDITION: the request is well formed but the resource's state does not allow it
   (announcing before review passed, objecting after the announcement, ...). Nothing was changed.
-* ABORTED: the etag sent is stale; read the resource again and decide again.
-* UNAVAILABLE: the node, or a node it depends on, cannot be reached now; retry with backoff. Writes
-  carry a request id, so a retry never does a write twice.
+* ABORTED: the etag sent is stale; read the resource again and decide again (or, STREAM_SUPERSEDED,
+  a newer stream of the same node replaced this one).
+* UNAVAILABLE: the node, or a node or database it depends on, cannot be reached now; retry with
+  backoff. Writes carry a request id, so a retry never does a write twice.
+* RESOURCE_EXHAUSTED: the node is serving as much as it can (NODE_SATURATED, DATABASE_BUSY); retry
+  after the delay its RetryInfo gives, with backoff.
 * INTERNAL: a fault of the server. The message says nothing of its internals; the node has logged it.
 
 Every status the registry sends carries, in the `grpc-status-details-bin` trailer, a
@@ -29,12 +35,17 @@ Every status the registry sends carries, in the `grpc-status-details-bin` traile
 * for INVALID_ARGUMENT, one `google.rpc.BadRequest` with a `FieldViolation` for every offending field
   at once (its `field` path, a `description` for people, and its own `reason` from ErrorReason), so
   that a caller can correct them all in one go. `ErrorInfo.reason` is then the single violation's
-  reason, or INVALID_FIELDS when there are several.
+  reason, or INVALID_FIELDS when there are several;
+* for an UNAVAILABLE or RESOURCE_EXHAUSTED whose cause passes by itself (the node saturated, its
+  database busy or unreachable), one `google.rpc.RetryInfo`: wait at least its `retry_delay` (plus a
+  random part, so that the callers turned away together do not all come back at once) before
+  sending the call again.
 
 Trust. Every connection is mutual TLS with a certificate of the federation's CA (a node's, naming
 the node, or a tool's); a person adds `authorization: Bearer <JWT>` metadata. Bad credentials are
 UNAUTHENTICATED; a caller whose roles do not allow the call is PERMISSION_DENIED (the policy, who
-may call what, is printed by `registryctl policy`).
+may call what, is printed by `registryctl policy`). RegistrationService ("Who acts") gives the
+shapes of the certificates' SPIFFE IDs and of the token.
 
 The list below is complete for this version of the contract (a test of the project checks every
 reason the software can send against it); later versions may add reasons, so treat an unknown one

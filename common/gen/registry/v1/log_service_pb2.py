@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dregistry/v1/log_service.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x13\n\x11GetLogInfoRequest\"g\n\x07LogInfo\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x15\n\rverifier_keys\x18\x02 \x03(\t\x12\'\n\twitnesses\x18\x03 \x03(\x0b\x32\x14.registry.v1.Witness\x12\x0c\n\x04size\x18\x04 \x01(\x03\"-\n\x07Witness\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x14\n\x0cverifier_key\x18\x02 \x01(\t\")\n\x14GetCheckpointRequest\x12\x11\n\ttree_size\x18\x01 \x01(\x03\"\x86\x01\n\nCheckpoint\x12\x11\n\ttree_size\x18\x01 \x01(\x03\x12\x11\n\troot_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x13\n\x0b\x63osigned_by\x18\x04 \x03(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x18GetInclusionProofRequest\x12\x0f\n\x05index\x18\x01 \x01(\x03H\x00\x12\x0e\n\x04\x63ode\x18\x02 \x01(\tH\x00\x12\x10\n\x08revision\x18\x03 \x01(\x03\x12\x11\n\ttree_size\x18\x04 \x01(\x03\x42\x07\n\x05\x65ntry\"\x7f\n\x0eInclusionProof\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05\x65ntry\x18\x02 \x01(\x0c\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\x12+\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x17.registry.v1.Checkpoint\x12\x12\n\ntlog_proof\x18\x05 \x01(\t\"Q\n\x1aGetConsistencyProofRequest\x12\x18\n\nfirst_size\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x19\n\x0bsecond_size\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\"K\n\x10\x43onsistencyProof\x12\x12\n\nfirst_size\x18\x01 \x01(\x03\x12\x13\n\x0bsecond_size\x18\x02 \x01(\x03\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\"<\n\x12ListEntriesRequest\x12\x13\n\x0bstart_index\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"Q\n\x13ListEntriesResponse\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.registry.v1.LogEntry\x12\x12\n\nnext_index\x18\x02 \x01(\x03\"(\n\x08LogEntry\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05\x65ntry\x18\x02 \x01(\x0c\"]\n\x15\x41\x64\x64\x43osignatureRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\ttree_size\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\x94\x04\n\nLogService\x12G\n\nGetLogInfo\x12\x1e.registry.v1.GetLogInfoRequest\x1a\x14.registry.v1.LogInfo\"\x03\x90\x02\x01\x12P\n\rGetCheckpoint\x12!.registry.v1.GetCheckpointRequest\x1a\x17.registry.v1.Checkpoint\"\x03\x90\x02\x01\x12\\\n\x11GetInclusionProof\x12%.registry.v1.GetInclusionProofRequest\x1a\x1b.registry.v1.InclusionProof\"\x03\x90\x02\x01\x12\x62\n\x13GetConsistencyProof\x12\'.registry.v1.GetConsistencyProofRequest\x1a\x1d.registry.v1.ConsistencyProof\"\x03\x90\x02\x01\x12U\n\x0bListEntries\x12\x1f.registry.v1.ListEntriesRequest\x1a .registry.v1.ListEntriesResponse\"\x03\x90\x02\x01\x12R\n\x0e\x41\x64\x64\x43osignature\x12\".registry.v1.AddCosignatureRequest\x1a\x17.registry.v1.Checkpoint\"\x03\x90\x02\x02\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dregistry/v1/log_service.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x13\n\x11GetLogInfoRequest\"g\n\x07LogInfo\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x15\n\rverifier_keys\x18\x02 \x03(\t\x12\'\n\twitnesses\x18\x03 \x03(\x0b\x32\x14.registry.v1.Witness\x12\x0c\n\x04size\x18\x04 \x01(\x03\"-\n\x07Witness\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x14\n\x0cverifier_key\x18\x02 \x01(\t\")\n\x14GetCheckpointRequest\x12\x11\n\ttree_size\x18\x01 \x01(\x03\"\x86\x01\n\nCheckpoint\x12\x11\n\ttree_size\x18\x01 \x01(\x03\x12\x11\n\troot_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x13\n\x0b\x63osigned_by\x18\x04 \x03(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x18GetInclusionProofRequest\x12\x0f\n\x05index\x18\x01 \x01(\x03H\x00\x12\x0e\n\x04\x63ode\x18\x02 \x01(\tH\x00\x12\x10\n\x08revision\x18\x03 \x01(\x03\x12\x11\n\ttree_size\x18\x04 \x01(\x03\x42\x07\n\x05\x65ntry\"\x9a\x01\n\x0eInclusionProof\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05\x65ntry\x18\x02 \x01(\x0c\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\x12+\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x17.registry.v1.Checkpoint\x12\x12\n\ntlog_proof\x18\x05 \x01(\t\x12\x19\n\x11witnesses_pending\x18\x06 \x03(\t\"Q\n\x1aGetConsistencyProofRequest\x12\x18\n\nfirst_size\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x19\n\x0bsecond_size\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\"K\n\x10\x43onsistencyProof\x12\x12\n\nfirst_size\x18\x01 \x01(\x03\x12\x13\n\x0bsecond_size\x18\x02 \x01(\x03\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\"<\n\x12ListEntriesRequest\x12\x13\n\x0bstart_index\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"Q\n\x13ListEntriesResponse\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.registry.v1.LogEntry\x12\x12\n\nnext_index\x18\x02 \x01(\x03\"(\n\x08LogEntry\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05\x65ntry\x18\x02 \x01(\x0c\"]\n\x15\x41\x64\x64\x43osignatureRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\ttree_size\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\x94\x04\n\nLogService\x12G\n\nGetLogInfo\x12\x1e.registry.v1.GetLogInfoRequest\x1a\x14.registry.v1.LogInfo\"\x03\x90\x02\x01\x12P\n\rGetCheckpoint\x12!.registry.v1.GetCheckpointRequest\x1a\x17.registry.v1.Checkpoint\"\x03\x90\x02\x01\x12\\\n\x11GetInclusionProof\x12%.registry.v1.GetInclusionProofRequest\x1a\x1b.registry.v1.InclusionProof\"\x03\x90\x02\x01\x12\x62\n\x13GetConsistencyProof\x12\'.registry.v1.GetConsistencyProofRequest\x1a\x1d.registry.v1.ConsistencyProof\"\x03\x90\x02\x01\x12U\n\x0bListEntries\x12\x1f.registry.v1.ListEntriesRequest\x1a .registry.v1.ListEntriesResponse\"\x03\x90\x02\x01\x12R\n\x0e\x41\x64\x64\x43osignature\x12\".registry.v1.AddCosignatureRequest\x1a\x17.registry.v1.Checkpoint\"\x03\x90\x02\x02\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -68,20 +68,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKPOINT']._serialized_end=463
   _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=465
   _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=570
-  _globals['_INCLUSIONPROOF']._serialized_start=572
-  _globals['_INCLUSIONPROOF']._serialized_end=699
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=701
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=782
-  _globals['_CONSISTENCYPROOF']._serialized_start=784
-  _globals['_CONSISTENCYPROOF']._serialized_end=859
-  _globals['_LISTENTRIESREQUEST']._serialized_start=861
-  _globals['_LISTENTRIESREQUEST']._serialized_end=921
-  _globals['_LISTENTRIESRESPONSE']._serialized_start=923
-  _globals['_LISTENTRIESRESPONSE']._serialized_end=1004
-  _globals['_LOGENTRY']._serialized_start=1006
-  _globals['_LOGENTRY']._serialized_end=1046
-  _globals['_ADDCOSIGNATUREREQUEST']._serialized_start=1048
-  _globals['_ADDCOSIGNATUREREQUEST']._serialized_end=1141
-  _globals['_LOGSERVICE']._serialized_start=1144
-  _globals['_LOGSERVICE']._serialized_end=1676
+  _globals['_INCLUSIONPROOF']._serialized_start=573
+  _globals['_INCLUSIONPROOF']._serialized_end=727
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=729
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=810
+  _globals['_CONSISTENCYPROOF']._serialized_start=812
+  _globals['_CONSISTENCYPROOF']._serialized_end=887
+  _globals['_LISTENTRIESREQUEST']._serialized_start=889
+  _globals['_LISTENTRIESREQUEST']._serialized_end=949
+  _globals['_LISTENTRIESRESPONSE']._serialized_start=951
+  _globals['_LISTENTRIESRESPONSE']._serialized_end=1032
+  _globals['_LOGENTRY']._serialized_start=1034
+  _globals['_LOGENTRY']._serialized_end=1074
+  _globals['_ADDCOSIGNATUREREQUEST']._serialized_start=1076
+  _globals['_ADDCOSIGNATUREREQUEST']._serialized_end=1169
+  _globals['_LOGSERVICE']._serialized_start=1172
+  _globals['_LOGSERVICE']._serialized_end=1704
 # @@protoc_insertion_point(module_scope)

@@ -67,18 +67,20 @@ class GetInclusionProofRequest(_message.Message):
     def __init__(self, index: _Optional[int] = ..., code: _Optional[str] = ..., revision: _Optional[int] = ..., tree_size: _Optional[int] = ...) -> None: ...
 
 class InclusionProof(_message.Message):
-    __slots__ = ("index", "entry", "hashes", "checkpoint", "tlog_proof")
+    __slots__ = ("index", "entry", "hashes", "checkpoint", "tlog_proof", "witnesses_pending")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     HASHES_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
+    WITNESSES_PENDING_FIELD_NUMBER: _ClassVar[int]
     index: int
     entry: bytes
     hashes: _containers.RepeatedScalarFieldContainer[bytes]
     checkpoint: Checkpoint
     tlog_proof: str
-    def __init__(self, index: _Optional[int] = ..., entry: _Optional[bytes] = ..., hashes: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., tlog_proof: _Optional[str] = ...) -> None: ...
+    witnesses_pending: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, index: _Optional[int] = ..., entry: _Optional[bytes] = ..., hashes: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., tlog_proof: _Optional[str] = ..., witnesses_pending: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetConsistencyProofRequest(_message.Message):
     __slots__ = ("first_size", "second_size")

@@ -28,7 +28,8 @@ GRPC_VERSION: str
 
 class LogServiceStub:
     """Served by the national node. Everyone may read the log; provincial nodes, as its witnesses, add
-    their cosignatures.
+    their cosignatures. Connect as NationalService says (the server's certificate is verified by the name
+    `national.registry.data.gov.cn`).
 
     The log. Everything the national node makes authoritative is appended, in the order it was
     accepted, as one entry (a leaf) of a Merkle tree hashed as RFC 9162 (RFC 6962) defines: SHA-256, a
@@ -63,6 +64,16 @@ class LogServiceStub:
     (c2sp.org/tlog-cosignature, `cosignature/v1`); their cosignatures are further signature lines of the
     note. The key id in each signature line names the key, so keys can roll over and old checkpoints stay
     verifiable with the old keys.
+
+    Witness keys. A witness's key is an Ed25519 cosigner key (signature type 0x04) named
+    `registry.data.gov.cn/witnesses/{region}`, `{region}` being the witness's six-digit region code
+    (`registry.data.gov.cn/witnesses/320000` for Jiangsu); its verifier key is
+    `registry.data.gov.cn/witnesses/{region}+{key id}+{base64(0x04 || public key)}`, the key id being
+    the hex of the first 4 bytes of SHA-256(name || 0x0A || 0x04 || public key). The national node
+    takes a node's cosignatures only under that name, with the key it holds for the node
+    (FAILED_PRECONDITION WITNESS_UNKNOWN when it holds none; INVALID_ARGUMENT COSIGNATURE_INVALID for
+    another name or key). The signed message does not include the name, so one public key must never
+    serve two witnesses.
     """
 
     @_typing.overload
@@ -82,6 +93,11 @@ class LogServiceStub:
     """The inclusion proof of one entry, by index or by code, in a checkpoint: the newest one that
     contains the entry and has the most cosignatures among the newest few, unless `tree_size` names
     one. Also in the C2SP tlog-proof text format, which is what a confirmation file holds.
+
+    Without `tree_size`, the national node waits up to 5 seconds for a checkpoint that contains the
+    entry and that every witness cosigning the log's newest checkpoints has cosigned (a witness
+    cosigns each new checkpoint within seconds); past that, it answers with the best it has and
+    names the witnesses still missing in `witnesses_pending`. A client's deadline allows for the wait.
 
     Errors: NOT_FOUND for an index beyond the log, or a code (or revision) with no registration entry
     yet; FAILED_PRECONDITION when no checkpoint contains the entry yet (retry in a moment).
@@ -105,7 +121,8 @@ class LogServiceStub:
 @_typing.type_check_only
 class LogServiceAsyncStub(LogServiceStub):
     """Served by the national node. Everyone may read the log; provincial nodes, as its witnesses, add
-    their cosignatures.
+    their cosignatures. Connect as NationalService says (the server's certificate is verified by the name
+    `national.registry.data.gov.cn`).
 
     The log. Everything the national node makes authoritative is appended, in the order it was
     accepted, as one entry (a leaf) of a Merkle tree hashed as RFC 9162 (RFC 6962) defines: SHA-256, a
@@ -140,6 +157,16 @@ class LogServiceAsyncStub(LogServiceStub):
     (c2sp.org/tlog-cosignature, `cosignature/v1`); their cosignatures are further signature lines of the
     note. The key id in each signature line names the key, so keys can roll over and old checkpoints stay
     verifiable with the old keys.
+
+    Witness keys. A witness's key is an Ed25519 cosigner key (signature type 0x04) named
+    `registry.data.gov.cn/witnesses/{region}`, `{region}` being the witness's six-digit region code
+    (`registry.data.gov.cn/witnesses/320000` for Jiangsu); its verifier key is
+    `registry.data.gov.cn/witnesses/{region}+{key id}+{base64(0x04 || public key)}`, the key id being
+    the hex of the first 4 bytes of SHA-256(name || 0x0A || 0x04 || public key). The national node
+    takes a node's cosignatures only under that name, with the key it holds for the node
+    (FAILED_PRECONDITION WITNESS_UNKNOWN when it holds none; INVALID_ARGUMENT COSIGNATURE_INVALID for
+    another name or key). The signed message does not include the name, so one public key must never
+    serve two witnesses.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -156,6 +183,11 @@ class LogServiceAsyncStub(LogServiceStub):
     """The inclusion proof of one entry, by index or by code, in a checkpoint: the newest one that
     contains the entry and has the most cosignatures among the newest few, unless `tree_size` names
     one. Also in the C2SP tlog-proof text format, which is what a confirmation file holds.
+
+    Without `tree_size`, the national node waits up to 5 seconds for a checkpoint that contains the
+    entry and that every witness cosigning the log's newest checkpoints has cosigned (a witness
+    cosigns each new checkpoint within seconds); past that, it answers with the best it has and
+    names the witnesses still missing in `witnesses_pending`. A client's deadline allows for the wait.
 
     Errors: NOT_FOUND for an index beyond the log, or a code (or revision) with no registration entry
     yet; FAILED_PRECONDITION when no checkpoint contains the entry yet (retry in a moment).
@@ -178,7 +210,8 @@ class LogServiceAsyncStub(LogServiceStub):
 
 class LogServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the national node. Everyone may read the log; provincial nodes, as its witnesses, add
-    their cosignatures.
+    their cosignatures. Connect as NationalService says (the server's certificate is verified by the name
+    `national.registry.data.gov.cn`).
 
     The log. Everything the national node makes authoritative is appended, in the order it was
     accepted, as one entry (a leaf) of a Merkle tree hashed as RFC 9162 (RFC 6962) defines: SHA-256, a
@@ -213,6 +246,16 @@ class LogServiceServicer(metaclass=_abc_1.ABCMeta):
     (c2sp.org/tlog-cosignature, `cosignature/v1`); their cosignatures are further signature lines of the
     note. The key id in each signature line names the key, so keys can roll over and old checkpoints stay
     verifiable with the old keys.
+
+    Witness keys. A witness's key is an Ed25519 cosigner key (signature type 0x04) named
+    `registry.data.gov.cn/witnesses/{region}`, `{region}` being the witness's six-digit region code
+    (`registry.data.gov.cn/witnesses/320000` for Jiangsu); its verifier key is
+    `registry.data.gov.cn/witnesses/{region}+{key id}+{base64(0x04 || public key)}`, the key id being
+    the hex of the first 4 bytes of SHA-256(name || 0x0A || 0x04 || public key). The national node
+    takes a node's cosignatures only under that name, with the key it holds for the node
+    (FAILED_PRECONDITION WITNESS_UNKNOWN when it holds none; INVALID_ARGUMENT COSIGNATURE_INVALID for
+    another name or key). The signed message does not include the name, so one public key must never
+    serve two witnesses.
     """
 
     @_abc_1.abstractmethod
@@ -245,6 +288,11 @@ class LogServiceServicer(metaclass=_abc_1.ABCMeta):
         """The inclusion proof of one entry, by index or by code, in a checkpoint: the newest one that
         contains the entry and has the most cosignatures among the newest few, unless `tree_size` names
         one. Also in the C2SP tlog-proof text format, which is what a confirmation file holds.
+
+        Without `tree_size`, the national node waits up to 5 seconds for a checkpoint that contains the
+        entry and that every witness cosigning the log's newest checkpoints has cosigned (a witness
+        cosigns each new checkpoint within seconds); past that, it answers with the best it has and
+        names the witnesses still missing in `witnesses_pending`. A client's deadline allows for the wait.
 
         Errors: NOT_FOUND for an index beyond the log, or a code (or revision) with no registration entry
         yet; FAILED_PRECONDITION when no checkpoint contains the entry yet (retry in a moment).

@@ -3,6 +3,7 @@ import datetime
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import date_pb2 as _date_pb2
 from common.gen.registry.v1 import code_pb2 as _code_pb2
@@ -27,18 +28,20 @@ class FileObjectionRequest(_message.Message):
     def __init__(self, registration: _Optional[str] = ..., objection: _Optional[_Union[_registration_pb2.Objection, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class FiledObjection(_message.Message):
-    __slots__ = ("registration", "managing_node", "application_id", "file_time", "announcement_end")
+    __slots__ = ("registration", "managing_node", "application_id", "file_time", "announcement_end", "announcement_end_provisional")
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     MANAGING_NODE_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_TIME_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCEMENT_END_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_END_PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     registration: str
     managing_node: str
     application_id: str
     file_time: _timestamp_pb2.Timestamp
     announcement_end: _date_pb2.Date
-    def __init__(self, registration: _Optional[str] = ..., managing_node: _Optional[str] = ..., application_id: _Optional[str] = ..., file_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    announcement_end_provisional: bool
+    def __init__(self, registration: _Optional[str] = ..., managing_node: _Optional[str] = ..., application_id: _Optional[str] = ..., file_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end_provisional: _Optional[bool] = ...) -> None: ...
 
 class FindDuplicatesRequest(_message.Message):
     __slots__ = ("content", "registration", "max_candidates")
@@ -135,3 +138,35 @@ class ListNodesResponse(_message.Message):
     nodes: _containers.RepeatedCompositeFieldContainer[_node_pb2.Node]
     next_page_token: str
     def __init__(self, nodes: _Optional[_Iterable[_Union[_node_pb2.Node, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListOrphanedCodesRequest(_message.Message):
+    __slots__ = ("grace", "page_size", "page_token")
+    GRACE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    grace: _duration_pb2.Duration
+    page_size: int
+    page_token: str
+    def __init__(self, grace: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListOrphanedCodesResponse(_message.Message):
+    __slots__ = ("orphaned_codes", "next_page_token")
+    ORPHANED_CODES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    orphaned_codes: _containers.RepeatedCompositeFieldContainer[OrphanedCode]
+    next_page_token: str
+    def __init__(self, orphaned_codes: _Optional[_Iterable[_Union[OrphanedCode, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class OrphanedCode(_message.Message):
+    __slots__ = ("assignment", "in_ledger", "ledger_state", "ledger_application_state", "ledger_revision")
+    ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    IN_LEDGER_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_STATE_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_APPLICATION_STATE_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_REVISION_FIELD_NUMBER: _ClassVar[int]
+    assignment: _code_pb2.CodeAssignment
+    in_ledger: bool
+    ledger_state: _registration_pb2.Registration.State
+    ledger_application_state: _registration_pb2.Application.State
+    ledger_revision: int
+    def __init__(self, assignment: _Optional[_Union[_code_pb2.CodeAssignment, _Mapping]] = ..., in_ledger: _Optional[bool] = ..., ledger_state: _Optional[_Union[_registration_pb2.Registration.State, str]] = ..., ledger_application_state: _Optional[_Union[_registration_pb2.Application.State, str]] = ..., ledger_revision: _Optional[int] = ...) -> None: ...

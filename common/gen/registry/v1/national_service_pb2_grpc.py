@@ -30,6 +30,14 @@ if _version_not_supported:
 class NationalServiceStub:
     """Served by the national node only.
 
+    Connecting. Verify the national node's certificate by the DNS name `national.registry.data.gov.cn`,
+    whatever address you dial (in gRPC, the channel option `grpc.ssl_target_name_override`): its
+    certificate carries that name, and provincial nodes and the portal accept the national node only
+    under it, since another certificate of the same CA, such as a province's, may name the same address.
+    A client presents its own certificate of the federation's CA, a node's or a tool's, and a person adds
+    a bearer token, as RegistrationService says ("Who acts"). The same holds for SyncService and
+    LogService, which the national node serves too.
+
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
     such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
     model and every reason are in errors.proto.
@@ -45,6 +53,11 @@ class NationalServiceStub:
                 '/registry.v1.NationalService/AssignCode',
                 request_serializer=registry_dot_v1_dot_national__service__pb2.AssignCodeRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_code__pb2.CodeAssignment.FromString,
+                _registered_method=True)
+        self.ListOrphanedCodes = channel.unary_unary(
+                '/registry.v1.NationalService/ListOrphanedCodes',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesResponse.FromString,
                 _registered_method=True)
         self.GetCodeAssignment = channel.unary_unary(
                 '/registry.v1.NationalService/GetCodeAssignment',
@@ -86,6 +99,14 @@ class NationalServiceStub:
 class NationalServiceServicer:
     """Served by the national node only.
 
+    Connecting. Verify the national node's certificate by the DNS name `national.registry.data.gov.cn`,
+    whatever address you dial (in gRPC, the channel option `grpc.ssl_target_name_override`): its
+    certificate carries that name, and provincial nodes and the portal accept the national node only
+    under it, since another certificate of the same CA, such as a province's, may name the same address.
+    A client presents its own certificate of the federation's CA, a node's or a tool's, and a person adds
+    a bearer token, as RegistrationService says ("Who acts"). The same holds for SyncService and
+    LogService, which the national node serves too.
+
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
     such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
     model and every reason are in errors.proto.
@@ -99,10 +120,31 @@ class NationalServiceServicer:
         gets one code for life: asking again for the same registration under another request id is
         ALREADY_EXISTS.
 
-        Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest); NOT_FOUND for a node
-        that is not in the directory; PERMISSION_DENIED when `issuer` is not the calling node's own
-        namespace, when the subject is outside the node's jurisdiction, or when the node does not run
-        its own registration (mode PROXY); ALREADY_EXISTS for a reused request id with other content.
+        Before it spends a serial, the authority checks that the registration is the calling node's and
+        waits for a code: the national ledger must hold it under `registration`, managed by the calling
+        node, PENDING with its initial application AWAITING_CODE, of `object_type` and subject
+        `subject_uscc`. A node sends that state up its change feed before it asks (the feed never waits
+        for a code), so a registration whose change has not arrived yet is asked for again later.
+
+        Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest), or `LEDGER_MISMATCH`
+        when `object_type` or `subject_uscc` differ from the ledger's; NOT_FOUND for a node that is not in
+        the directory; PERMISSION_DENIED when `issuer` is not the calling node's own namespace, when the
+        subject is outside the node's jurisdiction, or when the node does not run its own registration
+        (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
+        registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
+        for a reused request id with other content, or a registration that has its code already.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOrphanedCodes(self, request, context):
+        """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
+        ledger does not hold under that code (the node that asked never sent the coded registration up:
+        its link is down, or its database lost the code). Each comes with what the ledger holds of the
+        registration. For coordinators and auditors; in code order.
+
+        Errors: INVALID_ARGUMENT for a page size, page token or grace out of range.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -180,6 +222,11 @@ def add_NationalServiceServicer_to_server(servicer, server):
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.AssignCodeRequest.FromString,
                     response_serializer=registry_dot_v1_dot_code__pb2.CodeAssignment.SerializeToString,
             ),
+            'ListOrphanedCodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrphanedCodes,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesResponse.SerializeToString,
+            ),
             'GetCodeAssignment': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCodeAssignment,
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.GetCodeAssignmentRequest.FromString,
@@ -226,6 +273,14 @@ def add_NationalServiceServicer_to_server(servicer, server):
 class NationalService:
     """Served by the national node only.
 
+    Connecting. Verify the national node's certificate by the DNS name `national.registry.data.gov.cn`,
+    whatever address you dial (in gRPC, the channel option `grpc.ssl_target_name_override`): its
+    certificate carries that name, and provincial nodes and the portal accept the national node only
+    under it, since another certificate of the same CA, such as a province's, may name the same address.
+    A client presents its own certificate of the federation's CA, a node's or a tool's, and a person adds
+    a bearer token, as RegistrationService says ("Who acts"). The same holds for SyncService and
+    LogService, which the national node serves too.
+
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
     such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
     model and every reason are in errors.proto.
@@ -248,6 +303,33 @@ class NationalService:
             '/registry.v1.NationalService/AssignCode',
             registry_dot_v1_dot_national__service__pb2.AssignCodeRequest.SerializeToString,
             registry_dot_v1_dot_code__pb2.CodeAssignment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrphanedCodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/ListOrphanedCodes',
+            registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesRequest.SerializeToString,
+            registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,6 +31,14 @@ GRPC_VERSION: str
 class NationalServiceStub:
     """Served by the national node only.
 
+    Connecting. Verify the national node's certificate by the DNS name `national.registry.data.gov.cn`,
+    whatever address you dial (in gRPC, the channel option `grpc.ssl_target_name_override`): its
+    certificate carries that name, and provincial nodes and the portal accept the national node only
+    under it, since another certificate of the same CA, such as a province's, may name the same address.
+    A client presents its own certificate of the federation's CA, a node's or a tool's, and a person adds
+    a bearer token, as RegistrationService says ("Who acts"). The same holds for SyncService and
+    LogService, which the national node serves too.
+
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
     such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
     model and every reason are in errors.proto.
@@ -48,10 +56,27 @@ class NationalServiceStub:
     gets one code for life: asking again for the same registration under another request id is
     ALREADY_EXISTS.
 
-    Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest); NOT_FOUND for a node
-    that is not in the directory; PERMISSION_DENIED when `issuer` is not the calling node's own
-    namespace, when the subject is outside the node's jurisdiction, or when the node does not run
-    its own registration (mode PROXY); ALREADY_EXISTS for a reused request id with other content.
+    Before it spends a serial, the authority checks that the registration is the calling node's and
+    waits for a code: the national ledger must hold it under `registration`, managed by the calling
+    node, PENDING with its initial application AWAITING_CODE, of `object_type` and subject
+    `subject_uscc`. A node sends that state up its change feed before it asks (the feed never waits
+    for a code), so a registration whose change has not arrived yet is asked for again later.
+
+    Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest), or `LEDGER_MISMATCH`
+    when `object_type` or `subject_uscc` differ from the ledger's; NOT_FOUND for a node that is not in
+    the directory; PERMISSION_DENIED when `issuer` is not the calling node's own namespace, when the
+    subject is outside the node's jurisdiction, or when the node does not run its own registration
+    (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
+    registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
+    for a reused request id with other content, or a registration that has its code already.
+    """
+    ListOrphanedCodes: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.ListOrphanedCodesRequest, _national_service_pb2.ListOrphanedCodesResponse]
+    """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
+    ledger does not hold under that code (the node that asked never sent the coded registration up:
+    its link is down, or its database lost the code). Each comes with what the ledger holds of the
+    registration. For coordinators and auditors; in code order.
+
+    Errors: INVALID_ARGUMENT for a page size, page token or grace out of range.
     """
     GetCodeAssignment: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.GetCodeAssignmentRequest, _code_pb2.CodeAssignment]
     """Gets the assignment of a code: who asked, for which registration, when."""
@@ -91,6 +116,14 @@ class NationalServiceStub:
 class NationalServiceAsyncStub(NationalServiceStub):
     """Served by the national node only.
 
+    Connecting. Verify the national node's certificate by the DNS name `national.registry.data.gov.cn`,
+    whatever address you dial (in gRPC, the channel option `grpc.ssl_target_name_override`): its
+    certificate carries that name, and provincial nodes and the portal accept the national node only
+    under it, since another certificate of the same CA, such as a province's, may name the same address.
+    A client presents its own certificate of the federation's CA, a node's or a tool's, and a person adds
+    a bearer token, as RegistrationService says ("Who acts"). The same holds for SyncService and
+    LogService, which the national node serves too.
+
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
     such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
     model and every reason are in errors.proto.
@@ -105,10 +138,27 @@ class NationalServiceAsyncStub(NationalServiceStub):
     gets one code for life: asking again for the same registration under another request id is
     ALREADY_EXISTS.
 
-    Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest); NOT_FOUND for a node
-    that is not in the directory; PERMISSION_DENIED when `issuer` is not the calling node's own
-    namespace, when the subject is outside the node's jurisdiction, or when the node does not run
-    its own registration (mode PROXY); ALREADY_EXISTS for a reused request id with other content.
+    Before it spends a serial, the authority checks that the registration is the calling node's and
+    waits for a code: the national ledger must hold it under `registration`, managed by the calling
+    node, PENDING with its initial application AWAITING_CODE, of `object_type` and subject
+    `subject_uscc`. A node sends that state up its change feed before it asks (the feed never waits
+    for a code), so a registration whose change has not arrived yet is asked for again later.
+
+    Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest), or `LEDGER_MISMATCH`
+    when `object_type` or `subject_uscc` differ from the ledger's; NOT_FOUND for a node that is not in
+    the directory; PERMISSION_DENIED when `issuer` is not the calling node's own namespace, when the
+    subject is outside the node's jurisdiction, or when the node does not run its own registration
+    (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
+    registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
+    for a reused request id with other content, or a registration that has its code already.
+    """
+    ListOrphanedCodes: _aio.UnaryUnaryMultiCallable[_national_service_pb2.ListOrphanedCodesRequest, _national_service_pb2.ListOrphanedCodesResponse]  # type: ignore[assignment]
+    """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
+    ledger does not hold under that code (the node that asked never sent the coded registration up:
+    its link is down, or its database lost the code). Each comes with what the ledger holds of the
+    registration. For coordinators and auditors; in code order.
+
+    Errors: INVALID_ARGUMENT for a page size, page token or grace out of range.
     """
     GetCodeAssignment: _aio.UnaryUnaryMultiCallable[_national_service_pb2.GetCodeAssignmentRequest, _code_pb2.CodeAssignment]  # type: ignore[assignment]
     """Gets the assignment of a code: who asked, for which registration, when."""
@@ -147,6 +197,14 @@ class NationalServiceAsyncStub(NationalServiceStub):
 class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the national node only.
 
+    Connecting. Verify the national node's certificate by the DNS name `national.registry.data.gov.cn`,
+    whatever address you dial (in gRPC, the channel option `grpc.ssl_target_name_override`): its
+    certificate carries that name, and provincial nodes and the portal accept the national node only
+    under it, since another certificate of the same CA, such as a province's, may name the same address.
+    A client presents its own certificate of the federation's CA, a node's or a tool's, and a person adds
+    a bearer token, as RegistrationService says ("Who acts"). The same holds for SyncService and
+    LogService, which the national node serves too.
+
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `registry.v1`, a stable `reason`
     such as `FOREIGN_NAMESPACE`) and, for bad input, a `BadRequest` naming each offending field; the
     model and every reason are in errors.proto.
@@ -165,10 +223,33 @@ class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
         gets one code for life: asking again for the same registration under another request id is
         ALREADY_EXISTS.
 
-        Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest); NOT_FOUND for a node
-        that is not in the directory; PERMISSION_DENIED when `issuer` is not the calling node's own
-        namespace, when the subject is outside the node's jurisdiction, or when the node does not run
-        its own registration (mode PROXY); ALREADY_EXISTS for a reused request id with other content.
+        Before it spends a serial, the authority checks that the registration is the calling node's and
+        waits for a code: the national ledger must hold it under `registration`, managed by the calling
+        node, PENDING with its initial application AWAITING_CODE, of `object_type` and subject
+        `subject_uscc`. A node sends that state up its change feed before it asks (the feed never waits
+        for a code), so a registration whose change has not arrived yet is asked for again later.
+
+        Errors: INVALID_ARGUMENT for a malformed field (named in the BadRequest), or `LEDGER_MISMATCH`
+        when `object_type` or `subject_uscc` differ from the ledger's; NOT_FOUND for a node that is not in
+        the directory; PERMISSION_DENIED when `issuer` is not the calling node's own namespace, when the
+        subject is outside the node's jurisdiction, or when the node does not run its own registration
+        (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
+        registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
+        for a reused request id with other content, or a registration that has its code already.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOrphanedCodes(
+        self,
+        request: _national_service_pb2.ListOrphanedCodesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_national_service_pb2.ListOrphanedCodesResponse, _abc.Awaitable[_national_service_pb2.ListOrphanedCodesResponse]]:
+        """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
+        ledger does not hold under that code (the node that asked never sent the coded registration up:
+        its link is down, or its database lost the code). Each comes with what the ledger holds of the
+        registration. For coordinators and auditors; in code order.
+
+        Errors: INVALID_ARGUMENT for a page size, page token or grace out of range.
         """
 
     @_abc_1.abstractmethod

@@ -86,7 +86,7 @@ class OperationTerm(_message.Message):
     def __init__(self, start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class RegistrationContent(_message.Message):
-    __slots__ = ("subject", "agent", "data_name", "data_type", "data_format", "storage", "update_frequency", "legal_source", "evidence_deposit", "application_scenarios", "security_assessment", "description", "commitment", "summary", "operation_term")
+    __slots__ = ("subject", "agent", "data_name", "data_type", "data_format", "storage", "update_frequency", "legal_source", "evidence_deposit", "application_scenarios", "security_assessment", "description", "commitment", "summary", "operation_term", "access_terms")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     AGENT_FIELD_NUMBER: _ClassVar[int]
     DATA_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +102,7 @@ class RegistrationContent(_message.Message):
     COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     OPERATION_TERM_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_TERMS_FIELD_NUMBER: _ClassVar[int]
     subject: Subject
     agent: Agent
     data_name: str
@@ -117,7 +118,94 @@ class RegistrationContent(_message.Message):
     commitment: Document
     summary: str
     operation_term: OperationTerm
-    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., agent: _Optional[_Union[Agent, _Mapping]] = ..., data_name: _Optional[str] = ..., data_type: _Optional[str] = ..., data_format: _Optional[str] = ..., storage: _Optional[_Union[Storage, _Mapping]] = ..., update_frequency: _Optional[str] = ..., legal_source: _Optional[str] = ..., evidence_deposit: _Optional[str] = ..., application_scenarios: _Optional[_Iterable[str]] = ..., security_assessment: _Optional[_Union[Document, _Mapping]] = ..., description: _Optional[_Union[Document, _Mapping]] = ..., commitment: _Optional[_Union[Document, _Mapping]] = ..., summary: _Optional[str] = ..., operation_term: _Optional[_Union[OperationTerm, _Mapping]] = ...) -> None: ...
+    access_terms: AccessTerms
+    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., agent: _Optional[_Union[Agent, _Mapping]] = ..., data_name: _Optional[str] = ..., data_type: _Optional[str] = ..., data_format: _Optional[str] = ..., storage: _Optional[_Union[Storage, _Mapping]] = ..., update_frequency: _Optional[str] = ..., legal_source: _Optional[str] = ..., evidence_deposit: _Optional[str] = ..., application_scenarios: _Optional[_Iterable[str]] = ..., security_assessment: _Optional[_Union[Document, _Mapping]] = ..., description: _Optional[_Union[Document, _Mapping]] = ..., commitment: _Optional[_Union[Document, _Mapping]] = ..., summary: _Optional[str] = ..., operation_term: _Optional[_Union[OperationTerm, _Mapping]] = ..., access_terms: _Optional[_Union[AccessTerms, _Mapping]] = ...) -> None: ...
+
+class AccessTerms(_message.Message):
+    __slots__ = ("sharing_attribute", "sharing_conditions", "not_shared_basis", "open_attribute", "open_conditions", "not_open_reason", "channels", "contact", "license", "fees")
+    class SharingAttribute(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        SHARING_ATTRIBUTE_UNSPECIFIED: _ClassVar[AccessTerms.SharingAttribute]
+        UNCONDITIONALLY_SHARED: _ClassVar[AccessTerms.SharingAttribute]
+        CONDITIONALLY_SHARED: _ClassVar[AccessTerms.SharingAttribute]
+        NOT_SHARED: _ClassVar[AccessTerms.SharingAttribute]
+    SHARING_ATTRIBUTE_UNSPECIFIED: AccessTerms.SharingAttribute
+    UNCONDITIONALLY_SHARED: AccessTerms.SharingAttribute
+    CONDITIONALLY_SHARED: AccessTerms.SharingAttribute
+    NOT_SHARED: AccessTerms.SharingAttribute
+    class OpenAttribute(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        OPEN_ATTRIBUTE_UNSPECIFIED: _ClassVar[AccessTerms.OpenAttribute]
+        UNCONDITIONALLY_OPEN: _ClassVar[AccessTerms.OpenAttribute]
+        CONDITIONALLY_OPEN: _ClassVar[AccessTerms.OpenAttribute]
+        NOT_OPEN: _ClassVar[AccessTerms.OpenAttribute]
+    OPEN_ATTRIBUTE_UNSPECIFIED: AccessTerms.OpenAttribute
+    UNCONDITIONALLY_OPEN: AccessTerms.OpenAttribute
+    CONDITIONALLY_OPEN: AccessTerms.OpenAttribute
+    NOT_OPEN: AccessTerms.OpenAttribute
+    SHARING_ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
+    SHARING_CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    NOT_SHARED_BASIS_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
+    OPEN_CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    NOT_OPEN_REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_FIELD_NUMBER: _ClassVar[int]
+    FEES_FIELD_NUMBER: _ClassVar[int]
+    sharing_attribute: AccessTerms.SharingAttribute
+    sharing_conditions: str
+    not_shared_basis: str
+    open_attribute: AccessTerms.OpenAttribute
+    open_conditions: str
+    not_open_reason: str
+    channels: _containers.RepeatedCompositeFieldContainer[AccessChannel]
+    contact: ContactPoint
+    license: str
+    fees: _containers.RepeatedCompositeFieldContainer[Fee]
+    def __init__(self, sharing_attribute: _Optional[_Union[AccessTerms.SharingAttribute, str]] = ..., sharing_conditions: _Optional[str] = ..., not_shared_basis: _Optional[str] = ..., open_attribute: _Optional[_Union[AccessTerms.OpenAttribute, str]] = ..., open_conditions: _Optional[str] = ..., not_open_reason: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[AccessChannel, _Mapping]]] = ..., contact: _Optional[_Union[ContactPoint, _Mapping]] = ..., license: _Optional[str] = ..., fees: _Optional[_Iterable[_Union[Fee, _Mapping]]] = ...) -> None: ...
+
+class AccessChannel(_message.Message):
+    __slots__ = ("kind", "uri", "description")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[AccessChannel.Kind]
+        API: _ClassVar[AccessChannel.Kind]
+        FILE_DOWNLOAD: _ClassVar[AccessChannel.Kind]
+        DATA_SERVICE: _ClassVar[AccessChannel.Kind]
+        ON_REQUEST: _ClassVar[AccessChannel.Kind]
+    KIND_UNSPECIFIED: AccessChannel.Kind
+    API: AccessChannel.Kind
+    FILE_DOWNLOAD: AccessChannel.Kind
+    DATA_SERVICE: AccessChannel.Kind
+    ON_REQUEST: AccessChannel.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    kind: AccessChannel.Kind
+    uri: str
+    description: str
+    def __init__(self, kind: _Optional[_Union[AccessChannel.Kind, str]] = ..., uri: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ContactPoint(_message.Message):
+    __slots__ = ("department", "phone", "email")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    phone: str
+    email: str
+    def __init__(self, department: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+
+class Fee(_message.Message):
+    __slots__ = ("name", "price_cny", "unit")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PRICE_CNY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    price_cny: str
+    unit: str
+    def __init__(self, name: _Optional[str] = ..., price_cny: _Optional[str] = ..., unit: _Optional[str] = ...) -> None: ...
 
 class Defect(_message.Message):
     __slots__ = ("field", "description")
@@ -128,7 +216,7 @@ class Defect(_message.Message):
     def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Objection(_message.Message):
-    __slots__ = ("name", "objector", "reason", "evidence", "state", "outcome", "resolution", "resolve_by", "create_time", "resolve_time")
+    __slots__ = ("name", "objector", "reason", "evidence", "state", "outcome", "resolution", "resolve_by", "create_time", "resolve_time", "resolve_by_provisional")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Objection.State]
@@ -161,6 +249,7 @@ class Objection(_message.Message):
     RESOLVE_BY_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     RESOLVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_BY_PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     objector: str
     reason: str
@@ -171,10 +260,11 @@ class Objection(_message.Message):
     resolve_by: _date_pb2.Date
     create_time: _timestamp_pb2.Timestamp
     resolve_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., objector: _Optional[str] = ..., reason: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., state: _Optional[_Union[Objection.State, str]] = ..., outcome: _Optional[_Union[Objection.Outcome, str]] = ..., resolution: _Optional[str] = ..., resolve_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    resolve_by_provisional: bool
+    def __init__(self, name: _Optional[str] = ..., objector: _Optional[str] = ..., reason: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., state: _Optional[_Union[Objection.State, str]] = ..., outcome: _Optional[_Union[Objection.Outcome, str]] = ..., resolution: _Optional[str] = ..., resolve_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_by_provisional: _Optional[bool] = ...) -> None: ...
 
 class Application(_message.Message):
-    __slots__ = ("id", "type", "state", "content", "reason", "defects", "decision_reason", "acceptance_due", "review_due", "announcement_start", "announcement_end", "deadlines_provisional", "objections", "submit_time", "update_time", "name", "possible_duplicates", "duplicates_checked", "duplicate_check_error")
+    __slots__ = ("id", "type", "state", "content", "reason", "defects", "decision_reason", "acceptance_due", "review_due", "announcement_start", "announcement_end", "deadlines_provisional", "objections", "submit_time", "update_time", "name", "possible_duplicates", "duplicates_checked", "duplicate_check_error", "acceptance_due_provisional", "review_due_provisional", "announcement_end_provisional", "initial_registration_due", "initial_registration_due_provisional", "initial_registration_late")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Application.State]
@@ -224,6 +314,12 @@ class Application(_message.Message):
     POSSIBLE_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_CHECKED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_CHECK_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTANCE_DUE_PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_DUE_PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_END_PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_REGISTRATION_DUE_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_REGISTRATION_DUE_PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_REGISTRATION_LATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: RegistrationType
     state: Application.State
@@ -243,7 +339,13 @@ class Application(_message.Message):
     possible_duplicates: _containers.RepeatedCompositeFieldContainer[DuplicateCandidate]
     duplicates_checked: bool
     duplicate_check_error: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[RegistrationType, str]] = ..., state: _Optional[_Union[Application.State, str]] = ..., content: _Optional[_Union[RegistrationContent, _Mapping]] = ..., reason: _Optional[str] = ..., defects: _Optional[_Iterable[_Union[Defect, _Mapping]]] = ..., decision_reason: _Optional[str] = ..., acceptance_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., review_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadlines_provisional: _Optional[bool] = ..., objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ..., possible_duplicates: _Optional[_Iterable[_Union[DuplicateCandidate, _Mapping]]] = ..., duplicates_checked: _Optional[bool] = ..., duplicate_check_error: _Optional[str] = ...) -> None: ...
+    acceptance_due_provisional: bool
+    review_due_provisional: bool
+    announcement_end_provisional: bool
+    initial_registration_due: _date_pb2.Date
+    initial_registration_due_provisional: bool
+    initial_registration_late: bool
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[RegistrationType, str]] = ..., state: _Optional[_Union[Application.State, str]] = ..., content: _Optional[_Union[RegistrationContent, _Mapping]] = ..., reason: _Optional[str] = ..., defects: _Optional[_Iterable[_Union[Defect, _Mapping]]] = ..., decision_reason: _Optional[str] = ..., acceptance_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., review_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., announcement_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadlines_provisional: _Optional[bool] = ..., objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ..., possible_duplicates: _Optional[_Iterable[_Union[DuplicateCandidate, _Mapping]]] = ..., duplicates_checked: _Optional[bool] = ..., duplicate_check_error: _Optional[str] = ..., acceptance_due_provisional: _Optional[bool] = ..., review_due_provisional: _Optional[bool] = ..., announcement_end_provisional: _Optional[bool] = ..., initial_registration_due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., initial_registration_due_provisional: _Optional[bool] = ..., initial_registration_late: _Optional[bool] = ...) -> None: ...
 
 class DuplicateCandidate(_message.Message):
     __slots__ = ("registration", "code", "data_name", "subject", "state", "reason", "similarity")
@@ -342,7 +444,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, name: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., reason: _Optional[str] = ..., application_id: _Optional[str] = ..., registration_state: _Optional[_Union[Registration.State, str]] = ..., application_state: _Optional[_Union[Application.State, str]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Confirmation(_message.Message):
-    __slots__ = ("code", "registration", "object_type", "subject", "data_name", "version", "state", "valid_from", "valid_until", "issue_time", "content_sha256", "tlog_proof", "tlog_proof_status")
+    __slots__ = ("code", "registration", "object_type", "subject", "data_name", "version", "state", "valid_from", "valid_until", "issue_time", "content_sha256", "tlog_proof", "tlog_proof_status", "cosigned_by", "witnesses_pending")
     CODE_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -356,6 +458,8 @@ class Confirmation(_message.Message):
     CONTENT_SHA256_FIELD_NUMBER: _ClassVar[int]
     TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
     TLOG_PROOF_STATUS_FIELD_NUMBER: _ClassVar[int]
+    COSIGNED_BY_FIELD_NUMBER: _ClassVar[int]
+    WITNESSES_PENDING_FIELD_NUMBER: _ClassVar[int]
     code: str
     registration: str
     object_type: ObjectType
@@ -369,4 +473,6 @@ class Confirmation(_message.Message):
     content_sha256: str
     tlog_proof: str
     tlog_proof_status: str
-    def __init__(self, code: _Optional[str] = ..., registration: _Optional[str] = ..., object_type: _Optional[_Union[ObjectType, str]] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., data_name: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[_Union[Registration.State, str]] = ..., valid_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., valid_until: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_sha256: _Optional[str] = ..., tlog_proof: _Optional[str] = ..., tlog_proof_status: _Optional[str] = ...) -> None: ...
+    cosigned_by: _containers.RepeatedScalarFieldContainer[str]
+    witnesses_pending: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, code: _Optional[str] = ..., registration: _Optional[str] = ..., object_type: _Optional[_Union[ObjectType, str]] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., data_name: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[_Union[Registration.State, str]] = ..., valid_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., valid_until: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_sha256: _Optional[str] = ..., tlog_proof: _Optional[str] = ..., tlog_proof_status: _Optional[str] = ..., cosigned_by: _Optional[_Iterable[str]] = ..., witnesses_pending: _Optional[_Iterable[str]] = ...) -> None: ...

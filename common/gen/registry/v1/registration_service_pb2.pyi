@@ -259,6 +259,7 @@ class DueItem(_message.Message):
         OBJECTION: _ClassVar[DueItem.Kind]
         EXPIRY: _ClassVar[DueItem.Kind]
         CODING: _ClassVar[DueItem.Kind]
+        INITIAL_REGISTRATION: _ClassVar[DueItem.Kind]
     KIND_UNSPECIFIED: DueItem.Kind
     ACCEPTANCE: DueItem.Kind
     REVIEW: DueItem.Kind
@@ -266,6 +267,7 @@ class DueItem(_message.Message):
     OBJECTION: DueItem.Kind
     EXPIRY: DueItem.Kind
     CODING: DueItem.Kind
+    INITIAL_REGISTRATION: DueItem.Kind
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DUE_FIELD_NUMBER: _ClassVar[int]

@@ -30,11 +30,13 @@ class RegistrationServiceStub:
     """The registration procedure: apply, accept, review, announce, object, code and confirm; then change,
     correct, renew and deregister. Every node serves it for the registrations it manages.
 
-    Request ids. Every write takes a `request_id` (1-64 characters of letters, digits, `-`, `_`, `.`
-    and `:`; a UUID is recommended). Its scope is the node: one id names one write on one node, whatever
-    the method. Repeating a write with the same id and the same fields returns the first answer and
-    changes nothing more, so every write is safe to retry after a timeout or a lost answer; the same id
-    with another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED).
+    Request ids. Every write takes a `request_id`: 1-64 characters of ASCII letters, digits, `-`, `_`,
+    `.` and `:`, the first a letter or digit (a UUID fits). Its scope is the node, all callers together:
+    one id names one write on one node, whatever the method, so choose ids that cannot collide (a random
+    UUID). Repeating a write with the same id and the same fields returns the first answer and changes
+    nothing more, so every write is safe to retry after a timeout or a lost answer; the same id with
+    another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED), and while the first call
+    with that id is still running, ALREADY_EXISTS (REQUEST_IN_PROGRESS: retry).
 
     Conditional writes. Transitions may carry the registration's `etag`; a stale one is ABORTED
     (ETAG_MISMATCH). A transition the current state does not allow (announcing before review, objecting
@@ -46,14 +48,30 @@ class RegistrationServiceStub:
     registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
     the current one (NOT_CURRENT_APPLICATION otherwise).
 
-    Who acts. Every connection is mutual TLS with a certificate of the federation's CA; a person sends
-    the metadata `authorization: Bearer <JWT>` from the identity provider the node trusts, and the node
-    records the token's verified subject (`sub`) in the history as who acted ("system" for what the node
-    does by itself, "anonymous" for a caller with no token, such as an objection from the public). What
-    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects their
-    token names (claim `uscc`), clerks accept, reviewers review, registrars announce and resolve
-    objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED
-    (wrong role, subject or node) and changes nothing.
+    Who acts. Every connection is mutual TLS: the client presents a certificate of the federation's
+    CA whose one URI SAN is a SPIFFE ID, `spiffe://registry.data.gov.cn/nodes/{region}` for a node
+    (its six-digit region code, `100000` for the national node) or
+    `spiffe://registry.data.gov.cn/clients/{name}` for a tool (`{name}`: 1-63 of `a-z`, `0-9` and
+    `-`, the first not `-`); a certificate the CA revoked is refused (CERT_REVOKED). A node acts only
+    as itself: in every service, the `node` field of a node's request must name the node of its
+    certificate (PERMISSION_DENIED, NOT_YOUR_NODE). A person sends the metadata
+    `authorization: Bearer <JWT>` (the scheme `Bearer` in any case): a JWT of at most 8192
+    characters, signed (EdDSA, ES256 or RS256) by the identity provider the node trusts, with `iss`,
+    `sub`, `aud`, `exp` and `iat`, and the optional `roles` (list of role names), `uscc` (list of the
+    USCCs the person acts for) and `name`. A call with a token is the person's, whatever the
+    certificate; a tool's call without one is anonymous, with the public's rights. The node records
+    the token's verified subject (`sub`) in the history as who acted ("system" for what the node does
+    by itself, "anonymous" for a caller with no token, such as an objection from the public). What
+    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects
+    their token names (claim `uscc`), clerks accept, reviewers review, registrars announce and
+    resolve objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or
+    PERMISSION_DENIED (wrong role, subject or node) and changes nothing.
+
+    Pages. Every List method takes `page_size` (0: the method's default; above its maximum: the
+    maximum; negative: INVALID_ARGUMENT) and `page_token`, the `next_page_token` of the previous page,
+    empty on the last. A token is opaque (sealed by the node: do not parse or build one) and good only
+    for the node and the method that issued it, with the same filters as the call that got it
+    (PAGE_TOKEN_INVALID, PAGE_TOKEN_MISMATCH otherwise); `page_size` may change between pages.
 
     Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
     `request_id` and a required field names both). Every error carries a google.rpc.Status with an
@@ -172,11 +190,13 @@ class RegistrationServiceServicer:
     """The registration procedure: apply, accept, review, announce, object, code and confirm; then change,
     correct, renew and deregister. Every node serves it for the registrations it manages.
 
-    Request ids. Every write takes a `request_id` (1-64 characters of letters, digits, `-`, `_`, `.`
-    and `:`; a UUID is recommended). Its scope is the node: one id names one write on one node, whatever
-    the method. Repeating a write with the same id and the same fields returns the first answer and
-    changes nothing more, so every write is safe to retry after a timeout or a lost answer; the same id
-    with another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED).
+    Request ids. Every write takes a `request_id`: 1-64 characters of ASCII letters, digits, `-`, `_`,
+    `.` and `:`, the first a letter or digit (a UUID fits). Its scope is the node, all callers together:
+    one id names one write on one node, whatever the method, so choose ids that cannot collide (a random
+    UUID). Repeating a write with the same id and the same fields returns the first answer and changes
+    nothing more, so every write is safe to retry after a timeout or a lost answer; the same id with
+    another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED), and while the first call
+    with that id is still running, ALREADY_EXISTS (REQUEST_IN_PROGRESS: retry).
 
     Conditional writes. Transitions may carry the registration's `etag`; a stale one is ABORTED
     (ETAG_MISMATCH). A transition the current state does not allow (announcing before review, objecting
@@ -188,14 +208,30 @@ class RegistrationServiceServicer:
     registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
     the current one (NOT_CURRENT_APPLICATION otherwise).
 
-    Who acts. Every connection is mutual TLS with a certificate of the federation's CA; a person sends
-    the metadata `authorization: Bearer <JWT>` from the identity provider the node trusts, and the node
-    records the token's verified subject (`sub`) in the history as who acted ("system" for what the node
-    does by itself, "anonymous" for a caller with no token, such as an objection from the public). What
-    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects their
-    token names (claim `uscc`), clerks accept, reviewers review, registrars announce and resolve
-    objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED
-    (wrong role, subject or node) and changes nothing.
+    Who acts. Every connection is mutual TLS: the client presents a certificate of the federation's
+    CA whose one URI SAN is a SPIFFE ID, `spiffe://registry.data.gov.cn/nodes/{region}` for a node
+    (its six-digit region code, `100000` for the national node) or
+    `spiffe://registry.data.gov.cn/clients/{name}` for a tool (`{name}`: 1-63 of `a-z`, `0-9` and
+    `-`, the first not `-`); a certificate the CA revoked is refused (CERT_REVOKED). A node acts only
+    as itself: in every service, the `node` field of a node's request must name the node of its
+    certificate (PERMISSION_DENIED, NOT_YOUR_NODE). A person sends the metadata
+    `authorization: Bearer <JWT>` (the scheme `Bearer` in any case): a JWT of at most 8192
+    characters, signed (EdDSA, ES256 or RS256) by the identity provider the node trusts, with `iss`,
+    `sub`, `aud`, `exp` and `iat`, and the optional `roles` (list of role names), `uscc` (list of the
+    USCCs the person acts for) and `name`. A call with a token is the person's, whatever the
+    certificate; a tool's call without one is anonymous, with the public's rights. The node records
+    the token's verified subject (`sub`) in the history as who acted ("system" for what the node does
+    by itself, "anonymous" for a caller with no token, such as an objection from the public). What
+    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects
+    their token names (claim `uscc`), clerks accept, reviewers review, registrars announce and
+    resolve objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or
+    PERMISSION_DENIED (wrong role, subject or node) and changes nothing.
+
+    Pages. Every List method takes `page_size` (0: the method's default; above its maximum: the
+    maximum; negative: INVALID_ARGUMENT) and `page_token`, the `next_page_token` of the previous page,
+    empty on the last. A token is opaque (sealed by the node: do not parse or build one) and good only
+    for the node and the method that issued it, with the same filters as the call that got it
+    (PAGE_TOKEN_INVALID, PAGE_TOKEN_MISMATCH otherwise); `page_size` may change between pages.
 
     Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
     `request_id` and a required field names both). Every error carries a google.rpc.Status with an
@@ -339,8 +375,9 @@ class RegistrationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListDueItems(self, request, context):
-        """Lists what is due: applications waiting on the registry with their deadlines, and registrations
-        approaching expiry. Overdue items first.
+        """Lists what is due: applications waiting on the registry with their deadlines, objections to
+        resolve, registrations approaching expiry, and initial registrations the subject owes under the
+        node's rule for authorised operation. Overdue items first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -461,11 +498,13 @@ class RegistrationService:
     """The registration procedure: apply, accept, review, announce, object, code and confirm; then change,
     correct, renew and deregister. Every node serves it for the registrations it manages.
 
-    Request ids. Every write takes a `request_id` (1-64 characters of letters, digits, `-`, `_`, `.`
-    and `:`; a UUID is recommended). Its scope is the node: one id names one write on one node, whatever
-    the method. Repeating a write with the same id and the same fields returns the first answer and
-    changes nothing more, so every write is safe to retry after a timeout or a lost answer; the same id
-    with another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED).
+    Request ids. Every write takes a `request_id`: 1-64 characters of ASCII letters, digits, `-`, `_`,
+    `.` and `:`, the first a letter or digit (a UUID fits). Its scope is the node, all callers together:
+    one id names one write on one node, whatever the method, so choose ids that cannot collide (a random
+    UUID). Repeating a write with the same id and the same fields returns the first answer and changes
+    nothing more, so every write is safe to retry after a timeout or a lost answer; the same id with
+    another method or other fields is ALREADY_EXISTS (reason REQUEST_ID_REUSED), and while the first call
+    with that id is still running, ALREADY_EXISTS (REQUEST_IN_PROGRESS: retry).
 
     Conditional writes. Transitions may carry the registration's `etag`; a stale one is ABORTED
     (ETAG_MISMATCH). A transition the current state does not allow (announcing before review, objecting
@@ -477,14 +516,30 @@ class RegistrationService:
     registration's name, or the application's name (`.../applications/a-N`) to make sure it is still
     the current one (NOT_CURRENT_APPLICATION otherwise).
 
-    Who acts. Every connection is mutual TLS with a certificate of the federation's CA; a person sends
-    the metadata `authorization: Bearer <JWT>` from the identity provider the node trusts, and the node
-    records the token's verified subject (`sub`) in the history as who acted ("system" for what the node
-    does by itself, "anonymous" for a caller with no token, such as an objection from the public). What
-    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects their
-    token names (claim `uscc`), clerks accept, reviewers review, registrars announce and resolve
-    objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED
-    (wrong role, subject or node) and changes nothing.
+    Who acts. Every connection is mutual TLS: the client presents a certificate of the federation's
+    CA whose one URI SAN is a SPIFFE ID, `spiffe://registry.data.gov.cn/nodes/{region}` for a node
+    (its six-digit region code, `100000` for the national node) or
+    `spiffe://registry.data.gov.cn/clients/{name}` for a tool (`{name}`: 1-63 of `a-z`, `0-9` and
+    `-`, the first not `-`); a certificate the CA revoked is refused (CERT_REVOKED). A node acts only
+    as itself: in every service, the `node` field of a node's request must name the node of its
+    certificate (PERMISSION_DENIED, NOT_YOUR_NODE). A person sends the metadata
+    `authorization: Bearer <JWT>` (the scheme `Bearer` in any case): a JWT of at most 8192
+    characters, signed (EdDSA, ES256 or RS256) by the identity provider the node trusts, with `iss`,
+    `sub`, `aud`, `exp` and `iat`, and the optional `roles` (list of role names), `uscc` (list of the
+    USCCs the person acts for) and `name`. A call with a token is the person's, whatever the
+    certificate; a tool's call without one is anonymous, with the public's rights. The node records
+    the token's verified subject (`sub`) in the history as who acted ("system" for what the node does
+    by itself, "anonymous" for a caller with no token, such as an objection from the public). What
+    each role may do is the node's policy (`registryctl policy`): applicants act for the subjects
+    their token names (claim `uscc`), clerks accept, reviewers review, registrars announce and
+    resolve objections, auditors read. A refusal is UNAUTHENTICATED (no or bad credentials) or
+    PERMISSION_DENIED (wrong role, subject or node) and changes nothing.
+
+    Pages. Every List method takes `page_size` (0: the method's default; above its maximum: the
+    maximum; negative: INVALID_ARGUMENT) and `page_token`, the `next_page_token` of the previous page,
+    empty on the last. A token is opaque (sealed by the node: do not parse or build one) and good only
+    for the node and the method that issued it, with the same filters as the call that got it
+    (PAGE_TOKEN_INVALID, PAGE_TOKEN_MISMATCH otherwise); `page_size` may change between pages.
 
     Errors. Bad input is INVALID_ARGUMENT listing every offending field at once (a request missing both
     `request_id` and a required field names both). Every error carries a google.rpc.Status with an

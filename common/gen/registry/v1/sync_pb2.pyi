@@ -25,14 +25,16 @@ class RegistrationRecord(_message.Message):
     def __init__(self, registration: _Optional[_Union[_registration_pb2.Registration, _Mapping]] = ..., history: _Optional[_Iterable[_Union[_registration_pb2.HistoryEntry, _Mapping]]] = ..., confirmation: _Optional[_Union[_registration_pb2.Confirmation, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class Change(_message.Message):
-    __slots__ = ("sequence", "record", "commit_time")
+    __slots__ = ("sequence", "record", "commit_time", "transfer_id")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     COMMIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     record: RegistrationRecord
     commit_time: _timestamp_pb2.Timestamp
-    def __init__(self, sequence: _Optional[int] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., commit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    transfer_id: str
+    def __init__(self, sequence: _Optional[int] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., commit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transfer_id: _Optional[str] = ...) -> None: ...
 
 class ChangeBatch(_message.Message):
     __slots__ = ("node", "changes", "head_sequence", "head_time")
@@ -67,6 +69,7 @@ class DownwardChange(_message.Message):
         TRANSFER_OUT: _ClassVar[DownwardChange.Kind]
         RESTORE: _ClassVar[DownwardChange.Kind]
         OBJECTION: _ClassVar[DownwardChange.Kind]
+        TRANSFER_RELEASE: _ClassVar[DownwardChange.Kind]
     KIND_UNSPECIFIED: DownwardChange.Kind
     HANDOVER: DownwardChange.Kind
     TRANSFER_OFFER: DownwardChange.Kind
@@ -74,6 +77,7 @@ class DownwardChange(_message.Message):
     TRANSFER_OUT: DownwardChange.Kind
     RESTORE: DownwardChange.Kind
     OBJECTION: DownwardChange.Kind
+    TRANSFER_RELEASE: DownwardChange.Kind
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
@@ -103,7 +107,7 @@ class ForwardedObjection(_message.Message):
     def __init__(self, registration: _Optional[str] = ..., application_id: _Optional[str] = ..., objection: _Optional[_Union[_registration_pb2.Objection, _Mapping]] = ..., request_id: _Optional[str] = ..., file_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class SyncState(_message.Message):
-    __slots__ = ("node", "acknowledged_sequence", "head_sequence", "lag_changes", "lag_seconds", "last_contact_time", "downward_head", "downward_acknowledged", "last_error", "refused_changes", "witnessed_size", "witnessed_time")
+    __slots__ = ("node", "acknowledged_sequence", "head_sequence", "lag_changes", "lag_seconds", "last_contact_time", "downward_head", "downward_acknowledged", "last_error", "refused_changes", "witnessed_size", "witnessed_time", "transfers_releasing")
     NODE_FIELD_NUMBER: _ClassVar[int]
     ACKNOWLEDGED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     HEAD_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +120,7 @@ class SyncState(_message.Message):
     REFUSED_CHANGES_FIELD_NUMBER: _ClassVar[int]
     WITNESSED_SIZE_FIELD_NUMBER: _ClassVar[int]
     WITNESSED_TIME_FIELD_NUMBER: _ClassVar[int]
+    TRANSFERS_RELEASING_FIELD_NUMBER: _ClassVar[int]
     node: str
     acknowledged_sequence: int
     head_sequence: int
@@ -128,7 +133,8 @@ class SyncState(_message.Message):
     refused_changes: int
     witnessed_size: int
     witnessed_time: _timestamp_pb2.Timestamp
-    def __init__(self, node: _Optional[str] = ..., acknowledged_sequence: _Optional[int] = ..., head_sequence: _Optional[int] = ..., lag_changes: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_contact_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., downward_head: _Optional[int] = ..., downward_acknowledged: _Optional[int] = ..., last_error: _Optional[str] = ..., refused_changes: _Optional[int] = ..., witnessed_size: _Optional[int] = ..., witnessed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    transfers_releasing: int
+    def __init__(self, node: _Optional[str] = ..., acknowledged_sequence: _Optional[int] = ..., head_sequence: _Optional[int] = ..., lag_changes: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_contact_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., downward_head: _Optional[int] = ..., downward_acknowledged: _Optional[int] = ..., last_error: _Optional[str] = ..., refused_changes: _Optional[int] = ..., witnessed_size: _Optional[int] = ..., witnessed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transfers_releasing: _Optional[int] = ...) -> None: ...
 
 class RangeDigest(_message.Message):
     __slots__ = ("prefix", "digest", "count")

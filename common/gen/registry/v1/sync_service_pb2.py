@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from common.gen.registry.v1 import sync_pb2 as registry_dot_v1_dot_sync__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eregistry/v1/sync_service.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x16registry/v1/sync.proto\"U\n\x12PullChangesRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x13\n\x0bmax_changes\x18\x03 \x01(\x05\"H\n\x1a\x41\x63knowledgeDownwardRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08sequence\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\")\n\x13GetSyncStateRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\">\n\x15ListSyncStatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x16ListSyncStatesResponse\x12&\n\x06states\x18\x01 \x03(\x0b\x32\x16.registry.v1.SyncState\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"U\n\x15\x43ompareDigestsRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12(\n\x06ranges\x18\x02 \x03(\x0b\x32\x18.registry.v1.RangeDigest\"\x87\x01\n\x16\x43ompareDigestsResponse\x12+\n\tdiffering\x18\x01 \x03(\x0b\x32\x18.registry.v1.RangeDigest\x12\'\n\x06leaves\x18\x02 \x03(\x0b\x32\x17.registry.v1.LeafDigest\x12\x17\n\x0franges_compared\x18\x03 \x01(\x03\"\'\n\x17GetLedgerRecordsRequest\x12\x0c\n\x04uids\x18\x01 \x03(\t\"L\n\x18GetLedgerRecordsResponse\x12\x30\n\x07records\x18\x01 \x03(\x0b\x32\x1f.registry.v1.RegistrationRecord\")\n\x13LookupLedgerRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x12OnboardNodeRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"A\n\x13OnboardNodeResponse\x12\x13\n\x0bhanded_over\x18\x01 \x01(\x03\x12\x15\n\rdownward_head\x18\x02 \x01(\x03\"\xbd\x01\n\x08Transfer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x11\n\tfrom_node\x18\x04 \x01(\t\x12\x0f\n\x07to_node\x18\x05 \x01(\t\x12*\n\x05state\x18\x06 \x01(\x0e\x32\x1b.registry.v1.Transfer.State\":\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCOMPLETED\x10\x02\"b\n\x1bTransferRegistrationRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07to_node\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"G\n\x16\x43onfirmTransferRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0btransfer_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x32\xd9\x07\n\x0bSyncService\x12\x43\n\x0bPushChanges\x12\x18.registry.v1.ChangeBatch\x1a\x16.registry.v1.ChangeAck(\x01\x30\x01\x12R\n\x0bPullChanges\x12\x1f.registry.v1.PullChangesRequest\x1a\x1b.registry.v1.DownwardChange\"\x03\x90\x02\x01\x30\x01\x12[\n\x13\x41\x63knowledgeDownward\x12\'.registry.v1.AcknowledgeDownwardRequest\x1a\x16.registry.v1.SyncState\"\x03\x90\x02\x02\x12M\n\x0cGetSyncState\x12 .registry.v1.GetSyncStateRequest\x1a\x16.registry.v1.SyncState\"\x03\x90\x02\x01\x12^\n\x0eListSyncStates\x12\".registry.v1.ListSyncStatesRequest\x1a#.registry.v1.ListSyncStatesResponse\"\x03\x90\x02\x01\x12^\n\x0e\x43ompareDigests\x12\".registry.v1.CompareDigestsRequest\x1a#.registry.v1.CompareDigestsResponse\"\x03\x90\x02\x01\x12\x64\n\x10GetLedgerRecords\x12$.registry.v1.GetLedgerRecordsRequest\x1a%.registry.v1.GetLedgerRecordsResponse\"\x03\x90\x02\x01\x12V\n\x0cLookupLedger\x12 .registry.v1.LookupLedgerRequest\x1a\x1f.registry.v1.RegistrationRecord\"\x03\x90\x02\x01\x12U\n\x0bOnboardNode\x12\x1f.registry.v1.OnboardNodeRequest\x1a .registry.v1.OnboardNodeResponse\"\x03\x90\x02\x02\x12\\\n\x14TransferRegistration\x12(.registry.v1.TransferRegistrationRequest\x1a\x15.registry.v1.Transfer\"\x03\x90\x02\x02\x12R\n\x0f\x43onfirmTransfer\x12#.registry.v1.ConfirmTransferRequest\x1a\x15.registry.v1.Transfer\"\x03\x90\x02\x02\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eregistry/v1/sync_service.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16registry/v1/sync.proto\"U\n\x12PullChangesRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x13\n\x0bmax_changes\x18\x03 \x01(\x05\"H\n\x1a\x41\x63knowledgeDownwardRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08sequence\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\")\n\x13GetSyncStateRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\">\n\x15ListSyncStatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x16ListSyncStatesResponse\x12&\n\x06states\x18\x01 \x03(\x0b\x32\x16.registry.v1.SyncState\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"U\n\x15\x43ompareDigestsRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12(\n\x06ranges\x18\x02 \x03(\x0b\x32\x18.registry.v1.RangeDigest\"\x87\x01\n\x16\x43ompareDigestsResponse\x12+\n\tdiffering\x18\x01 \x03(\x0b\x32\x18.registry.v1.RangeDigest\x12\'\n\x06leaves\x18\x02 \x03(\x0b\x32\x17.registry.v1.LeafDigest\x12\x17\n\x0franges_compared\x18\x03 \x01(\x03\"\'\n\x17GetLedgerRecordsRequest\x12\x0c\n\x04uids\x18\x01 \x03(\t\"L\n\x18GetLedgerRecordsResponse\x12\x30\n\x07records\x18\x01 \x03(\x0b\x32\x1f.registry.v1.RegistrationRecord\")\n\x13LookupLedgerRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x12OnboardNodeRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"A\n\x13OnboardNodeResponse\x12\x13\n\x0bhanded_over\x18\x01 \x01(\x03\x12\x15\n\rdownward_head\x18\x02 \x01(\x03\"\x85\x03\n\x08Transfer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x11\n\tfrom_node\x18\x04 \x01(\t\x12\x0f\n\x07to_node\x18\x05 \x01(\t\x12*\n\x05state\x18\x06 \x01(\x0e\x32\x1b.registry.v1.Transfer.State\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63onfirm_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0crelease_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCOMPLETED\x10\x02\"b\n\x1bTransferRegistrationRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07to_node\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"G\n\x16\x43onfirmTransferRequest\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0btransfer_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x32\xd9\x07\n\x0bSyncService\x12\x43\n\x0bPushChanges\x12\x18.registry.v1.ChangeBatch\x1a\x16.registry.v1.ChangeAck(\x01\x30\x01\x12R\n\x0bPullChanges\x12\x1f.registry.v1.PullChangesRequest\x1a\x1b.registry.v1.DownwardChange\"\x03\x90\x02\x01\x30\x01\x12[\n\x13\x41\x63knowledgeDownward\x12\'.registry.v1.AcknowledgeDownwardRequest\x1a\x16.registry.v1.SyncState\"\x03\x90\x02\x02\x12M\n\x0cGetSyncState\x12 .registry.v1.GetSyncStateRequest\x1a\x16.registry.v1.SyncState\"\x03\x90\x02\x01\x12^\n\x0eListSyncStates\x12\".registry.v1.ListSyncStatesRequest\x1a#.registry.v1.ListSyncStatesResponse\"\x03\x90\x02\x01\x12^\n\x0e\x43ompareDigests\x12\".registry.v1.CompareDigestsRequest\x1a#.registry.v1.CompareDigestsResponse\"\x03\x90\x02\x01\x12\x64\n\x10GetLedgerRecords\x12$.registry.v1.GetLedgerRecordsRequest\x1a%.registry.v1.GetLedgerRecordsResponse\"\x03\x90\x02\x01\x12V\n\x0cLookupLedger\x12 .registry.v1.LookupLedgerRequest\x1a\x1f.registry.v1.RegistrationRecord\"\x03\x90\x02\x01\x12U\n\x0bOnboardNode\x12\x1f.registry.v1.OnboardNodeRequest\x1a .registry.v1.OnboardNodeResponse\"\x03\x90\x02\x02\x12\\\n\x14TransferRegistration\x12(.registry.v1.TransferRegistrationRequest\x1a\x15.registry.v1.Transfer\"\x03\x90\x02\x02\x12R\n\x0f\x43onfirmTransfer\x12#.registry.v1.ConfirmTransferRequest\x1a\x15.registry.v1.Transfer\"\x03\x90\x02\x02\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -78,38 +79,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SYNCSERVICE'].methods_by_name['TransferRegistration']._serialized_options = b'\220\002\002'
   _globals['_SYNCSERVICE'].methods_by_name['ConfirmTransfer']._loaded_options = None
   _globals['_SYNCSERVICE'].methods_by_name['ConfirmTransfer']._serialized_options = b'\220\002\002'
-  _globals['_PULLCHANGESREQUEST']._serialized_start=104
-  _globals['_PULLCHANGESREQUEST']._serialized_end=189
-  _globals['_ACKNOWLEDGEDOWNWARDREQUEST']._serialized_start=191
-  _globals['_ACKNOWLEDGEDOWNWARDREQUEST']._serialized_end=263
-  _globals['_GETSYNCSTATEREQUEST']._serialized_start=265
-  _globals['_GETSYNCSTATEREQUEST']._serialized_end=306
-  _globals['_LISTSYNCSTATESREQUEST']._serialized_start=308
-  _globals['_LISTSYNCSTATESREQUEST']._serialized_end=370
-  _globals['_LISTSYNCSTATESRESPONSE']._serialized_start=372
-  _globals['_LISTSYNCSTATESRESPONSE']._serialized_end=461
-  _globals['_COMPAREDIGESTSREQUEST']._serialized_start=463
-  _globals['_COMPAREDIGESTSREQUEST']._serialized_end=548
-  _globals['_COMPAREDIGESTSRESPONSE']._serialized_start=551
-  _globals['_COMPAREDIGESTSRESPONSE']._serialized_end=686
-  _globals['_GETLEDGERRECORDSREQUEST']._serialized_start=688
-  _globals['_GETLEDGERRECORDSREQUEST']._serialized_end=727
-  _globals['_GETLEDGERRECORDSRESPONSE']._serialized_start=729
-  _globals['_GETLEDGERRECORDSRESPONSE']._serialized_end=805
-  _globals['_LOOKUPLEDGERREQUEST']._serialized_start=807
-  _globals['_LOOKUPLEDGERREQUEST']._serialized_end=848
-  _globals['_ONBOARDNODEREQUEST']._serialized_start=850
-  _globals['_ONBOARDNODEREQUEST']._serialized_end=907
-  _globals['_ONBOARDNODERESPONSE']._serialized_start=909
-  _globals['_ONBOARDNODERESPONSE']._serialized_end=974
-  _globals['_TRANSFER']._serialized_start=977
-  _globals['_TRANSFER']._serialized_end=1166
-  _globals['_TRANSFER_STATE']._serialized_start=1108
-  _globals['_TRANSFER_STATE']._serialized_end=1166
-  _globals['_TRANSFERREGISTRATIONREQUEST']._serialized_start=1168
-  _globals['_TRANSFERREGISTRATIONREQUEST']._serialized_end=1266
-  _globals['_CONFIRMTRANSFERREQUEST']._serialized_start=1268
-  _globals['_CONFIRMTRANSFERREQUEST']._serialized_end=1339
-  _globals['_SYNCSERVICE']._serialized_start=1342
-  _globals['_SYNCSERVICE']._serialized_end=2327
+  _globals['_PULLCHANGESREQUEST']._serialized_start=137
+  _globals['_PULLCHANGESREQUEST']._serialized_end=222
+  _globals['_ACKNOWLEDGEDOWNWARDREQUEST']._serialized_start=224
+  _globals['_ACKNOWLEDGEDOWNWARDREQUEST']._serialized_end=296
+  _globals['_GETSYNCSTATEREQUEST']._serialized_start=298
+  _globals['_GETSYNCSTATEREQUEST']._serialized_end=339
+  _globals['_LISTSYNCSTATESREQUEST']._serialized_start=341
+  _globals['_LISTSYNCSTATESREQUEST']._serialized_end=403
+  _globals['_LISTSYNCSTATESRESPONSE']._serialized_start=405
+  _globals['_LISTSYNCSTATESRESPONSE']._serialized_end=494
+  _globals['_COMPAREDIGESTSREQUEST']._serialized_start=496
+  _globals['_COMPAREDIGESTSREQUEST']._serialized_end=581
+  _globals['_COMPAREDIGESTSRESPONSE']._serialized_start=584
+  _globals['_COMPAREDIGESTSRESPONSE']._serialized_end=719
+  _globals['_GETLEDGERRECORDSREQUEST']._serialized_start=721
+  _globals['_GETLEDGERRECORDSREQUEST']._serialized_end=760
+  _globals['_GETLEDGERRECORDSRESPONSE']._serialized_start=762
+  _globals['_GETLEDGERRECORDSRESPONSE']._serialized_end=838
+  _globals['_LOOKUPLEDGERREQUEST']._serialized_start=840
+  _globals['_LOOKUPLEDGERREQUEST']._serialized_end=881
+  _globals['_ONBOARDNODEREQUEST']._serialized_start=883
+  _globals['_ONBOARDNODEREQUEST']._serialized_end=940
+  _globals['_ONBOARDNODERESPONSE']._serialized_start=942
+  _globals['_ONBOARDNODERESPONSE']._serialized_end=1007
+  _globals['_TRANSFER']._serialized_start=1010
+  _globals['_TRANSFER']._serialized_end=1399
+  _globals['_TRANSFER_STATE']._serialized_start=1341
+  _globals['_TRANSFER_STATE']._serialized_end=1399
+  _globals['_TRANSFERREGISTRATIONREQUEST']._serialized_start=1401
+  _globals['_TRANSFERREGISTRATIONREQUEST']._serialized_end=1499
+  _globals['_CONFIRMTRANSFERREQUEST']._serialized_start=1501
+  _globals['_CONFIRMTRANSFERREQUEST']._serialized_end=1572
+  _globals['_SYNCSERVICE']._serialized_start=1575
+  _globals['_SYNCSERVICE']._serialized_end=2560
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,7 @@
+import datetime
+
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from common.gen.registry.v1 import sync_pb2 as _sync_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -102,7 +105,7 @@ class OnboardNodeResponse(_message.Message):
     def __init__(self, handed_over: _Optional[int] = ..., downward_head: _Optional[int] = ...) -> None: ...
 
 class Transfer(_message.Message):
-    __slots__ = ("id", "uid", "code", "from_node", "to_node", "state")
+    __slots__ = ("id", "uid", "code", "from_node", "to_node", "state", "create_time", "confirm_time", "release_time", "complete_time")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Transfer.State]
@@ -117,13 +120,21 @@ class Transfer(_message.Message):
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
     TO_NODE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_TIME_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_TIME_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
     id: str
     uid: str
     code: str
     from_node: str
     to_node: str
     state: Transfer.State
-    def __init__(self, id: _Optional[str] = ..., uid: _Optional[str] = ..., code: _Optional[str] = ..., from_node: _Optional[str] = ..., to_node: _Optional[str] = ..., state: _Optional[_Union[Transfer.State, str]] = ...) -> None: ...
+    create_time: _timestamp_pb2.Timestamp
+    confirm_time: _timestamp_pb2.Timestamp
+    release_time: _timestamp_pb2.Timestamp
+    complete_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., uid: _Optional[str] = ..., code: _Optional[str] = ..., from_node: _Optional[str] = ..., to_node: _Optional[str] = ..., state: _Optional[_Union[Transfer.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confirm_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., release_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TransferRegistrationRequest(_message.Message):
     __slots__ = ("code", "to_node", "request_id")

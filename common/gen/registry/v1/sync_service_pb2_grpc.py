@@ -28,6 +28,8 @@ if _version_not_supported:
 
 class SyncServiceStub:
     """Served by the national node. Provincial nodes (their sync daemons) and national coordinators call it.
+    Connect as NationalService says: the server's certificate is verified by the name
+    `national.registry.data.gov.cn`, and a node's `node` field names itself (NOT_YOUR_NODE otherwise).
 
     Upward, a province streams its change log in order; the national node applies each change once
     (a replayed, duplicated or reordered batch changes nothing), answers with the high-water mark it has
@@ -101,6 +103,8 @@ class SyncServiceStub:
 
 class SyncServiceServicer:
     """Served by the national node. Provincial nodes (their sync daemons) and national coordinators call it.
+    Connect as NationalService says: the server's certificate is verified by the name
+    `national.registry.data.gov.cn`, and a node's `node` field names itself (NOT_YOUR_NODE otherwise).
 
     Upward, a province streams its change log in order; the national node applies each change once
     (a replayed, duplicated or reordered batch changes nothing), answers with the high-water mark it has
@@ -110,7 +114,10 @@ class SyncServiceServicer:
     """
 
     def PushChanges(self, request_iterator, context):
-        """Upward: a stream of batches from one node, each answered by an acknowledgement.
+        """Upward: a stream of batches from one node, each answered by an acknowledgement. A node has one
+        upward stream: the first batch on a newer stream ends the older one. The national node also ends a
+        stream that sends no batch for 30 seconds, or does not read an acknowledgement for 10 seconds;
+        open a new one when there is more to send.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,7 +125,8 @@ class SyncServiceServicer:
 
     def PullChanges(self, request, context):
         """Downward: the changes for `node` after `after_sequence`, oldest first; the stream ends when none
-        are left (or after `max_changes`). Call again to continue.
+        are left (or after `max_changes`), or when a change is not read for 10 seconds. Call again, after
+        the last change applied, to continue.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -179,14 +187,18 @@ class SyncServiceServicer:
 
     def TransferRegistration(self, request, context):
         """Transfer: management of a registration moves to another node (the subject moved), code unchanged.
-        Pending until the receiving node confirms.
+        Pending until the receiving node confirms it and then the managing node releases it through its
+        own change feed (see DownwardChange), so that every change the managing node accepted reaches the
+        ledger and goes with the registration; a managing node that is down delays the transfer. The
+        national node confirms a transfer to itself at once, and releases its own registrations at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmTransfer(self, request, context):
-        """The receiving node confirms a transfer offered to it.
+        """The receiving node confirms a transfer offered to it; the managing node is then asked to release
+        the registration. The answer is the transfer, PENDING until the release has been applied.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -260,6 +272,8 @@ def add_SyncServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SyncService:
     """Served by the national node. Provincial nodes (their sync daemons) and national coordinators call it.
+    Connect as NationalService says: the server's certificate is verified by the name
+    `national.registry.data.gov.cn`, and a node's `node` field names itself (NOT_YOUR_NODE otherwise).
 
     Upward, a province streams its change log in order; the national node applies each change once
     (a replayed, duplicated or reordered batch changes nothing), answers with the high-water mark it has

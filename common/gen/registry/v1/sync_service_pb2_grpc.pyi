@@ -29,6 +29,8 @@ GRPC_VERSION: str
 
 class SyncServiceStub:
     """Served by the national node. Provincial nodes (their sync daemons) and national coordinators call it.
+    Connect as NationalService says: the server's certificate is verified by the name
+    `national.registry.data.gov.cn`, and a node's `node` field names itself (NOT_YOUR_NODE otherwise).
 
     Upward, a province streams its change log in order; the national node applies each change once
     (a replayed, duplicated or reordered batch changes nothing), answers with the high-water mark it has
@@ -42,10 +44,15 @@ class SyncServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SyncServiceAsyncStub: ...
     PushChanges: _grpc.StreamStreamMultiCallable[_sync_pb2.ChangeBatch, _sync_pb2.ChangeAck]
-    """Upward: a stream of batches from one node, each answered by an acknowledgement."""
+    """Upward: a stream of batches from one node, each answered by an acknowledgement. A node has one
+    upward stream: the first batch on a newer stream ends the older one. The national node also ends a
+    stream that sends no batch for 30 seconds, or does not read an acknowledgement for 10 seconds;
+    open a new one when there is more to send.
+    """
     PullChanges: _grpc.UnaryStreamMultiCallable[_sync_service_pb2.PullChangesRequest, _sync_pb2.DownwardChange]
     """Downward: the changes for `node` after `after_sequence`, oldest first; the stream ends when none
-    are left (or after `max_changes`). Call again to continue.
+    are left (or after `max_changes`), or when a change is not read for 10 seconds. Call again, after
+    the last change applied, to continue.
     """
     AcknowledgeDownward: _grpc.UnaryUnaryMultiCallable[_sync_service_pb2.AcknowledgeDownwardRequest, _sync_pb2.SyncState]
     """Downward: the node has applied everything up to `sequence`."""
@@ -69,14 +76,21 @@ class SyncServiceStub:
     """
     TransferRegistration: _grpc.UnaryUnaryMultiCallable[_sync_service_pb2.TransferRegistrationRequest, _sync_service_pb2.Transfer]
     """Transfer: management of a registration moves to another node (the subject moved), code unchanged.
-    Pending until the receiving node confirms.
+    Pending until the receiving node confirms it and then the managing node releases it through its
+    own change feed (see DownwardChange), so that every change the managing node accepted reaches the
+    ledger and goes with the registration; a managing node that is down delays the transfer. The
+    national node confirms a transfer to itself at once, and releases its own registrations at once.
     """
     ConfirmTransfer: _grpc.UnaryUnaryMultiCallable[_sync_service_pb2.ConfirmTransferRequest, _sync_service_pb2.Transfer]
-    """The receiving node confirms a transfer offered to it."""
+    """The receiving node confirms a transfer offered to it; the managing node is then asked to release
+    the registration. The answer is the transfer, PENDING until the release has been applied.
+    """
 
 @_typing.type_check_only
 class SyncServiceAsyncStub(SyncServiceStub):
     """Served by the national node. Provincial nodes (their sync daemons) and national coordinators call it.
+    Connect as NationalService says: the server's certificate is verified by the name
+    `national.registry.data.gov.cn`, and a node's `node` field names itself (NOT_YOUR_NODE otherwise).
 
     Upward, a province streams its change log in order; the national node applies each change once
     (a replayed, duplicated or reordered batch changes nothing), answers with the high-water mark it has
@@ -87,10 +101,15 @@ class SyncServiceAsyncStub(SyncServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     PushChanges: _aio.StreamStreamMultiCallable[_sync_pb2.ChangeBatch, _sync_pb2.ChangeAck]  # type: ignore[assignment]
-    """Upward: a stream of batches from one node, each answered by an acknowledgement."""
+    """Upward: a stream of batches from one node, each answered by an acknowledgement. A node has one
+    upward stream: the first batch on a newer stream ends the older one. The national node also ends a
+    stream that sends no batch for 30 seconds, or does not read an acknowledgement for 10 seconds;
+    open a new one when there is more to send.
+    """
     PullChanges: _aio.UnaryStreamMultiCallable[_sync_service_pb2.PullChangesRequest, _sync_pb2.DownwardChange]  # type: ignore[assignment]
     """Downward: the changes for `node` after `after_sequence`, oldest first; the stream ends when none
-    are left (or after `max_changes`). Call again to continue.
+    are left (or after `max_changes`), or when a change is not read for 10 seconds. Call again, after
+    the last change applied, to continue.
     """
     AcknowledgeDownward: _aio.UnaryUnaryMultiCallable[_sync_service_pb2.AcknowledgeDownwardRequest, _sync_pb2.SyncState]  # type: ignore[assignment]
     """Downward: the node has applied everything up to `sequence`."""
@@ -114,13 +133,20 @@ class SyncServiceAsyncStub(SyncServiceStub):
     """
     TransferRegistration: _aio.UnaryUnaryMultiCallable[_sync_service_pb2.TransferRegistrationRequest, _sync_service_pb2.Transfer]  # type: ignore[assignment]
     """Transfer: management of a registration moves to another node (the subject moved), code unchanged.
-    Pending until the receiving node confirms.
+    Pending until the receiving node confirms it and then the managing node releases it through its
+    own change feed (see DownwardChange), so that every change the managing node accepted reaches the
+    ledger and goes with the registration; a managing node that is down delays the transfer. The
+    national node confirms a transfer to itself at once, and releases its own registrations at once.
     """
     ConfirmTransfer: _aio.UnaryUnaryMultiCallable[_sync_service_pb2.ConfirmTransferRequest, _sync_service_pb2.Transfer]  # type: ignore[assignment]
-    """The receiving node confirms a transfer offered to it."""
+    """The receiving node confirms a transfer offered to it; the managing node is then asked to release
+    the registration. The answer is the transfer, PENDING until the release has been applied.
+    """
 
 class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the national node. Provincial nodes (their sync daemons) and national coordinators call it.
+    Connect as NationalService says: the server's certificate is verified by the name
+    `national.registry.data.gov.cn`, and a node's `node` field names itself (NOT_YOUR_NODE otherwise).
 
     Upward, a province streams its change log in order; the national node applies each change once
     (a replayed, duplicated or reordered batch changes nothing), answers with the high-water mark it has
@@ -135,7 +161,11 @@ class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _MaybeAsyncIterator[_sync_pb2.ChangeBatch],
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_sync_pb2.ChangeAck], _abc.AsyncIterator[_sync_pb2.ChangeAck]]:
-        """Upward: a stream of batches from one node, each answered by an acknowledgement."""
+        """Upward: a stream of batches from one node, each answered by an acknowledgement. A node has one
+        upward stream: the first batch on a newer stream ends the older one. The national node also ends a
+        stream that sends no batch for 30 seconds, or does not read an acknowledgement for 10 seconds;
+        open a new one when there is more to send.
+        """
 
     @_abc_1.abstractmethod
     def PullChanges(
@@ -144,7 +174,8 @@ class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_sync_pb2.DownwardChange], _abc.AsyncIterator[_sync_pb2.DownwardChange]]:
         """Downward: the changes for `node` after `after_sequence`, oldest first; the stream ends when none
-        are left (or after `max_changes`). Call again to continue.
+        are left (or after `max_changes`), or when a change is not read for 10 seconds. Call again, after
+        the last change applied, to continue.
         """
 
     @_abc_1.abstractmethod
@@ -216,7 +247,10 @@ class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sync_service_pb2.Transfer, _abc.Awaitable[_sync_service_pb2.Transfer]]:
         """Transfer: management of a registration moves to another node (the subject moved), code unchanged.
-        Pending until the receiving node confirms.
+        Pending until the receiving node confirms it and then the managing node releases it through its
+        own change feed (see DownwardChange), so that every change the managing node accepted reaches the
+        ledger and goes with the registration; a managing node that is down delays the transfer. The
+        national node confirms a transfer to itself at once, and releases its own registrations at once.
         """
 
     @_abc_1.abstractmethod
@@ -225,6 +259,8 @@ class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _sync_service_pb2.ConfirmTransferRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_sync_service_pb2.Transfer, _abc.Awaitable[_sync_service_pb2.Transfer]]:
-        """The receiving node confirms a transfer offered to it."""
+        """The receiving node confirms a transfer offered to it; the managing node is then asked to release
+        the registration. The answer is the transfer, PENDING until the release has been applied.
+        """
 
 def add_SyncServiceServicer_to_server(servicer: SyncServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
