@@ -49,10 +49,13 @@ REQUEST_ID_PATTERN = f"^{REQUEST_ID.pattern}$"
 REGION_PATTERN = "^(|" + "|".join(r.code for r in regions.all_regions()) + ")$"
 #: The shape of a unified social credit code (its check character is checked too), or empty.
 USCC_PATTERN = "^(|[0-9A-HJ-NP-RTUWXY]{18})$"
-#: Free text that is not blank; a URI as the registry takes it (common.registration.content).
-_TEXT = r"\S"
 # Spelled with explicit classes, not \s and \S, whose meaning differs between the engines that read it
-# (Python's re, the Rust regex of pydantic-core, JSON Schema's ECMA-262 in clients).
+# (Python's re, the Rust regex of pydantic-core, JSON Schema's ECMA-262 in clients): U+0085 is space to
+# Python and Rust, not to ECMA-262; U+FEFF is space to ECMA-262 only.
+#: Every character any of the three takes as white space (what str.strip() removes, and U+FEFF).
+_SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+#: Free text that is not blank; a URI as the registry takes it (common.registration.content).
+_TEXT = f"[^{_SPACE}]"
 _URI = r"^[\t\n\v\f\r ]*[a-zA-Z][a-zA-Z0-9+.-]*:[^\x00-\x20\x7f-\x9f]+[\t\n\v\f\r ]*$"
 
 
