@@ -20,6 +20,11 @@ __all__ = [
     "LogHashRow",
     "CodeAssignmentRow",
     "CodeCounterRow",
+    "DemandAnswerRow",
+    "DemandEventRow",
+    "DemandMatchRow",
+    "DemandRequestRow",
+    "DemandRow",
     "DownwardRow",
     "LedgerRow",
     "NodeRow",
@@ -323,3 +328,87 @@ class PublicObjectionRow(SQLModel, table=True):
     announcement_end: date | None = None
     announcement_end_provisional: bool = False
     filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DemandRow(SQLModel, table=True):
+    """A data demand (DemandService): the demand as posted (``body``, a ``registry.v1.Demand`` holding
+    only what the organisation gave) and what the national node keeps of it to list and filter."""
+
+    __tablename__ = "demands"
+    __table_args__ = (
+        Index("ix_demands_created", "created_at", "id"),
+        Index("ix_demands_organisation", "organisation_uscc"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    organisation_uscc: str = Field(max_length=18)
+    organisation_name: str = Field(max_length=200)
+    region: str = Field(default="", max_length=6)
+    #: OPEN, ANSWERED, MATCHED, CLOSED or WITHDRAWN (registry.v1.Demand.State); past its deadline an
+    #: open, answered or matched demand is CLOSED to every reader (:mod:`national_node.demands`).
+    state: str = Field(max_length=16)
+    deadline: date
+    #: The title and the purpose, folded as a query is (lower case, simplified characters), to search.
+    text_key: str = Field(sa_column=Column(Text, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DemandMatchRow(SQLModel, table=True):
+    """A registration of the ledger that matched a demand when it was posted, by rank (0: best)."""
+
+    __tablename__ = "demand_matches"
+
+    demand_id: str = Field(primary_key=True, max_length=36)
+    rank: int = Field(primary_key=True)
+    registration: str = Field(max_length=200)
+    code: str = Field(default="", max_length=19)
+    data_name: str = Field(max_length=200)
+    subject_name: str = Field(max_length=200)
+    subject_uscc: str = Field(max_length=18)
+    complete: bool = True
+
+
+class DemandAnswerRow(SQLModel, table=True):
+    """A supplier's answer to a demand: one per registration."""
+
+    __tablename__ = "demand_answers"
+
+    demand_id: str = Field(primary_key=True, max_length=36)
+    registration: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=16)  # registry.v1.DemandAnswer.Kind name
+    code: str = Field(default="", max_length=19)
+    register_by: date | None = None
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    subject_name: str = Field(max_length=200)
+    subject_uscc: str = Field(max_length=18)
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DemandEventRow(SQLModel, table=True):
+    """A step of a demand's history; ``request_id`` is the write that made it (unique: a retry finds
+    it and changes nothing again), empty for the national node's own steps."""
+
+    __tablename__ = "demand_events"
+    __table_args__ = (Index("ix_demand_events_demand", "demand_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    demand_id: str = Field(max_length=36)
+    action: str = Field(max_length=16)
+    party: str = Field(max_length=16)  # registry.v1.DemandEvent.Party name
+    on_behalf_of: str = Field(default="", max_length=18)
+    actor: str = Field(default="", max_length=200)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DemandRequestRow(SQLModel, table=True):
+    """The writes of DemandService by request id, every method together: a retry of the same request
+    gets the demand as it is now and changes nothing; another request under a used id is refused."""
+
+    __tablename__ = "demand_requests"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    digest: str = Field(max_length=64)  # the method and the request, to tell a retry from a reused id
+    demand_id: str = Field(max_length=36)

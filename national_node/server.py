@@ -12,6 +12,7 @@ from common.clock import Clock, make_clock
 from common.db import Database, migrate
 from common.errors import DataLoss, FailedPrecondition, NotFound
 from common.gen.registry.v1 import (
+    demand_service_pb2,
     log_service_pb2,
     national_service_pb2,
     registration_service_pb2,
@@ -29,6 +30,8 @@ from common.sync.objections import file_forwarded
 from common.transparency import NoteError, Signer
 from national_node import words
 from national_node.coding import CodingAuthority
+from national_node.demand_service import DemandServicer
+from national_node.demands import DemandDesk
 from national_node.directory import sync_directory
 from national_node.duplicates import DuplicateFinder
 from national_node.indexer import INDEXER_CONNECTIONS, IndexerChild
@@ -51,6 +54,7 @@ NATIONAL_SERVICE = national_service_pb2.DESCRIPTOR.services_by_name["NationalSer
 REGISTRATION_SERVICE = registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"]
 SYNC_SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"]
 LOG_SERVICE = log_service_pb2.DESCRIPTOR.services_by_name["LogService"]
+DEMAND_SERVICE = demand_service_pb2.DESCRIPTOR.services_by_name["DemandService"]
 #: How long a process that stops renewing (killed, cut off) holds its duties: another takes them after.
 LEASE_SECONDS = 3.0
 
@@ -169,6 +173,7 @@ def create_server(
             (REGISTRATION_SERVICE, registration.servicer),
             (SYNC_SERVICE, SyncServicer(ledger, tokens)),
             (LOG_SERVICE, LogServicer(log)),
+            (DEMAND_SERVICE, DemandServicer(DemandDesk(db, clock, tokens))),
         ],
         shutdown_grace=settings.shutdown_grace,
         credentials=security.credentials,

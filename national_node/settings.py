@@ -57,6 +57,9 @@ class PortalSettings(BaseModel):
     #: Per client: objections allowed per hour, and the burst.
     objections_per_hour: float = Field(default=10.0, gt=0)
     objection_burst: int = Field(default=3, ge=1)
+    #: Per client: data demands posted per hour (each also needs a data user's token), and the burst.
+    demands_per_hour: float = Field(default=30.0, gt=0)
+    demand_burst: int = Field(default=5, ge=1)
     #: Take the client's address from X-Forwarded-For (only behind a reverse proxy that appends it) ...
     trust_forwarded_for: bool = False
     #: ... on requests from these proxies alone (addresses or networks, such as 10.0.0.0/8); the client

@@ -15,6 +15,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from common.gen.registry.v1 import (
+    demand_service_pb2,
     log_service_pb2,
     national_service_pb2,
     provincial_service_pb2,
@@ -42,6 +43,7 @@ NATIONAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"],
     sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"],
     log_service_pb2.DESCRIPTOR.services_by_name["LogService"],
+    demand_service_pb2.DESCRIPTOR.services_by_name["DemandService"],
 )
 PROVINCIAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"],

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from common.gen.registry.v1 import demand_service_pb2_grpc as ds_grpc
 from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
@@ -27,13 +28,15 @@ __all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 
 #: The services a session can call, by name: ``registration`` (RegistrationService, every node),
 #: ``national`` (NationalService) and ``sync`` (SyncService) on the national node, ``provincial``
-#: (ProvincialService) on a provincial node, ``log`` (LogService) on the national node.
+#: (ProvincialService) on a provincial node, ``log`` (LogService) and ``demand`` (DemandService) on the
+#: national node.
 SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
     "registration": rs_grpc.RegistrationServiceStub,
     "national": ns_grpc.NationalServiceStub,
     "sync": ss_grpc.SyncServiceStub,
     "provincial": ps_grpc.ProvincialServiceStub,
     "log": ls_grpc.LogServiceStub,
+    "demand": ds_grpc.DemandServiceStub,
 }
 
 # Codes after which a write may or may not have been done.

@@ -6,6 +6,7 @@ import typer
 
 from common.registryctl import (  # noqa: F401  (they register the commands)
     code_commands,
+    demand_commands,
     log_commands,
     procedure_commands,
     sync_commands,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import grpc
 
 from common.gen.registry.v1 import (
+    demand_service_pb2,
     log_service_pb2,
     national_service_pb2,
     provincial_service_pb2,
@@ -30,6 +31,7 @@ CONTRACT_METHODS = frozenset(
         (sync_service_pb2, "SyncService"),
         (provincial_service_pb2, "ProvincialService"),
         (log_service_pb2, "LogService"),
+        (demand_service_pb2, "DemandService"),
     )
     for service in (module.DESCRIPTOR.services_by_name[name],)
     for method in service.methods

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from national_node.portal import service
+from national_node.portal import demands, service
 from national_node.portal.deps import PortalDep, SettingsDep
-from national_node.portal.errors import responses
+from national_node.portal.errors import PortalError, responses
 from national_node.portal.schemas import (
     CODE_PATTERN,
+    DEMAND_STATES,
     MAX_QUERY,
+    PROVINCE_PATTERN,
     REGION_PATTERN,
     USCC_PATTERN,
     AnnouncementsResponse,
     CodeCheck,
+    DemandIn,
+    DemandsResponse,
+    DemandView,
     ObjectionFiled,
     ObjectionIn,
     PublicRegistration,
@@ -173,6 +179,99 @@ def list_announcements(
 def file_objection(uid: str, body: ObjectionIn, portal: PortalDep) -> ObjectionFiled:
     """File an objection to a registration under announcement; it goes to the node that manages it."""
     return service.file_objection(portal, service.announced_row(portal, uid), body)
+
+
+# -- data demands ------------------------------------------------------------------------------------
+
+#: A bearer token of the identity provider the national node trusts (role data_user, naming the
+#: organisation's USCC), passed on to the national node, which checks it: the portal grants nothing.
+_BEARER = HTTPBearer(auto_error=False, description="A data user's token (role data_user, its `uscc` claim).")
+_DEMAND_ID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+@router.get(
+    "/demands",
+    response_model=DemandsResponse,
+    responses={**_NOT_MODIFIED, **responses(400, 429, 502, 503)},
+    tags=["demands"],
+)
+def list_demands(
+    request: Request,
+    portal: PortalDep,
+    settings: SettingsDep,
+    q: str = Query("", max_length=100, description="Words the title or the purpose must hold."),
+    region: str = Query("", pattern=PROVINCE_PATTERN, description="A province-level region code."),
+    state: str = Query(
+        "", pattern=_one_of(DEMAND_STATES), description="OPEN, ANSWERED, MATCHED, CLOSED, WITHDRAWN."
+    ),
+    organisation: str = Query(
+        "", pattern=USCC_PATTERN, description="The organisation's unified social credit code."
+    ),
+    page_size: int = Query(20, ge=1, le=100),
+    page_token: str = Query("", description="A next_page_token, for the page after it."),
+) -> Response:
+    """Data demands (数据需求) posted by verified organisations, newest first."""
+    body = demands.demands(
+        portal,
+        q=q,
+        region=region,
+        state=state,
+        organisation=organisation,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return json_answer(request, body, settings.cache_seconds)
+
+
+@router.get(
+    "/demands/{demand_id}",
+    response_model=DemandView,
+    responses={**_NOT_MODIFIED, **responses(400, 404, 429, 502, 503, s404="No such demand.")},
+    tags=["demands"],
+)
+def get_demand(
+    request: Request,
+    portal: PortalDep,
+    settings: SettingsDep,
+    demand_id: str = Path(pattern=_DEMAND_ID, description="The demand's id (a UUID)."),
+) -> Response:
+    """A demand, the registrations of the national ledger that match it, the suppliers' answers and its
+    history (who acted is not shown: the organisation, the supplier, the national node)."""
+    return json_answer(request, demands.demand(portal, demand_id), settings.cache_seconds)
+
+
+@router.post(
+    "/demands",
+    response_model=DemandView,
+    status_code=201,
+    responses=responses(
+        400,
+        401,
+        403,
+        409,
+        413,
+        429,
+        502,
+        503,
+        s409="The request_id was used for another request.",
+    ),
+    tags=["demands"],
+)
+def post_demand(
+    body: DemandIn,
+    portal: PortalDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> DemandView:
+    """Post a data demand as a verified organisation, with its bearer token; the national node matches it
+    against its ledger at once. A retry with the same request_id posts once."""
+    if credentials is None or not credentials.credentials.strip():
+        raise PortalError(
+            401,
+            "CREDENTIALS_REQUIRED",
+            "posting a demand needs a data user's bearer token (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return demands.post_demand(portal, body, credentials.credentials.strip())
 
 
 @router.get(

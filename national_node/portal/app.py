@@ -77,6 +77,7 @@ def create_app(portal: Portal, metrics: PortalMetrics | None = None) -> FastAPI:
     app.state.templates = pages.templates()
     reads = RateLimiter(settings.reads_per_second, settings.read_burst)
     objections = RateLimiter(settings.objections_per_hour / 3600, settings.objection_burst)
+    demands = RateLimiter(settings.demands_per_hour / 3600, settings.demand_burst)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -97,7 +98,10 @@ def create_app(portal: Portal, metrics: PortalMetrics | None = None) -> FastAPI:
             client = client_address(request, settings)
             wait, limit = reads.take(client), "reads"
             if not wait and request.method == "POST":
-                wait, limit = objections.take(client), "objections"
+                if request.url.path.startswith(f"{api.API}/demands"):
+                    wait, limit = demands.take(client), "demands"
+                else:
+                    wait, limit = objections.take(client), "objections"
             if wait:
                 if metrics is not None:
                     metrics.rate_limited.labels(limit).inc()

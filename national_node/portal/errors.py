@@ -74,6 +74,8 @@ class PortalError(Exception):
 
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     409: "FAILED_PRECONDITION",
@@ -85,6 +87,8 @@ STATUS_NAMES = {
 }
 _GRPC_TO_HTTP = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
     grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.FAILED_PRECONDITION: 409,
     grpc.StatusCode.ALREADY_EXISTS: 409,
@@ -94,6 +98,8 @@ _GRPC_TO_HTTP = {
 #: What each status means, for the OpenAPI description of the operations that answer it.
 _MEANINGS = {
     400: "A parameter or body field is malformed; the field is named.",
+    401: "No bearer token, or one the national node does not accept.",
+    403: "The bearer token does not allow this (its role, or the organisation it names).",
     404: "No such resource.",
     409: "The resource is not in a state that allows this.",
     413: "The request body is larger than 32 KiB.",

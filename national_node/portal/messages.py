@@ -26,6 +26,7 @@ _TITLES = {
 _REASONS = {
     "REGISTRATION_NOT_FOUND": "没有找到这条登记。请检查链接，或通过“找数据”搜索。",
     "NOT_FOUND": "没有这个页面。请检查网址，或从首页进入。",
+    "DEMAND_NOT_FOUND": "没有找到这条数据需求。请检查链接，或从“数据需求”列表进入。",
     "CODE_NOT_FOUND": "没有登记持有这个编号。",
     "RATE_LIMITED": "您的请求过于频繁，请约 {wait} 秒后再试。",
     "BODY_TOO_LARGE": "提交的内容不能超过 32 KB。",

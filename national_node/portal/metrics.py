@@ -35,10 +35,10 @@ class PortalMetrics:
         )
         self.rate_limited = telemetry.counter(
             "registry_portal_rate_limited_total",
-            "Requests refused with 429 by a client's rate limit (reads or objections).",
+            "Requests refused with 429 by a client's rate limit (reads, objections or demands).",
             ["limit"],
         )
-        for limit in ("reads", "objections"):
+        for limit in ("reads", "objections", "demands"):
             self.rate_limited.labels(limit)
 
 

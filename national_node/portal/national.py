@@ -1,14 +1,24 @@
-"""The portal's calls to the national node: filing objections and fetching confirmations, over mutual TLS
+"""The portal's calls to the national node: filing objections, fetching confirmations, reading and posting
+data demands, over mutual TLS
 with the portal's own certificate, retried where retrying is safe; confirmations verified here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
-from common.gen.registry.v1 import log_service_pb2, log_service_pb2_grpc, national_service_pb2_grpc
+from common.gen.registry.v1 import demand_pb2 as d
+from common.gen.registry.v1 import demand_service_pb2 as ds
+from common.gen.registry.v1 import (
+    demand_service_pb2_grpc,
+    log_service_pb2,
+    log_service_pb2_grpc,
+    national_service_pb2_grpc,
+)
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.retry import retrying
 from common.rpc.channels import ReplaceableChannel
@@ -21,6 +31,8 @@ from common.transparency.entry import COSIGNATURE_WAIT, VerifiedConfirmation, ve
 from common.transparency.verify import VerificationError
 
 __all__ = ["Confirmation", "NationalError", "NationalGateway"]
+
+T = TypeVar("T")
 
 
 class NationalError(Exception):
@@ -77,6 +89,9 @@ class NationalGateway:
         self._log = ReplaceableChannel(
             address, log_service_pb2_grpc.LogServiceStub, files, server_name=NATIONAL_SERVER_NAME
         )
+        self._demands = ReplaceableChannel(
+            address, demand_service_pb2_grpc.DemandServiceStub, files, server_name=NATIONAL_SERVER_NAME
+        )
         self.timeout = timeout
         self.log_keys_file = log_keys_file
         self._log_keys: KeyFile | None = None
@@ -86,6 +101,7 @@ class NationalGateway:
     def close(self) -> None:
         self._national.close()
         self._log.close()
+        self._demands.close()
 
     def log_keys(self) -> list[str]:
         """The log's verifier keys, read again only when the file changes."""
@@ -109,6 +125,32 @@ class NationalGateway:
             for attempt in retrying(idempotent=True, max_attempts=3, max_seconds=self.timeout * 2):
                 with attempt:
                     return self._national.stub.FileObjection(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise NationalError.of(error) from None
+        raise AssertionError("unreachable")
+
+    def list_demands(self, request: ds.ListDemandsRequest) -> ds.ListDemandsResponse:
+        return self._read(lambda: self._demands.stub.ListDemands(request, timeout=self.timeout))
+
+    def get_demand(self, name: str) -> d.Demand:
+        return self._read(
+            lambda: self._demands.stub.GetDemand(ds.GetDemandRequest(name=name), timeout=self.timeout)
+        )
+
+    def create_demand(self, request: ds.CreateDemandRequest, bearer: str) -> d.Demand:
+        """Post a demand as the person whose bearer token the portal was given (the national node checks
+        it; the portal's own certificate grants nothing beyond the public's)."""
+        metadata = (("authorization", f"Bearer {bearer}"),)
+        return self._read(
+            lambda: self._demands.stub.CreateDemand(request, timeout=self.timeout, metadata=metadata),
+            idempotent=True,
+        )
+
+    def _read(self, call: Callable[[], T], *, idempotent: bool = True) -> T:
+        try:
+            for attempt in retrying(idempotent=idempotent, max_attempts=3, max_seconds=self.timeout * 2):
+                with attempt:
+                    return call()
         except grpc.RpcError as error:
             raise NationalError.of(error) from None
         raise AssertionError("unreachable")

@@ -5,6 +5,7 @@ visitor what went wrong in Chinese (:mod:`national_node.portal.messages`).
 - ``/`` search (找数据): words, filters with counts, relevance or newest first, pages;
 - ``/registrations/{id}``: a registration's public page (:mod:`national_node.public`);
 - ``/announcements`` (登记公示) and ``/announcements/{id}/objection``: the objection form;
+- ``/demands`` (数据需求) and ``/demands/{id}``: what organisations need, and how suppliers answered;
 - ``/check`` (登记结果查询): a code's state and its confirmation, verified against the national log,
   with ``/check/{code}/confirmation.tlog`` to download and ``/check/{code}/print`` to print.
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -30,11 +32,12 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from common import regions
 from common.clock import CHINA
-from national_node.portal import api, messages, service
+from national_node.portal import api, demands, messages, service
 from national_node.portal.deps import PortalDep, SettingsDep, TemplatesDep
 from national_node.portal.errors import PortalError, Violation, validation_reason
-from national_node.portal.schemas import MAX_QUERY, ObjectionIn
+from national_node.portal.schemas import DEMAND_STATES, MAX_QUERY, ObjectionIn
 from national_node.portal.web import MAX_BODY, cached
 from national_node.public import CHANNEL_KINDS, PUBLIC_FIELDS, region_label
 
@@ -327,3 +330,49 @@ def print_page(page: PagesDep, portal: PortalDep, code: str) -> Response:
 @router.get("/check/{code}/confirmation.tlog")
 def confirmation_download(portal: PortalDep, code: str) -> Response:
     return api.confirmation_response(portal, service.read_code(code))
+
+
+# -- data demands ----------------------------------------------------------------------------------
+
+
+@router.get("/demands")
+def demands_page(
+    page: PagesDep, portal: PortalDep, q: str = "", region: str = "", state: str = "", page_token: str = ""
+) -> Response:
+    """数据需求: what organisations need, searchable; each links to its matches and answers."""
+    typed = {"q": q.strip(), "region": region.strip(), "state": state.strip()}
+    problem = ""
+    listing = None
+    if len(typed["q"]) > 100:
+        problem = f"关键词最多 100 个字，您输入了 {len(typed['q'])} 个字。请缩短后再搜索。"
+    elif typed["state"] and typed["state"] not in DEMAND_STATES:
+        problem = "请从列表中选择需求状态。"
+    elif typed["region"] and not any(r.code == typed["region"] for r in regions.provinces()):
+        problem = "请从列表中选择地区。"
+    else:
+        try:
+            listing = demands.demands(
+                portal, q=typed["q"], region=typed["region"], state=typed["state"], page_token=page_token
+            )
+        except PortalError as error:
+            if error.status != 400:
+                raise
+            problem = messages.error_text(error)[1]
+    base = {k: v for k, v in typed.items() if v}
+    return page(
+        "demands.html",
+        cache=not problem,
+        typed=typed,
+        problem=problem,
+        listing=listing,
+        states=DEMAND_STATES,
+        provinces=regions.provinces(),
+        next_query=urlencode({**base, "page_token": listing.next_page_token}) if listing else "",
+    )
+
+
+@router.get("/demands/{demand_id}")
+def demand_page(page: PagesDep, portal: PortalDep, demand_id: str) -> Response:
+    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", demand_id):
+        raise PortalError(404, "DEMAND_NOT_FOUND", "没有这条数据需求")
+    return page("demand.html", view=demands.demand(portal, demand_id))

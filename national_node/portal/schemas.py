@@ -7,7 +7,8 @@ model is made from :data:`national_node.public.PUBLIC_FIELDS`, the one list of p
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -18,9 +19,14 @@ from national_node import public
 __all__ = [
     "CODE_PATTERN",
     "MAX_QUERY",
+    "PROVINCE_PATTERN",
     "Announcement",
     "AnnouncementsResponse",
     "CodeCheck",
+    "DemandIn",
+    "DemandSummary",
+    "DemandView",
+    "DemandsResponse",
     "EvidenceIn",
     "FacetValue",
     "ObjectionFiled",
@@ -47,6 +53,8 @@ CODE_PATTERN = (
 REQUEST_ID_PATTERN = f"^{REQUEST_ID.pattern}$"
 #: A province-level region code (100000: central bodies), or empty (no filter).
 REGION_PATTERN = "^(|" + "|".join(r.code for r in regions.all_regions()) + ")$"
+#: A province-level region code (not 100000), or empty (no filter).
+PROVINCE_PATTERN = "^(|" + "|".join(r.code for r in regions.provinces()) + ")$"
 #: The shape of a unified social credit code (its check character is checked too), or empty.
 USCC_PATTERN = "^(|[0-9A-HJ-NP-RTUWXY]{18})$"
 # Spelled with explicit classes, not \s and \S, whose meaning differs between the engines that read it
@@ -236,3 +244,107 @@ class CodeCheck(BaseModel):
     deregistered_on: str = Field(default="", description="The day it was deregistered, if it was.")
     confirmation: Verification
     confirmation_url: str
+
+
+# -- data demands -----------------------------------------------------------------------------------
+
+#: What each state of a demand is called on the portal.
+DEMAND_STATES = {
+    "OPEN": "待响应",
+    "ANSWERED": "已响应",
+    "MATCHED": "已匹配",
+    "CLOSED": "已关闭",
+    "WITHDRAWN": "已撤回",
+}
+#: What each kind of a supplier's answer is called.
+ANSWER_KINDS = {"CAN_SUPPLY": "可以提供", "COULD_REGISTER": "可登记后提供", "CANNOT": "无法提供"}
+#: What each step of a demand's history is called.
+DEMAND_ACTIONS = {
+    "POSTED": "发布需求",
+    "MATCHED": "平台匹配登记",
+    "ANSWERED": "供方响应",
+    "CLOSED": "需求方关闭",
+    "WITHDRAWN": "需求方撤回",
+    "EXPIRED": "到期关闭",
+}
+
+
+class DemandSummary(BaseModel):
+    id: str
+    title: str
+    organisation_name: str
+    organisation_uscc: str
+    region: str = Field(description="A province-level region (GB/T 2260), or empty for the whole country.")
+    region_label: str
+    state: str = Field(description="OPEN, ANSWERED, MATCHED, CLOSED or WITHDRAWN.")
+    state_label: str
+    deadline: str
+    posted: str = Field(description="When it was posted (RFC 3339, UTC).")
+
+
+class DemandsResponse(BaseModel):
+    demands: list[DemandSummary]
+    next_page_token: str
+
+
+class DemandMatchOut(BaseModel):
+    code: str
+    registration_id: str = Field(description="The registration's id on this portal (empty if not found).")
+    data_name: str
+    subject_name: str
+    complete: bool = Field(description="It holds every word of the title (false: some of them).")
+
+
+class DemandAnswerOut(BaseModel):
+    kind: str = Field(description="CAN_SUPPLY, COULD_REGISTER or CANNOT.")
+    kind_label: str
+    subject_name: str
+    code: str
+    register_by: str
+    note: str
+    time: str
+
+
+class DemandEventOut(BaseModel):
+    action: str
+    action_label: str
+    party: str = Field(description="DEMANDER, SUPPLIER or NATIONAL.")
+    time: str
+    note: str
+
+
+class DemandView(DemandSummary):
+    purpose: str
+    fields: list[str]
+    period_start: str
+    period_end: str
+    frequency: str
+    matches: list[DemandMatchOut]
+    answers: list[DemandAnswerOut]
+    history: list[DemandEventOut]
+
+
+class DemandIn(BaseModel):
+    """A demand to post, as a verified organisation (a bearer token naming its USCC, role data_user)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200, pattern=_TEXT, description="What data is needed.")
+    purpose: str = Field(min_length=1, max_length=2000, pattern=_TEXT, description="Purpose and scenario.")
+    region: str = Field(
+        default="", pattern=PROVINCE_PATTERN, description="A province-level region, or empty."
+    )
+    fields: list[Annotated[str, Field(min_length=1, max_length=100, pattern=_TEXT)]] = Field(
+        default=[], max_length=50, description="The data items wanted."
+    )
+    period_start: date | None = Field(default=None, description="The first day the data should cover.")
+    period_end: date | None = Field(default=None, description="The last day the data should cover.")
+    frequency: str = Field(default="", max_length=50, description="How often the data should be updated.")
+    deadline: date = Field(description="The last day answers are needed by (from today to three years on).")
+    organisation_uscc: str = Field(pattern="^[0-9A-HJ-NP-RTUWXY]{18}$")
+    organisation_name: str = Field(min_length=1, max_length=200, pattern=_TEXT)
+    request_id: str = Field(
+        pattern=REQUEST_ID_PATTERN,
+        description="Chosen by the client (1-64 letters, digits, '-', '_', '.' or ':'; a UUID fits);"
+        " a retry with the same id posts once.",
+    )

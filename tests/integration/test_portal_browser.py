@@ -7,10 +7,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 
+import httpx
 import pytest
 
 from common.gen.registry.v1 import registration_service_pb2 as rs
+from tests.factories import make_uscc
 from tests.nodes import wait_until
 from tests.portal_support import PortalFederation, Seed, start_portal_federation
 from tests.trust import metadata, token
@@ -317,3 +320,39 @@ def test_on_a_phone_the_first_result_is_on_the_first_screen_and_the_filters_foll
         assert not page.locator(".to-facets").is_visible()
     finally:
         wide.close()
+
+
+def test_a_demand_posted_through_the_api_is_found_on_the_portal_with_its_matching_registrations(
+    page: object, fed: PortalFederation
+) -> None:
+    organisation = make_uscc("110105")
+    body = {
+        "title": "医保结算数据",
+        "purpose": "商业健康险快速理赔，核验参保人的医保结算记录",
+        "fields": ["结算日期", "医疗机构", "结算金额"],
+        "frequency": "每日",
+        "deadline": (date.today() + timedelta(days=60)).isoformat(),
+        "organisation_uscc": organisation,
+        "organisation_name": "某某健康保险股份有限公司",
+        "request_id": str(uuid.uuid4()),
+    }
+    url = f"{fed.url.rstrip('/')}/api/v1/demands"
+    # Without a data user's token nothing is posted; with one naming the organisation it is.
+    assert httpx.post(url, json=body, timeout=20).status_code == 401
+    stranger = token("zhao.liu", ("data_user",), (make_uscc("440300"),))
+    refused = httpx.post(url, json=body, headers={"Authorization": f"Bearer {stranger}"}, timeout=20)
+    assert refused.status_code == 403 and refused.json()["error"]["reason"] == "NOT_YOUR_SUBJECT"
+    user = token("li.si", ("data_user",), (organisation,))
+    posted = httpx.post(url, json=body, headers={"Authorization": f"Bearer {user}"}, timeout=20)
+    assert posted.status_code == 201, posted.text
+    assert [m["data_name"] for m in posted.json()["matches"]] == ["南京市医保结算明细数据"]
+
+    _follow(page, "text=数据需求")
+    page.fill("#q", "医保结算")  # type: ignore[attr-defined]
+    _submit(page, "#q")
+    _follow(page, "table.demands a:text('医保结算数据')")
+    assert page.inner_text("h1") == "医保结算数据"  # type: ignore[attr-defined]
+    text = page.inner_text("main")  # type: ignore[attr-defined]
+    assert "某某健康保险股份有限公司" in text and "待响应" in text and "li.si" not in text
+    _follow(page, "ul.matches a")
+    assert page.inner_text("h1") == "南京市医保结算明细数据"  # type: ignore[attr-defined]

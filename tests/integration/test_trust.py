@@ -200,7 +200,7 @@ def _channel_of(role: str, kind: str, address: str) -> grpc.Channel:
     if kind == "certificate" and role in POLICY.role_names(Credential.CERTIFICATE):
         return channel(address, node="440000")
     if kind == "certificate":
-        return channel(address, client=role)  # a tool's certificate named after the role
+        return channel(address, client=role.replace("_", "-"))  # a tool's certificate named after the role
     if kind == "none":
         return channel(address)
     subjects = () if kind == "token without subjects" else (APPLICANT_SUBJECT,)

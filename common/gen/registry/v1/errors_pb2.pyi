@@ -109,6 +109,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NO_LOG_ALARM: _ClassVar[ErrorReason]
     NOT_ANNOUNCED: _ClassVar[ErrorReason]
     POSSIBLE_DUPLICATES: _ClassVar[ErrorReason]
+    DEMAND_NOT_FOUND: _ClassVar[ErrorReason]
+    DEMAND_ENDED: _ClassVar[ErrorReason]
+    DEMAND_ANSWERED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -212,3 +215,6 @@ NOT_WITNESSED: ErrorReason
 NO_LOG_ALARM: ErrorReason
 NOT_ANNOUNCED: ErrorReason
 POSSIBLE_DUPLICATES: ErrorReason
+DEMAND_NOT_FOUND: ErrorReason
+DEMAND_ENDED: ErrorReason
+DEMAND_ANSWERED: ErrorReason
