@@ -21,15 +21,17 @@ from sqlmodel import col, select
 
 from common.codes import ObjectType
 from common.db import Database
+from common.gen.registry.v1 import demand_pb2 as d
 from common.gen.registry.v1 import sync_pb2
 from common.metrics.telemetry import Telemetry
 from common.sync.sequences import current
 from national_node.coding import Assignment
+from national_node.demands import DemandDesk
 from national_node.ledger import Ledger
 from national_node.models import CheckpointRow
 from national_node.tlog.storage import COUNTER
 
-__all__ = ["CodeMetrics", "watch_national"]
+__all__ = ["CodeMetrics", "watch_demands", "watch_national"]
 
 
 class CodeMetrics:
@@ -133,6 +135,19 @@ def watch_national(telemetry: Telemetry, db: Database, ledger: Ledger) -> None:
 
     telemetry.sample("the provinces' links", links)
     telemetry.sample("the national log", log)
+
+
+def watch_demands(telemetry: Telemetry, desk: DemandDesk) -> None:
+    """Data demands by state, as every reader sees them (a demand past its deadline is CLOSED)."""
+    family = telemetry.gauge("registry_demands", "Data demands by state.", ["state"])
+    states = [name for name in d.Demand.State.keys() if name != "STATE_UNSPECIFIED"]  # noqa: SIM118
+
+    def count() -> None:
+        counts = desk.count()
+        for state in states:
+            family.labels(state).set(counts.get(state, 0))
+
+    telemetry.sample("data demands", count)
 
 
 def _seconds(message: sync_pb2.SyncState, field: str) -> float:

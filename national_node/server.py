@@ -38,7 +38,7 @@ from national_node.indexer import INDEXER_CONNECTIONS, IndexerChild
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
 from national_node.ledger import Ledger
 from national_node.log_service import LogServicer
-from national_node.metrics import CodeMetrics, watch_national
+from national_node.metrics import CodeMetrics, watch_demands, watch_national
 from national_node.objections import ObjectionDesk, own_objection
 from national_node.service import NationalServicer
 from national_node.settings import NationalSettings
@@ -150,11 +150,13 @@ def create_server(
     # Objections that follow a registration transferred to the national node go to its own registry.
     ledger.own_objections = functools.partial(file_forwarded, registration.procedure)
     tokens = PageTokens(db.secret("page_tokens"))
+    demands = DemandDesk(db, clock, tokens)
     if telemetry is not None:
         telemetry.watch_database(db)
         telemetry.watch_trust(settings.tls.cert_file, settings.tls.crl_file)
         watch_national(telemetry, db, ledger)
         watch_duties(telemetry, db, registration.procedure)
+        watch_demands(telemetry, demands)
     server = NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
@@ -173,7 +175,7 @@ def create_server(
             (REGISTRATION_SERVICE, registration.servicer),
             (SYNC_SERVICE, SyncServicer(ledger, tokens)),
             (LOG_SERVICE, LogServicer(log)),
-            (DEMAND_SERVICE, DemandServicer(DemandDesk(db, clock, tokens))),
+            (DEMAND_SERVICE, DemandServicer(demands)),
         ],
         shutdown_grace=settings.shutdown_grace,
         credentials=security.credentials,

@@ -11,6 +11,7 @@ and a deadline passes while the test watches.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 
 from common.clock import china_date
@@ -51,6 +53,7 @@ class Federation:
     national: NodeProcess
     province: NodeProcess
     national_db: Path
+    metrics: str  # the national node's /metrics
     names: dict[str, str]  # data name -> registration name
     codes: dict[str, str]  # data name -> code
     channels: dict[tuple[str, str], grpc.Channel]
@@ -63,8 +66,12 @@ class Federation:
         return ds_grpc.DemandServiceStub(self.channels[key])
 
     def rows(self, table: str) -> int:
+        return self.rows_where(table, "1 = 1")
+
+    def rows_where(self, table: str, condition: str) -> int:
         with sqlite3.connect(self.national_db) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 (a fixed name)
+            query = f"SELECT count(*) FROM {table} WHERE {condition}"  # noqa: S608 (the tests' own text)
+            return int(db.execute(query).fetchone()[0])
 
 
 def _rid() -> str:
@@ -111,6 +118,7 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     national_dir.mkdir()
     province_dir.mkdir()
     national_db = national_dir / "national.db"
+    metrics_port = free_port()
     national = NodeProcess(
         "national_node",
         env={
@@ -118,6 +126,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
             "REGISTRY_LISTEN": f"127.0.0.1:{free_port()}",
             "REGISTRY_DATABASE_URL": f"sqlite:///{national_db}",
             "REGISTRY_PROVINCIAL_NODES": '[{"region": "320000"}]',
+            "REGISTRY_METRICS__LISTEN": f"127.0.0.1:{metrics_port}",
+            "REGISTRY_METRICS__INTERVAL": "0.5",
         },
         cwd=national_dir,
     ).start()
@@ -144,9 +154,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         return found if len(found) == len(created) else None
 
     codes = wait_until(indexed, timeout=90, message="the registrations active in the national index")
-    federation = Federation(
-        national, province, national_db, {n: c.name for n, c in created.items()}, codes, {}
-    )
+    metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+    names = {n: c.name for n, c in created.items()}
+    federation = Federation(national, province, national_db, metrics, names, codes, {})
     yield federation
     for channel in federation.channels.values():
         channel.close()
@@ -441,3 +451,23 @@ def test_registryctl_posts_follows_answers_and_withdraws_a_demand(fed: Federatio
     bad = registryctl(node, "demands", "post", str(file), bearer=_user(), national=national)
     assert bad.returncode == 2 and "unknown keys budget" in bad.stderr
     assert fed.rows("demands") == before
+
+
+def test_the_national_node_counts_demands_by_state_for_prometheus(fed: Federation) -> None:
+    user = fed.demands(_user())
+    posted = user.CreateDemand(
+        ds.CreateDemandRequest(demand=_demand("全省学校名录"), request_id=_rid()), timeout=15
+    )
+    user.WithdrawDemand(ds.WithdrawDemandRequest(name=posted.name, request_id=_rid()), timeout=15)
+    withdrawn = fed.rows_where("demands", "state = 'WITHDRAWN'")
+
+    def sampled() -> dict[str, float] | None:
+        text = httpx.get(fed.metrics, timeout=5).text
+        found = {
+            m[0]: float(m[1]) for m in re.findall(r'^registry_demands\{state="(\w+)"\} (\S+)$', text, re.M)
+        }
+        return found if found.get("WITHDRAWN") == withdrawn else None
+
+    counts = wait_until(sampled, timeout=20, message="the demands' gauge")
+    assert set(counts) == {"OPEN", "ANSWERED", "MATCHED", "CLOSED", "WITHDRAWN"}
+    assert sum(counts.values()) == fed.rows("demands")
