@@ -131,37 +131,45 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         },
         cwd=national_dir,
     ).start()
-    province = NodeProcess(
-        "provincial_node",
-        env={
-            **FAST_CLOCK,
-            "REGISTRY_REGION": "320000",
-            "REGISTRY_NATIONAL_ADDRESS": national.address,
-            "REGISTRY_NATIONAL_TIMEOUT": "2",
-            "REGISTRY_DATABASE_URL": f"sqlite:///{province_dir / 'jiangsu.db'}",
-        },
-        cwd=province_dir,
-    ).start()
-    registrations = rs_grpc.RegistrationServiceStub(province.channel())
-    subjects = {ELECTRICITY: SUPPLIER, INSURANCE: SUPPLIER, SCHOOLS: OTHER_SUBJECT}
-    created = {name: _register(registrations, name, uscc) for name, uscc in subjects.items()}
+    # Every process started is stopped, also when the set-up fails half-way.
+    started: list[NodeProcess] = [national]
+    channels: dict[tuple[str, str], grpc.Channel] = {}
+    try:
+        province = NodeProcess(
+            "provincial_node",
+            env={
+                **FAST_CLOCK,
+                "REGISTRY_REGION": "320000",
+                "REGISTRY_NATIONAL_ADDRESS": national.address,
+                "REGISTRY_NATIONAL_TIMEOUT": "2",
+                "REGISTRY_DATABASE_URL": f"sqlite:///{province_dir / 'jiangsu.db'}",
+            },
+            cwd=province_dir,
+        ).start()
+        started.append(province)
+        registrations = rs_grpc.RegistrationServiceStub(province.channel())
+        subjects = {ELECTRICITY: SUPPLIER, INSURANCE: SUPPLIER, SCHOOLS: OTHER_SUBJECT}
+        created = {name: _register(registrations, name, uscc) for name, uscc in subjects.items()}
 
-    def indexed() -> dict[str, str] | None:
-        # Active in the national search index (what matching reads), with their codes.
-        with sqlite3.connect(national_db) as db:
-            rows = db.execute("SELECT data_name, code FROM search_index WHERE state = 'ACTIVE'").fetchall()
-        found = {name: code for name, code in rows if name in created}
-        return found if len(found) == len(created) else None
+        def indexed() -> dict[str, str] | None:
+            # Active in the national search index (what matching reads), with their codes.
+            with sqlite3.connect(national_db) as db:
+                rows = db.execute(
+                    "SELECT data_name, code FROM search_index WHERE state = 'ACTIVE'"
+                ).fetchall()
+            found = {name: code for name, code in rows if name in created}
+            return found if len(found) == len(created) else None
 
-    codes = wait_until(indexed, timeout=90, message="the registrations active in the national index")
-    metrics = f"http://127.0.0.1:{metrics_port}/metrics"
-    names = {n: c.name for n, c in created.items()}
-    federation = Federation(national, province, national_db, metrics, names, codes, {})
-    yield federation
-    for channel in federation.channels.values():
-        channel.close()
-    for process in (province, national):
-        process.kill()
+        codes = wait_until(indexed, timeout=90, message="the registrations active in the national index")
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        names = {n: c.name for n, c in created.items()}
+        federation = Federation(national, province, national_db, metrics, names, codes, channels)
+        yield federation
+    finally:
+        for channel in channels.values():
+            channel.close()
+        for process in started:
+            process.kill()
 
 
 def _demand(title: str = "医保定点机构名单", **changes: object) -> d.Demand:
