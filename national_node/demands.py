@@ -75,6 +75,8 @@ _K = d.DemandAnswer.Kind
 _P = d.DemandEvent.Party
 #: The states in which a demand takes answers (until its deadline).
 _LIVE = ("OPEN", "ANSWERED", "MATCHED")
+#: What a match holds, in the message and in its row alike.
+_MATCH_FIELDS = ("registration", "code", "data_name", "subject_name", "subject_uscc", "complete")
 _DEMAND = re.compile(r"^demands/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
@@ -133,7 +135,7 @@ class DemandDesk:
         with self._writing(request.request_id, digest) as session:
             session.add(DemandRequestRow(request_id=request.request_id, digest=digest, demand_id=demand_id))
             session.add(row)
-            session.add_all(matches_rows(demand_id, matches))
+            session.add_all(_match_rows(demand_id, matches))
             self._event(
                 session,
                 demand_id,
@@ -544,17 +546,7 @@ class DemandDesk:
                 .order_by(col(DemandEventRow.id))
             ).all()
         demand = self._message(row, today)
-        demand.matches.extend(
-            d.DemandMatch(
-                registration=m.registration,
-                code=m.code,
-                data_name=m.data_name,
-                subject_name=m.subject_name,
-                subject_uscc=m.subject_uscc,
-                complete=m.complete,
-            )
-            for m in matches
-        )
+        demand.matches.extend(d.DemandMatch(**{f: getattr(m, f) for f in _MATCH_FIELDS}) for m in matches)
         for a in answers:
             answer = d.DemandAnswer(
                 registration=a.registration,
@@ -609,18 +601,9 @@ class _Write:
         return False
 
 
-def matches_rows(demand_id: str, matches: Iterable[d.DemandMatch]) -> list[DemandMatchRow]:
+def _match_rows(demand_id: str, matches: Iterable[d.DemandMatch]) -> list[DemandMatchRow]:
     return [
-        DemandMatchRow(
-            demand_id=demand_id,
-            rank=rank,
-            registration=m.registration,
-            code=m.code,
-            data_name=m.data_name,
-            subject_name=m.subject_name,
-            subject_uscc=m.subject_uscc,
-            complete=m.complete,
-        )
+        DemandMatchRow(demand_id=demand_id, rank=rank, **{f: getattr(m, f) for f in _MATCH_FIELDS})
         for rank, m in enumerate(matches)
     ]
 
