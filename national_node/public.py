@@ -176,7 +176,8 @@ def region_label(code: str) -> str:
     return regions.get(code).name if regions.is_region(code) else code
 
 
-def _day(value: Any) -> str:
+def date_text(value: Any) -> str:
+    """A google.type.Date as YYYY-MM-DD; empty when unset."""
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}" if value.year else ""
 
 
@@ -272,8 +273,8 @@ PUBLIC_FIELDS: tuple[PublicField, ...] = (
     PublicField("registration_type", "登记类型", _registration_type),
     PublicField("state", "登记状态", _state),
     PublicField("region", "所属地区", lambda _, region: region_label(region)),
-    PublicField("valid_from", "有效期起", lambda rec, _: _day(rec.registration.valid_from)),
-    PublicField("valid_until", "有效期至", lambda rec, _: _day(rec.registration.valid_until)),
+    PublicField("valid_from", "有效期起", lambda rec, _: date_text(rec.registration.valid_from)),
+    PublicField("valid_until", "有效期至", lambda rec, _: date_text(rec.registration.valid_until)),
     PublicField("update_frequency", "更新频率", lambda rec, _: _content(rec).update_frequency),
     PublicField("data_format", "数据格式", lambda rec, _: _content(rec).data_format),
     PublicField("summary", "数据简介", lambda rec, _: _content(rec).summary),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC
 
 from google.protobuf import timestamp_pb2
-from google.type import date_pb2
 
 from common.gen.registry.v1 import demand_pb2 as d
 from common.gen.registry.v1 import demand_service_pb2 as ds
@@ -25,8 +24,8 @@ from national_node.portal.schemas import (
     DemandSummary,
     DemandView,
 )
-from national_node.portal.service import Portal
-from national_node.public import region_label
+from national_node.portal.service import UID, Portal
+from national_node.public import date_text, region_label
 
 __all__ = ["PAGE", "demand", "demands", "post_demand"]
 
@@ -49,10 +48,6 @@ _FIELDS = {
 }
 
 
-def _day(value: date_pb2.Date) -> str:
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}" if value.year else ""
-
-
 def _time(value: timestamp_pb2.Timestamp) -> str:
     return value.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z") if value.seconds else ""
 
@@ -68,16 +63,13 @@ def _summary(demand: d.Demand) -> DemandSummary:
         region_label=region_label(demand.region) if demand.region else "全国",
         state=state,
         state_label=DEMAND_STATES.get(state, state),
-        deadline=_day(demand.deadline),
+        deadline=date_text(demand.deadline),
         posted=_time(demand.create_time),
     )
 
 
 def _national(error: NationalError) -> PortalError:
-    mapped = from_national(error, _FIELDS)
-    if error.reason == "DEMAND_NOT_FOUND" or (error.reason == "FIELD_MALFORMED" and "name" in error.message):
-        return PortalError(404, "DEMAND_NOT_FOUND", "没有这条数据需求")
-    return mapped
+    return from_national(error, _FIELDS)
 
 
 def demands(
@@ -108,6 +100,8 @@ def demands(
 
 def demand(portal: Portal, demand_id: str) -> DemandView:
     """A demand with its matches (linked to their registrations' pages), answers and history."""
+    if not UID.fullmatch(demand_id):
+        raise PortalError(404, "DEMAND_NOT_FOUND", f"there is no demand {demand_id}")
     try:
         found = portal.national.get_demand(f"demands/{demand_id}")
     except NationalError as error:
@@ -134,7 +128,7 @@ def _view(portal: Portal, found: d.Demand) -> DemandView:
             kind_label=ANSWER_KINDS.get(d.DemandAnswer.Kind.Name(a.kind), ""),
             subject_name=a.subject_name,
             code=a.code,
-            register_by=_day(a.register_by),
+            register_by=date_text(a.register_by),
             note=a.reason,
             time=_time(a.answer_time),
         )
@@ -154,8 +148,8 @@ def _view(portal: Portal, found: d.Demand) -> DemandView:
         **_summary(found).model_dump(),
         purpose=found.purpose,
         fields=list(found.fields),
-        period_start=_day(found.period_start),
-        period_end=_day(found.period_end),
+        period_start=date_text(found.period_start),
+        period_end=date_text(found.period_end),
         frequency=found.frequency,
         matches=matches,
         answers=answers,

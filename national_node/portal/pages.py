@@ -373,6 +373,4 @@ def demands_page(
 
 @router.get("/demands/{demand_id}")
 def demand_page(page: PagesDep, portal: PortalDep, demand_id: str) -> Response:
-    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", demand_id):
-        raise PortalError(404, "DEMAND_NOT_FOUND", "没有这条数据需求")
     return page("demand.html", view=demands.demand(portal, demand_id))

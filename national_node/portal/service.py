@@ -50,6 +50,7 @@ from national_node.search import Search, SearchQuery, SearchResult
 from national_node.settings import PortalSettings
 
 __all__ = [
+    "UID",
     "Portal",
     "announced_row",
     "announcements",
@@ -62,7 +63,8 @@ __all__ = [
     "search",
 ]
 
-_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: A registration's or a demand's id on the portal (a UUID).
+UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: The pages' sizes: results of a search, announcements.
 SEARCH_PAGE, ANNOUNCEMENTS_PAGE = 20, 50
 
@@ -200,7 +202,7 @@ def _not_found(uid: str) -> PortalError:
 
 
 def _found(portal: Portal, uid: str) -> tuple[SearchRow, sync_pb2.RegistrationRecord]:
-    found = portal.search.get(uid) if _UID.fullmatch(uid) else None
+    found = portal.search.get(uid) if UID.fullmatch(uid) else None
     if found is None:
         raise _not_found(uid)
     row, ledger = found
@@ -221,7 +223,7 @@ def registration(portal: Portal, uid: str) -> BaseModel:
 
 
 def announced_row(portal: Portal, uid: str) -> SearchRow:
-    found = portal.search.get(uid) if _UID.fullmatch(uid) else None
+    found = portal.search.get(uid) if UID.fullmatch(uid) else None
     if found is None:
         raise _not_found(uid)
     return found[0]
