@@ -56,6 +56,15 @@ class TimeLimits(BaseModel):
     #: within this many working days after authorised operation starts (its operation term's start).
     #: Unset (the default): no such limit.
     initial_registration_days: int | None = Field(default=None, ge=1, le=250)
+    #: A data demand matching one of the node's registrations is due for the subject's answer this many
+    #: working days after it was posted (or by the demand's deadline, if sooner).
+    demand_answer_days: int = Field(default=10, ge=1, le=60)
+    #: The reply to a conditional share request (《政务数据共享条例》 Art. 21: 10 working days, the
+    #: most this may be; a node may ask its departments for less, Art. 23). An unconditional request's
+    #: reply is due within 1 working day, which no node can shorten.
+    share_reply_days: int = Field(default=10, ge=1, le=10)
+    #: The delivery after agreeing (Art. 22: 20 working days at most).
+    share_delivery_days: int = Field(default=20, ge=1, le=20)
 
 
 class TlsSettings(BaseModel):

@@ -53,6 +53,7 @@ from national_node.models import (
     DemandRow,
     LedgerRow,
 )
+from national_node.notices import Notices
 from national_node.search import Search, SearchQuery
 
 __all__ = ["MAX_MATCHES", "DemandDesk"]
@@ -97,9 +98,18 @@ def _stamp(message: d.Demand | d.DemandAnswer | d.DemandEvent, field: str, value
 class DemandDesk:
     """The national node's data demands: one instance per process, safe to share between threads."""
 
-    def __init__(self, db: Database, clock: Clock, tokens: PageTokens, search: Search | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: PageTokens,
+        search: Search | None = None,
+        notices: Notices | None = None,
+    ) -> None:
         self.db, self.clock, self.tokens = db, clock, tokens
         self.search = search if search is not None else Search(db, cached_results=0)
+        #: Tells the nodes that manage the matched registrations of each step (None: tells no one).
+        self.notices = notices
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -157,6 +167,7 @@ class DemandDesk:
                     now,
                     f"{len(matches)} registration(s) of the national ledger match it",
                 )
+            self._tell(session, demand_id)
         logger.info("demand %s posted by %s, %d matches", demand_id, posted.organisation.uscc, len(matches))
         return self._view(demand_id, call)
 
@@ -250,6 +261,7 @@ class DemandDesk:
                 now,
                 f"{subject.name}: {kind} for {ledger.code or registration}",
             )
+            self._tell(session, demand_id)
         return self._view(demand_id, call)
 
     def close(self, request: ds.CloseDemandRequest, call: Call) -> d.Demand:
@@ -288,6 +300,7 @@ class DemandDesk:
             row.state, row.updated_at = state, now
             session.add(row)
             self._event(session, demand_id, action, _P.DEMANDER, row.organisation_uscc, call, now, note)
+            self._tell(session, demand_id)
         return self._view(demand_id, call)
 
     # -- reads ------------------------------------------------------------------------------------
@@ -524,27 +537,48 @@ class DemandDesk:
         _stamp(demand, "update_time", max(row.updated_at, _expiry(row.deadline)) if past else row.updated_at)
         return demand
 
+    def _tell(self, session: Session, demand_id: str) -> None:
+        """Send the demand as it now stands (no actors) to each node that manages a matched
+        registration, its matches and answers limited to that node's registrations."""
+        if self.notices is None:
+            return
+        demand = self._build(session, demand_id, self.clock.today(), actors=False)
+        nodes = sorted({names.parse_registration(m.registration).node for m in demand.matches})
+        for node in nodes:
+            part = d.Demand()
+            part.CopyFrom(demand)
+            del part.matches[:], part.answers[:], part.history[:]
+            part.matches.extend(m for m in demand.matches if _on(m.registration, node))
+            part.answers.extend(a for a in demand.answers if _on(a.registration, node))
+            self.notices.demand(session, node, part)
+
     def _view(self, demand_id: str, call: Call) -> d.Demand:
-        today = self.clock.today()
         with self.db.transaction(write=False) as session:
             row = session.get(DemandRow, demand_id)
             if row is None:
                 raise _not_found(f"demands/{demand_id}")
-            matches = session.exec(
-                select(DemandMatchRow)
-                .where(DemandMatchRow.demand_id == demand_id)
-                .order_by(col(DemandMatchRow.rank))
-            ).all()
-            answers = session.exec(
-                select(DemandAnswerRow)
-                .where(DemandAnswerRow.demand_id == demand_id)
-                .order_by(col(DemandAnswerRow.answered_at), col(DemandAnswerRow.registration))
-            ).all()
-            events = session.exec(
-                select(DemandEventRow)
-                .where(DemandEventRow.demand_id == demand_id)
-                .order_by(col(DemandEventRow.id))
-            ).all()
+            actors = _sees_actors(call, row.organisation_uscc)
+            return self._build(session, demand_id, self.clock.today(), actors=actors)
+
+    def _build(self, session: Session, demand_id: str, today: date, *, actors: bool) -> d.Demand:
+        row = session.get(DemandRow, demand_id)
+        if row is None:
+            raise _not_found(f"demands/{demand_id}")
+        matches = session.exec(
+            select(DemandMatchRow)
+            .where(DemandMatchRow.demand_id == demand_id)
+            .order_by(col(DemandMatchRow.rank))
+        ).all()
+        answers = session.exec(
+            select(DemandAnswerRow)
+            .where(DemandAnswerRow.demand_id == demand_id)
+            .order_by(col(DemandAnswerRow.answered_at), col(DemandAnswerRow.registration))
+        ).all()
+        events = session.exec(
+            select(DemandEventRow)
+            .where(DemandEventRow.demand_id == demand_id)
+            .order_by(col(DemandEventRow.id))
+        ).all()
         demand = self._message(row, today)
         demand.matches.extend(d.DemandMatch(**{f: getattr(m, f) for f in _MATCH_FIELDS}) for m in matches)
         for a in answers:
@@ -559,7 +593,6 @@ class DemandDesk:
                 answer.register_by.CopyFrom(to_date(a.register_by))
             _stamp(answer, "answer_time", a.answered_at)
             demand.answers.append(answer)
-        actors = _sees_actors(call, row.organisation_uscc)
         for e in events:
             event = d.DemandEvent(
                 action=e.action,
@@ -626,6 +659,10 @@ def _sees_actors(call: Call, organisation: str) -> bool:
     if principal.roles & _READERS_OF_ACTORS:
         return True
     return "data_user" in principal.roles and organisation in principal.subjects
+
+
+def _on(registration: str, node: str) -> bool:
+    return names.parse_registration(registration).node == node
 
 
 def _not_found(name: str) -> NotFound:

@@ -597,6 +597,10 @@ class Ledger:
                 )
                 if row.objection is not None:
                     change.objection.ParseFromString(row.objection)
+                if row.notice is not None and row.kind == "DEMAND":
+                    change.demand.ParseFromString(row.notice)
+                elif row.notice is not None and row.kind == "SHARE_REQUEST":
+                    change.share_request.ParseFromString(row.notice)
                 yield change
             sent += len(rows)
             after = rows[-1].sequence

@@ -29,6 +29,7 @@ from national_node.coding import Assignment
 from national_node.demands import DemandDesk
 from national_node.ledger import Ledger
 from national_node.models import CheckpointRow
+from national_node.shares import ShareDesk
 from national_node.tlog.storage import COUNTER
 
 __all__ = ["CodeMetrics", "watch_demands", "watch_national"]
@@ -148,6 +149,36 @@ def watch_demands(telemetry: Telemetry, desk: DemandDesk) -> None:
             family.labels(state).set(counts.get(state, 0))
 
     telemetry.sample("data demands", count)
+
+
+def watch_shares(telemetry: Telemetry, desk: ShareDesk) -> None:
+    """Share requests by the node that manages their registration and by state, and the overdue ones
+    (a reply or a delivery past its limit): the national statistics of 《政务数据共享条例》's limits."""
+    family = telemetry.gauge(
+        "registry_share_requests",
+        "Share requests by managing node (its region) and state.",
+        ["region", "state"],
+    )
+    overdue = telemetry.gauge(
+        "registry_share_requests_overdue",
+        "Share requests whose reply or delivery is past its limit, by managing node (its region).",
+        ["region"],
+    )
+    seen: set[tuple[str, str]] = set()
+    seen_overdue: set[str] = set()
+
+    def count() -> None:
+        by_state, late = desk.count()
+        for key in seen - by_state.keys():
+            family.labels(*key).set(0)
+        for key, number in by_state.items():
+            family.labels(*key).set(number)
+        seen.update(by_state)
+        for node in seen_overdue | late.keys():
+            overdue.labels(node).set(late.get(node, 0))
+        seen_overdue.update(late)
+
+    telemetry.sample("share requests", count)
 
 
 def _seconds(message: sync_pb2.SyncState, field: str) -> float:

@@ -30,8 +30,12 @@ __all__ = [
     "NodeRow",
     "PublicObjectionRow",
     "SearchRow",
+    "ShareEventRow",
+    "ShareRequestRow",
+    "ShareWriteRow",
     "SyncStateRow",
     "TransferRow",
+    "UsageRecordRow",
 ]
 
 
@@ -135,6 +139,8 @@ class DownwardRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     #: For an OBJECTION: the ``sync_pb2.ForwardedObjection`` (``record`` is empty then).
     objection: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    #: For a DEMAND: the ``registry.v1.Demand``; for a SHARE_REQUEST: the ``registry.v1.ShareRequest``.
+    notice: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class TransferRow(SQLModel, table=True):
@@ -387,8 +393,7 @@ class DemandAnswerRow(SQLModel, table=True):
 
 
 class DemandEventRow(SQLModel, table=True):
-    """A step of a demand's history; ``request_id`` is the write that made it (unique: a retry finds
-    it and changes nothing again), empty for the national node's own steps."""
+    """A step of a demand's history."""
 
     __tablename__ = "demand_events"
     __table_args__ = (Index("ix_demand_events_demand", "demand_id", "id"),)
@@ -412,3 +417,75 @@ class DemandRequestRow(SQLModel, table=True):
     request_id: str = Field(primary_key=True, max_length=64)
     digest: str = Field(max_length=64)  # the method and the request, to tell a retry from a reused id
     demand_id: str = Field(max_length=36)
+
+
+class ShareRequestRow(SQLModel, table=True):
+    """A share request (ShareService): what the requester gave (``body``, a ``registry.v1.ShareRequest``
+    holding only that and the access terms' conditions) and what the national node keeps to list,
+    filter and time it."""
+
+    __tablename__ = "share_requests"
+    __table_args__ = (
+        Index("ix_share_requests_created", "created_at", "id"),
+        Index("ix_share_requests_requester", "requester_uscc"),
+        Index("ix_share_requests_supplier", "supplier_uscc"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    registration: str = Field(max_length=200)
+    node: str = Field(max_length=6)
+    requester_uscc: str = Field(max_length=18)
+    requester_name: str = Field(max_length=200)
+    supplier_uscc: str = Field(max_length=18)
+    supplier_name: str = Field(max_length=200)
+    #: registry.v1.ShareRequest.State name.
+    state: str = Field(max_length=16)
+    conditional: bool
+    extended: bool = False
+    reply_due: date | None = None
+    delivery_due: date | None = None
+    due_provisional: bool = False
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ShareEventRow(SQLModel, table=True):
+    """A step of a share request's history."""
+
+    __tablename__ = "share_events"
+    __table_args__ = (Index("ix_share_events_share", "share_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    share_id: str = Field(max_length=36)
+    action: str = Field(max_length=16)
+    on_behalf_of: str = Field(default="", max_length=18)
+    actor: str = Field(default="", max_length=200)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UsageRecordRow(SQLModel, table=True):
+    """A requester's record of its use of shared data (《政务数据共享条例》 Art. 29), kept until
+    ``keep_until`` at least: nothing in the node deletes it."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_records_share", "share_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    share_id: str = Field(max_length=36)
+    kind: str = Field(max_length=16)  # registry.v1.UsageRecord.Kind name
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=200)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    keep_until: date
+
+
+class ShareWriteRow(SQLModel, table=True):
+    """The writes of ShareService by request id, every method together (as ``demand_requests``)."""
+
+    __tablename__ = "share_writes"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    digest: str = Field(max_length=64)
+    share_id: str = Field(max_length=36)

@@ -16,6 +16,7 @@ from common.gen.registry.v1 import (
     log_service_pb2,
     national_service_pb2,
     registration_service_pb2,
+    share_service_pb2,
     sync_service_pb2,
 )
 from common.leases import Leases
@@ -38,10 +39,13 @@ from national_node.indexer import INDEXER_CONNECTIONS, IndexerChild
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
 from national_node.ledger import Ledger
 from national_node.log_service import LogServicer
-from national_node.metrics import CodeMetrics, watch_demands, watch_national
+from national_node.metrics import CodeMetrics, watch_demands, watch_national, watch_shares
+from national_node.notices import Notices
 from national_node.objections import ObjectionDesk, own_objection
 from national_node.service import NationalServicer
 from national_node.settings import NationalSettings
+from national_node.share_service import ShareServicer
+from national_node.shares import ShareDesk
 from national_node.sync_service import SyncServicer
 from national_node.tlog import ProofServer, TransparencyLog, WitnessKeys
 
@@ -55,6 +59,7 @@ REGISTRATION_SERVICE = registration_service_pb2.DESCRIPTOR.services_by_name["Reg
 SYNC_SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"]
 LOG_SERVICE = log_service_pb2.DESCRIPTOR.services_by_name["LogService"]
 DEMAND_SERVICE = demand_service_pb2.DESCRIPTOR.services_by_name["DemandService"]
+SHARE_SERVICE = share_service_pb2.DESCRIPTOR.services_by_name["ShareService"]
 #: How long a process that stops renewing (killed, cut off) holds its duties: another takes them after.
 LEASE_SECONDS = 3.0
 
@@ -150,13 +155,17 @@ def create_server(
     # Objections that follow a registration transferred to the national node go to its own registry.
     ledger.own_objections = functools.partial(file_forwarded, registration.procedure)
     tokens = PageTokens(db.secret("page_tokens"))
-    demands = DemandDesk(db, clock, tokens)
+    # Demands and share requests are told to the nodes that manage their registrations.
+    notices = Notices(clock, registration.procedure.calendar, registration.procedure.limits)
+    demands = DemandDesk(db, clock, tokens, notices=notices)
+    shares = ShareDesk(db, clock, tokens, registration.procedure.calendar, notices)
     if telemetry is not None:
         telemetry.watch_database(db)
         telemetry.watch_trust(settings.tls.cert_file, settings.tls.crl_file)
         watch_national(telemetry, db, ledger)
         watch_duties(telemetry, db, registration.procedure)
         watch_demands(telemetry, demands)
+        watch_shares(telemetry, shares)
     server = NodeServer(
         listen=settings.listen,
         max_workers=settings.max_workers,
@@ -176,6 +185,7 @@ def create_server(
             (SYNC_SERVICE, SyncServicer(ledger, tokens)),
             (LOG_SERVICE, LogServicer(log)),
             (DEMAND_SERVICE, DemandServicer(demands)),
+            (SHARE_SERVICE, ShareServicer(shares)),
         ],
         shutdown_grace=settings.shutdown_grace,
         credentials=security.credentials,

@@ -60,6 +60,7 @@ from common.rpc.channels import ReplaceableChannel, channel_closed
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import KeyFile
+from common.sync.notices import note_demand, note_share_request
 from common.sync.objections import file_forwarded
 from common.sync.records import export_record, import_record, record_digest
 from common.transparency import CosignatureSigner, NoteError
@@ -379,6 +380,8 @@ class SyncDaemon:
                 return  # applied already
             if kind == "OBJECTION":
                 self._file_objection(session, change.objection)
+            elif kind in ("DEMAND", "SHARE_REQUEST"):
+                self._note(session, change)
             elif kind == "TRANSFER_RELEASE":
                 self._release(session, change)
             elif kind != "TRANSFER_OFFER":
@@ -390,6 +393,8 @@ class SyncDaemon:
             change.sequence,
             kind,
             change.objection.registration
+            or change.demand.name
+            or change.share_request.name
             or change.record.registration.code
             or change.record.registration.uid,
         )
@@ -400,6 +405,17 @@ class SyncDaemon:
         if self.procedure is None:
             raise RuntimeError("this sync daemon was built without the registration procedure")
         file_forwarded(self.procedure, session, forwarded)
+
+    def _note(self, session: Session, change: sync_pb2.DownwardChange) -> None:
+        """Keep a demand or a share request that concerns this node's registrations, in the same
+        transaction as the cursor's move: :mod:`common.sync.notices`."""
+        if self.procedure is None:
+            raise RuntimeError("this sync daemon was built without the registration procedure")
+        calendar, limits = self.procedure.calendar, self.procedure.limits
+        if change.HasField("demand"):
+            note_demand(session, self.region, change.demand, calendar=calendar, limits=limits)
+        else:
+            note_share_request(session, self.region, change.share_request, calendar=calendar, limits=limits)
 
     def _release(self, session: Session, change: sync_pb2.DownwardChange) -> None:
         """A transfer takes a registration from this node: from this transaction on the node changes it

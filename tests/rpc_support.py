@@ -20,6 +20,7 @@ from common.gen.registry.v1 import (
     national_service_pb2,
     provincial_service_pb2,
     registration_service_pb2,
+    share_service_pb2,
     sync_service_pb2,
 )
 from common.gen.registry.v1 import sync_service_pb2 as ss
@@ -44,6 +45,7 @@ NATIONAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"],
     log_service_pb2.DESCRIPTOR.services_by_name["LogService"],
     demand_service_pb2.DESCRIPTOR.services_by_name["DemandService"],
+    share_service_pb2.DESCRIPTOR.services_by_name["ShareService"],
 )
 PROVINCIAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"],

@@ -111,6 +111,9 @@ class DueKind(enum.StrEnum):
     EXPIRY = "EXPIRY"
     CODING = "CODING"
     INITIAL_REGISTRATION = "INITIAL_REGISTRATION"
+    DEMAND = "DEMAND"
+    SHARE_REPLY = "SHARE_REPLY"
+    SHARE_DELIVERY = "SHARE_DELIVERY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +126,21 @@ class DueItem:
     overdue: bool
     provisional: bool
     data_name: str
+    #: The demand (``demands/{id}``) or the share request (``shareRequests/{id}``) the item is for.
+    concerns: str = ""
 
-    def sort_key(self) -> tuple[bool, int, int, int, str, int]:
-        """Overdue first, then by date (undated last), registration and kind."""
+    def sort_key(self) -> tuple[bool, int, int, int, str, int, str]:
+        """Overdue first, then by date (undated last), registration, kind and what it concerns."""
         day = self.due or date(9999, 12, 31)
-        return (not self.overdue, day.year, day.month, day.day, self.registration, _KIND_ORDER[self.kind])
+        return (
+            not self.overdue,
+            day.year,
+            day.month,
+            day.day,
+            self.registration,
+            _KIND_ORDER[self.kind],
+            self.concerns,
+        )
 
 
 _KIND_ORDER = {kind: number for number, kind in enumerate(DueKind, start=1)}

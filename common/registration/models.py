@@ -15,10 +15,12 @@ from common.db import UTCDateTime
 
 __all__ = [
     "ApplicationRow",
+    "DemandNoticeRow",
     "HistoryRow",
     "ObjectionRow",
     "RegistrationRow",
     "RequestRow",
+    "ShareNoticeRow",
     "VersionRow",
 ]
 
@@ -153,3 +155,38 @@ class RequestRow(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_utc())
+
+
+class DemandNoticeRow(SQLModel, table=True):
+    """A data demand that matches one of this node's registrations, as the national node last sent
+    it (:mod:`common.sync.notices`): a due item while the subject has not answered."""
+
+    __tablename__ = "demand_notices"
+
+    demand_id: str = Field(primary_key=True, max_length=36)
+    registration_id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=200)
+    organisation_name: str = Field(max_length=200)
+    organisation_uscc: str = Field(max_length=18)
+    state: str = Field(max_length=16)
+    deadline: date
+    answered: bool = False
+    answer_due: date
+    answer_due_provisional: bool = False
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class ShareNoticeRow(SQLModel, table=True):
+    """A share request for one of this node's registrations, as the national node last sent it
+    (:mod:`common.sync.notices`): a due item while it waits for the subject's reply or delivery."""
+
+    __tablename__ = "share_notices"
+
+    id: str = Field(primary_key=True, max_length=36)
+    registration_id: str = Field(max_length=64)
+    requester_name: str = Field(max_length=200)
+    requester_uscc: str = Field(max_length=18)
+    state: str = Field(max_length=16)
+    due: date | None = None
+    due_provisional: bool = False
+    updated_at: datetime = Field(sa_column=_utc())

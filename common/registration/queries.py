@@ -16,7 +16,14 @@ from common import names
 from common.calendar import WorkingCalendar
 from common.errors import FailedPrecondition, NotFound
 from common.registration.domain import DueItem, DueKind
-from common.registration.models import ApplicationRow, HistoryRow, ObjectionRow, RegistrationRow
+from common.registration.models import (
+    ApplicationRow,
+    DemandNoticeRow,
+    HistoryRow,
+    ObjectionRow,
+    RegistrationRow,
+    ShareNoticeRow,
+)
 from common.registration.states import (
     AWAITING_REGISTRY,
     AWAITING_SUBJECT,
@@ -201,15 +208,21 @@ def due_items(
     calendar: WorkingCalendar,
     reminder_days: int,
     overdue_only: bool,
+    subjects: frozenset[str] | None = None,
 ) -> list[DueItem]:
-    """Everything the registry owes (and the subject, under the rule for authorised operation),
-    overdue first, then by date; not what this node released to a transfer (the receiving node owes
-    it)."""
+    """Everything the registry owes (and the subject, under the rule for authorised operation, and
+    for the data demands and share requests that concern its registrations), overdue first, then by
+    date; not what this node released to a transfer (the receiving node owes it). ``subjects``: only
+    the registrations of these subjects (an applicant's), None for all."""
     items: list[DueItem] = []
 
-    def add(reg: RegistrationRow, kind: DueKind, due: date | None, provisional: bool) -> None:
+    def add(
+        reg: RegistrationRow, kind: DueKind, due: date | None, provisional: bool, concerns: str = ""
+    ) -> None:
         overdue = due is not None and due < today
         if overdue_only and not overdue:
+            return
+        if subjects is not None and reg.subject_uscc not in subjects:
             return
         items.append(
             DueItem(
@@ -219,6 +232,7 @@ def due_items(
                 overdue=overdue,
                 provisional=provisional,
                 data_name=reg.data_name,
+                concerns=concerns,
             )
         )
 
@@ -287,6 +301,35 @@ def due_items(
         left = calendar.working_days_between(today, reg.valid_until)
         if left.days <= reminder_days:
             add(reg, DueKind.EXPIRY, reg.valid_until, left.provisional)
+    # Data demands matching the node's registrations that their subject has not answered, while the
+    # demand takes answers (common.sync.notices).
+    demands = session.exec(
+        select(RegistrationRow, DemandNoticeRow)
+        .join(DemandNoticeRow, col(RegistrationRow.id) == col(DemandNoticeRow.registration_id))
+        .where(
+            _changeable_here(node),
+            col(DemandNoticeRow.answered).is_(False),
+            col(DemandNoticeRow.state).in_(("OPEN", "ANSWERED", "MATCHED")),
+            col(DemandNoticeRow.deadline) >= today,
+        )
+    ).all()
+    for reg, demand in demands:
+        add(
+            reg,
+            DueKind.DEMAND,
+            demand.answer_due,
+            demand.answer_due_provisional,
+            f"demands/{demand.demand_id}",
+        )
+    # Share requests waiting for the subject's reply or delivery.
+    shares = session.exec(
+        select(RegistrationRow, ShareNoticeRow)
+        .join(ShareNoticeRow, col(RegistrationRow.id) == col(ShareNoticeRow.registration_id))
+        .where(_changeable_here(node), col(ShareNoticeRow.state).in_(("SUBMITTED", "AGREED")))
+    ).all()
+    for reg, share in shares:
+        kind = DueKind.SHARE_REPLY if share.state == "SUBMITTED" else DueKind.SHARE_DELIVERY
+        add(reg, kind, share.due, share.due_provisional, f"shareRequests/{share.id}")
     items.sort(key=DueItem.sort_key)
     return items
 

@@ -545,6 +545,7 @@ class RegistrationServicer:
                 calendar=self.procedure.calendar,
                 reminder_days=self.procedure.limits.expiry_reminder_days,
                 overdue_only=request.overdue_only,
+                subjects=visible_subjects(call.principal, call.grant),
             )
         after = self.tokens.decode("ListDueItems", request.page_token, request.overdue_only)
         if after is not None:

@@ -14,7 +14,7 @@ from common import names
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.registration.content import content_from_json, to_date
-from common.registration.domain import DueItem
+from common.registration.domain import DueItem, DueKind
 from common.registration.duplicates import candidates_from_json
 from common.registration.models import ApplicationRow, HistoryRow, ObjectionRow, RegistrationRow, VersionRow
 from common.registration.queries import current_application
@@ -173,4 +173,6 @@ def due_item_message(item: DueItem) -> rs.DueItem:
         overdue=item.overdue,
         provisional=item.provisional,
         data_name=item.data_name,
+        demand=item.concerns if item.kind == DueKind.DEMAND else "",
+        share_request=item.concerns if item.kind in (DueKind.SHARE_REPLY, DueKind.SHARE_DELIVERY) else "",
     )

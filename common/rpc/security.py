@@ -12,6 +12,7 @@ from common.gen.registry.v1 import (
     national_service_pb2,
     provincial_service_pb2,
     registration_service_pb2,
+    share_service_pb2,
     sync_service_pb2,
 )
 from common.rpc.auth import Authenticator, RevocationFile
@@ -32,6 +33,7 @@ CONTRACT_METHODS = frozenset(
         (provincial_service_pb2, "ProvincialService"),
         (log_service_pb2, "LogService"),
         (demand_service_pb2, "DemandService"),
+        (share_service_pb2, "ShareService"),
     )
     for service in (module.DESCRIPTOR.services_by_name[name],)
     for method in service.methods

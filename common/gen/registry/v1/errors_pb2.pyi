@@ -112,6 +112,10 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEMAND_NOT_FOUND: _ClassVar[ErrorReason]
     DEMAND_ENDED: _ClassVar[ErrorReason]
     DEMAND_ANSWERED: _ClassVar[ErrorReason]
+    SHARE_REQUEST_NOT_FOUND: _ClassVar[ErrorReason]
+    NOT_SHARED: _ClassVar[ErrorReason]
+    SHARE_REQUEST_STATE: _ClassVar[ErrorReason]
+    EXTENSION_USED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -218,3 +222,7 @@ POSSIBLE_DUPLICATES: ErrorReason
 DEMAND_NOT_FOUND: ErrorReason
 DEMAND_ENDED: ErrorReason
 DEMAND_ANSWERED: ErrorReason
+SHARE_REQUEST_NOT_FOUND: ErrorReason
+NOT_SHARED: ErrorReason
+SHARE_REQUEST_STATE: ErrorReason
+EXTENSION_USED: ErrorReason

@@ -249,7 +249,7 @@ class ListDueItemsRequest(_message.Message):
     def __init__(self, parent: _Optional[str] = ..., overdue_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class DueItem(_message.Message):
-    __slots__ = ("registration", "kind", "due", "overdue", "provisional", "data_name")
+    __slots__ = ("registration", "kind", "due", "overdue", "provisional", "data_name", "demand", "share_request")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[DueItem.Kind]
@@ -260,6 +260,9 @@ class DueItem(_message.Message):
         EXPIRY: _ClassVar[DueItem.Kind]
         CODING: _ClassVar[DueItem.Kind]
         INITIAL_REGISTRATION: _ClassVar[DueItem.Kind]
+        DEMAND: _ClassVar[DueItem.Kind]
+        SHARE_REPLY: _ClassVar[DueItem.Kind]
+        SHARE_DELIVERY: _ClassVar[DueItem.Kind]
     KIND_UNSPECIFIED: DueItem.Kind
     ACCEPTANCE: DueItem.Kind
     REVIEW: DueItem.Kind
@@ -268,19 +271,26 @@ class DueItem(_message.Message):
     EXPIRY: DueItem.Kind
     CODING: DueItem.Kind
     INITIAL_REGISTRATION: DueItem.Kind
+    DEMAND: DueItem.Kind
+    SHARE_REPLY: DueItem.Kind
+    SHARE_DELIVERY: DueItem.Kind
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DUE_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_FIELD_NUMBER: _ClassVar[int]
     PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     DATA_NAME_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
+    SHARE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     registration: str
     kind: DueItem.Kind
     due: _date_pb2.Date
     overdue: bool
     provisional: bool
     data_name: str
-    def __init__(self, registration: _Optional[str] = ..., kind: _Optional[_Union[DueItem.Kind, str]] = ..., due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., overdue: _Optional[bool] = ..., provisional: _Optional[bool] = ..., data_name: _Optional[str] = ...) -> None: ...
+    demand: str
+    share_request: str
+    def __init__(self, registration: _Optional[str] = ..., kind: _Optional[_Union[DueItem.Kind, str]] = ..., due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., overdue: _Optional[bool] = ..., provisional: _Optional[bool] = ..., data_name: _Optional[str] = ..., demand: _Optional[str] = ..., share_request: _Optional[str] = ...) -> None: ...
 
 class ListDueItemsResponse(_message.Message):
     __slots__ = ("items", "next_page_token")

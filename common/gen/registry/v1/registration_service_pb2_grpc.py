@@ -376,8 +376,11 @@ class RegistrationServiceServicer:
 
     def ListDueItems(self, request, context):
         """Lists what is due: applications waiting on the registry with their deadlines, objections to
-        resolve, registrations approaching expiry, and initial registrations the subject owes under the
-        node's rule for authorised operation. Overdue items first.
+        resolve, registrations approaching expiry, initial registrations the subject owes under the
+        node's rule for authorised operation, data demands matching registrations that their subject has
+        not answered, and share requests waiting for a reply or a delivery. Overdue items first. The
+        registry's staff see every item of the node; an applicant sees the items of its own subjects'
+        registrations.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

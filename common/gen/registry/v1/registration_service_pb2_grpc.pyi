@@ -131,8 +131,11 @@ class RegistrationServiceStub:
     """Extends the validity of an ACTIVE (or recently EXPIRED) registration; the code is unchanged."""
     ListDueItems: _grpc.UnaryUnaryMultiCallable[_registration_service_pb2.ListDueItemsRequest, _registration_service_pb2.ListDueItemsResponse]
     """Lists what is due: applications waiting on the registry with their deadlines, objections to
-    resolve, registrations approaching expiry, and initial registrations the subject owes under the
-    node's rule for authorised operation. Overdue items first.
+    resolve, registrations approaching expiry, initial registrations the subject owes under the
+    node's rule for authorised operation, data demands matching registrations that their subject has
+    not answered, and share requests waiting for a reply or a delivery. Overdue items first. The
+    registry's staff see every item of the node; an applicant sees the items of its own subjects'
+    registrations.
     """
 
 @_typing.type_check_only
@@ -235,8 +238,11 @@ class RegistrationServiceAsyncStub(RegistrationServiceStub):
     """Extends the validity of an ACTIVE (or recently EXPIRED) registration; the code is unchanged."""
     ListDueItems: _aio.UnaryUnaryMultiCallable[_registration_service_pb2.ListDueItemsRequest, _registration_service_pb2.ListDueItemsResponse]  # type: ignore[assignment]
     """Lists what is due: applications waiting on the registry with their deadlines, objections to
-    resolve, registrations approaching expiry, and initial registrations the subject owes under the
-    node's rule for authorised operation. Overdue items first.
+    resolve, registrations approaching expiry, initial registrations the subject owes under the
+    node's rule for authorised operation, data demands matching registrations that their subject has
+    not answered, and share requests waiting for a reply or a delivery. Overdue items first. The
+    registry's staff see every item of the node; an applicant sees the items of its own subjects'
+    registrations.
     """
 
 class RegistrationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -456,8 +462,11 @@ class RegistrationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_registration_service_pb2.ListDueItemsResponse, _abc.Awaitable[_registration_service_pb2.ListDueItemsResponse]]:
         """Lists what is due: applications waiting on the registry with their deadlines, objections to
-        resolve, registrations approaching expiry, and initial registrations the subject owes under the
-        node's rule for authorised operation. Overdue items first.
+        resolve, registrations approaching expiry, initial registrations the subject owes under the
+        node's rule for authorised operation, data demands matching registrations that their subject has
+        not answered, and share requests waiting for a reply or a delivery. Overdue items first. The
+        registry's staff see every item of the node; an applicant sees the items of its own subjects'
+        registrations.
         """
 
 def add_RegistrationServiceServicer_to_server(servicer: RegistrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

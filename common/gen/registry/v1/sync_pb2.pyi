@@ -2,7 +2,9 @@ import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from common.gen.registry.v1 import demand_pb2 as _demand_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
+from common.gen.registry.v1 import share_pb2 as _share_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -59,7 +61,7 @@ class ChangeAck(_message.Message):
     def __init__(self, acknowledged_sequence: _Optional[int] = ..., expected_sequence: _Optional[int] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DownwardChange(_message.Message):
-    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection")
+    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection", "demand", "share_request")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[DownwardChange.Kind]
@@ -70,6 +72,8 @@ class DownwardChange(_message.Message):
         RESTORE: _ClassVar[DownwardChange.Kind]
         OBJECTION: _ClassVar[DownwardChange.Kind]
         TRANSFER_RELEASE: _ClassVar[DownwardChange.Kind]
+        DEMAND: _ClassVar[DownwardChange.Kind]
+        SHARE_REQUEST: _ClassVar[DownwardChange.Kind]
     KIND_UNSPECIFIED: DownwardChange.Kind
     HANDOVER: DownwardChange.Kind
     TRANSFER_OFFER: DownwardChange.Kind
@@ -78,17 +82,23 @@ class DownwardChange(_message.Message):
     RESTORE: DownwardChange.Kind
     OBJECTION: DownwardChange.Kind
     TRANSFER_RELEASE: DownwardChange.Kind
+    DEMAND: DownwardChange.Kind
+    SHARE_REQUEST: DownwardChange.Kind
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     OBJECTION_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
+    SHARE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     kind: DownwardChange.Kind
     record: RegistrationRecord
     transfer_id: str
     objection: ForwardedObjection
-    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ...) -> None: ...
+    demand: _demand_pb2.Demand
+    share_request: _share_pb2.ShareRequest
+    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ..., demand: _Optional[_Union[_demand_pb2.Demand, _Mapping]] = ..., share_request: _Optional[_Union[_share_pb2.ShareRequest, _Mapping]] = ...) -> None: ...
 
 class ForwardedObjection(_message.Message):
     __slots__ = ("registration", "application_id", "objection", "request_id", "file_time", "actor")
