@@ -20,6 +20,7 @@ from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+from common.gen.registry.v1 import share_service_pb2_grpc as sh_grpc
 from common.gen.registry.v1 import sync_service_pb2_grpc as ss_grpc
 from common.rpc.channels import channel_target
 from common.rpc.status import details_of
@@ -28,8 +29,8 @@ __all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 
 #: The services a session can call, by name: ``registration`` (RegistrationService, every node),
 #: ``national`` (NationalService) and ``sync`` (SyncService) on the national node, ``provincial``
-#: (ProvincialService) on a provincial node, ``log`` (LogService) and ``demand`` (DemandService) on the
-#: national node.
+#: (ProvincialService) on a provincial node, ``log`` (LogService), ``demand`` (DemandService) and
+#: ``share`` (ShareService) on the national node.
 SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
     "registration": rs_grpc.RegistrationServiceStub,
     "national": ns_grpc.NationalServiceStub,
@@ -37,6 +38,7 @@ SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
     "provincial": ps_grpc.ProvincialServiceStub,
     "log": ls_grpc.LogServiceStub,
     "demand": ds_grpc.DemandServiceStub,
+    "share": sh_grpc.ShareServiceStub,
 }
 
 # Codes after which a write may or may not have been done.

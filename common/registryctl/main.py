@@ -9,6 +9,7 @@ from common.registryctl import (  # noqa: F401  (they register the commands)
     demand_commands,
     log_commands,
     procedure_commands,
+    share_commands,
     sync_commands,
     trust_commands,
 )

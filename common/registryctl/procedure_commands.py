@@ -475,7 +475,9 @@ def due(
     region: RegionOption = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only what is overdue.")] = False,
 ) -> None:
-    """List what the registry must do by when (acceptance, review, objections, expiries); overdue first."""
+    """List what is due by when: the registry's steps (acceptance, review, objections, expiries), and
+    the data demands and share requests its subjects owe an answer; overdue first. An applicant sees
+    the items of its own subjects."""
     parent = parent_name(region, "due")
     options = options_of(ctx)
     with session_for(options) as session:

@@ -445,9 +445,10 @@ def due_table(items: Sequence[rs.DueItem]) -> Table | Text:
         return Text("nothing due", style="dim")
     table = _table(None, ["due", "kind", "registration", "data name", ""])
     for item in items:
+        concerns = item.demand or item.share_request  # what a demand or share request item is about
         table.add_row(
             Text(format_date(item.due, provisional=item.provisional)),
-            Text(enum_name(rs.DueItem.Kind, item.kind)),
+            Text(enum_name(rs.DueItem.Kind, item.kind) + (f"\n{concerns}" if concerns else "")),
             Text(item.registration),
             Text(item.data_name),
             Text("OVERDUE" if item.overdue else ""),

@@ -1,8 +1,10 @@
-"""Data demands through a real federation (the national node with its indexer, Jiangsu's node, mutual
-TLS, bearer tokens): a verified organisation posts a demand, the national node matches it against
-the registrations its ledger holds (as people write: an abbreviation finds the full name), the
-supplier answers, the organisation follows and closes it; every attempt to act for another
-organisation or another subject is refused and writes nothing; every write is idempotent.
+"""Data demands and share requests through a real federation (the national node with its indexer,
+Jiangsu's node, mutual TLS, bearer tokens): a verified organisation posts a demand, the national node
+matches it against the registrations its ledger holds (as people write: an abbreviation finds the
+full name), the managing province lists it as due for the subject until it answers, the organisation
+follows and closes it; a department's share request runs at the province from reply to delivery;
+every attempt to act for another organisation, department or subject is refused and writes nothing;
+every write is idempotent.
 
 The nodes run a simulated clock (two days per real second) so that announcements close in seconds
 and a deadline passes while the test watches.
@@ -30,6 +32,9 @@ from common.gen.registry.v1 import demand_service_pb2_grpc as ds_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
+from common.gen.registry.v1 import share_pb2 as sh
+from common.gen.registry.v1 import share_service_pb2 as ss
+from common.gen.registry.v1 import share_service_pb2_grpc as ss_grpc
 from common.registration.content import to_date
 from tests.factories import make_content, make_uscc
 from tests.nodes import NodeProcess, free_port, registryctl, wait_until
@@ -479,3 +484,154 @@ def test_the_national_node_counts_demands_by_state_for_prometheus(fed: Federatio
     counts = wait_until(sampled, timeout=20, message="the demands' gauge")
     assert set(counts) == {"OPEN", "ANSWERED", "MATCHED", "CLOSED", "WITHDRAWN"}
     assert sum(counts.values()) == fed.rows("demands")
+
+
+# -- what the managing province is told, and what its subjects then owe ---------------------------
+
+DEPARTMENT = make_uscc("320102")  # a Jiangsu department that asks for another department's data
+
+
+def _due_at_province(fed: Federation, bearer: str) -> list[rs.DueItem]:
+    key = (bearer, "320000")
+    if key not in fed.channels:
+        fed.channels[key] = fed.province.channel(bearer=bearer)
+    registrations = rs_grpc.RegistrationServiceStub(fed.channels[key])
+    return list(registrations.ListDueItems(rs.ListDueItemsRequest(parent="nodes/320000"), timeout=15).items)
+
+
+def _owed(fed: Federation, bearer: str, kind: int, concerns: str) -> list[rs.DueItem]:
+    return [
+        item
+        for item in _due_at_province(fed, bearer)
+        if item.kind == kind and concerns in (item.demand, item.share_request)
+    ]
+
+
+def test_a_demand_reaches_the_managing_province_as_due_for_the_subject_until_it_answers(
+    fed: Federation,
+) -> None:
+    posted = fed.demands(_user()).CreateDemand(
+        ds.CreateDemandRequest(demand=_demand("中小学校信息"), request_id=_rid()), timeout=15
+    )
+    assert [m.registration for m in posted.matches] == [fed.names[SCHOOLS]]
+    owner = _supplier(OTHER_SUBJECT, "sun.ba")
+    item = wait_until(
+        lambda: next(iter(_owed(fed, owner, rs.DueItem.DEMAND, posted.name)), None),
+        timeout=20,
+        message="the demand in the province's due items",
+    )
+    assert item.registration == fed.names[SCHOOLS] and item.data_name == SCHOOLS
+    # Due by the node's answer limit or the demand's deadline, whichever is sooner.
+    assert (item.due.year, item.due.month, item.due.day) <= (
+        posted.deadline.year,
+        posted.deadline.month,
+        posted.deadline.day,
+    )
+    # The registry's staff see it among the node's items; another subject's applicant does not.
+    assert _owed(fed, token("zhou.jiu", roles=("registrar",)), rs.DueItem.DEMAND, posted.name)
+    assert _owed(fed, _supplier(), rs.DueItem.DEMAND, posted.name) == []
+    # Another subject cannot answer for the registration; the subject can, and the item goes.
+    cannot = ds.AnswerDemandRequest(
+        name=posted.name,
+        answer=d.DemandAnswer(
+            registration=fed.names[SCHOOLS], kind=d.DemandAnswer.CANNOT, reason="数据含未成年人个人信息"
+        ),
+        request_id=_rid(),
+    )
+    _refused(
+        lambda: fed.demands(_supplier()).AnswerDemand(cannot, timeout=15),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "NOT_YOUR_SUBJECT",
+    )
+    fed.demands(owner).AnswerDemand(cannot, timeout=15)
+    wait_until(
+        lambda: _owed(fed, owner, rs.DueItem.DEMAND, posted.name) == [],
+        timeout=20,
+        message="the answered demand gone from the province's due items",
+    )
+
+
+def test_a_share_request_runs_at_the_managing_province_from_reply_to_delivery(fed: Federation) -> None:
+    def shares(bearer: str) -> ss_grpc.ShareServiceStub:
+        key = (bearer, "shares")
+        if key not in fed.channels:
+            fed.channels[key] = fed.national.channel(bearer=bearer)
+        return ss_grpc.ShareServiceStub(fed.channels[key])
+
+    department = token("qian.shi", roles=("department",), subjects=(DEPARTMENT,))
+    owner = _supplier(OTHER_SUBJECT, "sun.ba")
+    asked = sh.ShareRequest(
+        registration=fed.names[SCHOOLS],
+        requester=sh.Department(uscc=DEPARTMENT, name="江苏省教育考试院"),
+        basis="《中华人民共和国教育法》第二十九条",
+        scenario="考点学校资格核验",
+        scope="本院考务处",
+        method=sh.ShareRequest.BATCH_EXCHANGE,
+        use_until=to_date(date.today() + timedelta(days=3 * 365)),
+    )
+    # A department asking in another's name is refused, and so is a data user or an applicant.
+    for bearer in (token("qian.shi", roles=("department",), subjects=(STRANGER,)), _user(), owner):
+        with pytest.raises(grpc.RpcError) as refused:
+            shares(bearer).CreateShareRequest(
+                ss.CreateShareRequestRequest(share_request=asked, request_id=_rid()), timeout=15
+            )
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert fed.rows("share_requests") == 0
+    made = shares(department).CreateShareRequest(
+        ss.CreateShareRequestRequest(share_request=asked, request_id=_rid()), timeout=15
+    )
+    # No sharing attribute stated: the supplier decides, within the conditional limit.
+    assert made.conditional and made.supplier.uscc == OTHER_SUBJECT and made.code == fed.codes[SCHOOLS]
+    reply = wait_until(
+        lambda: next(iter(_owed(fed, owner, rs.DueItem.SHARE_REPLY, made.name)), None),
+        timeout=20,
+        message="the share request in the province's due items",
+    )
+    assert reply.registration == fed.names[SCHOOLS]
+    assert _owed(fed, _supplier(), rs.DueItem.SHARE_REPLY, made.name) == []
+    agree = ss.ReplyShareRequestRequest(
+        name=made.name, decision=ss.ReplyShareRequestRequest.AGREE, request_id=_rid()
+    )
+    _refused(
+        lambda: shares(_supplier()).ReplyShareRequest(agree, timeout=15),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "NOT_YOUR_SUBJECT",
+    )
+    agreed = shares(owner).ReplyShareRequest(agree, timeout=15)
+    assert agreed.state == sh.ShareRequest.AGREED
+    wait_until(
+        lambda: (
+            _owed(fed, owner, rs.DueItem.SHARE_DELIVERY, made.name)
+            and not _owed(fed, owner, rs.DueItem.SHARE_REPLY, made.name)
+        ),
+        timeout=20,
+        message="the delivery due at the province once agreed",
+    )
+    shares(owner).DeliverShareRequest(
+        ss.DeliverShareRequestRequest(name=made.name, note="已通过省共享交换平台批量交换", request_id=_rid()),
+        timeout=15,
+    )
+    wait_until(
+        lambda: not _owed(fed, owner, rs.DueItem.SHARE_DELIVERY, made.name),
+        timeout=20,
+        message="nothing due once delivered",
+    )
+    used = shares(department).RecordUsage(
+        ss.RecordUsageRequest(
+            name=made.name,
+            record=sh.UsageRecord(kind=sh.UsageRecord.SCENARIO, note="2027年高考考点核验"),
+            request_id=_rid(),
+        ),
+        timeout=15,
+    )
+    assert [e.action for e in used.history] == ["SUBMITTED", "AGREED", "DELIVERED", "USAGE_RECORDED"]
+    # The national statistics: the node's gauge by managing region and state.
+    wait_until(
+        lambda: re.search(
+            r'^registry_share_requests\{region="320000",state="DELIVERED"\} 1\.0$',
+            httpx.get(fed.metrics, timeout=5).text,
+            re.M,
+        ),
+        timeout=20,
+        message="the share requests' gauge",
+    )

@@ -1181,7 +1181,7 @@ def test_due_items_list_overdue_first_then_by_date(node: Node) -> None:
     assert [x.registration for x in node.due(overdue_only=True)] == [late]
     page = node.service.ListDueItems(rs.ListDueItemsRequest(parent=PARENT, page_size=3), READER)
     rest = node.service.ListDueItems(
-        rs.ListDueItemsRequest(parent=PARENT, page_size=3, page_token=page.next_page_token), None
+        rs.ListDueItemsRequest(parent=PARENT, page_size=3, page_token=page.next_page_token), READER
     )
     assert list(page.items) + list(rest.items) == items
 
