@@ -258,7 +258,7 @@ NEVER = {
         "ApproveApplication",
         "AnnounceApplication",
         "ResolveObjection",
-        "ListDueItems",
+        "RejectApplication",  # (it lists what is due for its own subjects: ListDueItems, own_subjects)
     ],
     "clerk": [
         "ApproveApplication",
