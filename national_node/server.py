@@ -35,6 +35,7 @@ from national_node.demand_service import DemandServicer
 from national_node.demands import DemandDesk
 from national_node.directory import sync_directory
 from national_node.duplicates import DuplicateFinder
+from national_node.golden import DailyCopies, GoldenCopies
 from national_node.indexer import INDEXER_CONNECTIONS, IndexerChild
 from national_node.jurisdiction import NationalCodes, NationalJurisdiction
 from national_node.ledger import Ledger
@@ -149,7 +150,7 @@ def create_server(
         duplicates=duplicates,
     )
     # Duties done once, whichever of the node's processes and hosts are up: by the holder of the lease.
-    leases = Leases(db, ["checkpoints", "duties"], ttl=LEASE_SECONDS)
+    leases = Leases(db, ["checkpoints", "duties", "golden"], ttl=LEASE_SECONDS)
     log.checkpoints.on_duty = lambda: leases.held("checkpoints")
     registration.duties.on_duty = lambda: leases.held("duties")
     # Objections that follow a registration transferred to the national node go to its own registry.
@@ -159,6 +160,19 @@ def create_server(
     notices = Notices(clock, registration.procedure.calendar, registration.procedure.limits)
     demands = DemandDesk(db, clock, tokens, notices=notices)
     shares = ShareDesk(db, clock, tokens, registration.procedure.calendar, notices)
+    # The golden copy of the ledger, every day (by the holder of the lease).
+    daily = settings.golden.daily()
+    golden = (
+        DailyCopies(
+            GoldenCopies(
+                db, log.checkpoints.signer, settings.golden.directory, clock=clock, keep=settings.golden.keep
+            ),
+            daily,
+            on_duty=lambda: leases.held("golden"),
+        )
+        if daily is not None
+        else None
+    )
     if telemetry is not None:
         telemetry.watch_database(db)
         telemetry.watch_trust(settings.tls.cert_file, settings.tls.crl_file)
@@ -195,12 +209,14 @@ def create_server(
             leases.start,
             log.start,
             registration.duties.start,
+            *([golden.start] if golden else []),
             *([indexer.start] if indexer else []),
             *([telemetry.start] if telemetry else []),
         ],
         on_stop=[
             *([telemetry.stop] if telemetry else []),
             *([indexer.stop] if indexer else []),
+            *([golden.stop] if golden else []),
             registration.duties.stop,
             log.stop,
             leases.stop,

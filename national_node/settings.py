@@ -108,6 +108,26 @@ class IndexerSettings(BaseModel):
     metrics: MetricsSettings = MetricsSettings()
 
 
+class GoldenSettings(BaseModel):
+    """The golden copy of the national ledger (:mod:`national_node.golden`): where it is written, when,
+    and how many are kept."""
+
+    #: Where the copies are written (beside the node; relative paths from its working directory). The
+    #: portal serves them from the same directory (``/downloads``).
+    directory: Path = Path("golden")
+    #: The time of day (China Standard Time, ``HH:MM``) the day's copy is cut; empty: no daily copy
+    #: (``python -m national_node.golden`` still builds one on demand).
+    daily_at: str = Field(default="00:00", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    #: How many copies are kept; older ones are removed.
+    keep: int = Field(default=7, ge=1, le=366)
+
+    def daily(self) -> tuple[int, int] | None:
+        if not self.daily_at:
+            return None
+        hour, minute = self.daily_at.split(":")
+        return int(hour), int(minute)
+
+
 class NationalSettings(NodeSettings):
     """The national node: the coding authority and the node directory."""
 
@@ -135,6 +155,8 @@ class NationalSettings(NodeSettings):
     portal: PortalSettings = PortalSettings()
     #: The search indexer.
     indexer: IndexerSettings = IndexerSettings()
+    #: The golden copy.
+    golden: GoldenSettings = GoldenSettings()
 
     @model_validator(mode="after")
     def _workers_need_postgresql(self) -> Self:

@@ -22,7 +22,7 @@ from starlette.routing import Match, Mount
 from common.db import refusal, summary
 from common.rpc.handlers import DATABASE_WINDOW
 from common.rpc.repeats import Repeats
-from national_node.portal import api, pages
+from national_node.portal import api, downloads, pages
 from national_node.portal.errors import ErrorBody, PortalError, error_response, from_validation
 from national_node.portal.metrics import MeasuredRequests, PortalMetrics
 from national_node.portal.ratelimit import RateLimiter
@@ -81,6 +81,7 @@ def create_app(portal: Portal, metrics: PortalMetrics | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(downloads.router)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -78,6 +79,8 @@ class Portal:
     tokens: PageTokens
     national: NationalGateway
     clock: Clock
+    #: Where the national node writes the golden copies (:mod:`national_node.golden`); None: none.
+    downloads: Path | None = None
 
 
 def _day(value: date | None) -> str:
