@@ -79,7 +79,7 @@ def _described(directory: Path, manifest: Manifest) -> GoldenCopy:
     )
 
 
-@router.get("/downloads")
+@router.get("/downloads", include_in_schema=False)
 def downloads_page(page: PagesDep, portal: PortalDep) -> Response:
     """全量下载: the newest golden copy of the national ledger, and how to verify it."""
     latest = _latest(portal)

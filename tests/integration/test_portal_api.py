@@ -4,8 +4,12 @@ Cache-Control, the rate limit, and objections reaching the province that decides
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +26,7 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.transparency.entry import verify_confirmation
 from tests.nodes import NodeProcess, registryctl, wait_until
 from tests.portal_support import PortalFederation, Seed, portal_env, start_portal_federation
-from tests.trust import metadata, token, trust
+from tests.trust import metadata, node_env, token, trust
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -641,3 +645,63 @@ def test_the_api_answers_as_its_openapi_description_says(open_portal: NodeProces
 
         answered_as_described()
     assert time.monotonic() - started < 60
+
+
+def test_a_stranger_downloads_the_golden_copy_and_verifies_every_record_offline(
+    fed: PortalFederation, tmp_path: Path
+) -> None:
+    """The national node builds a copy on demand (as its daily duty does); the portal lists and serves
+    it; a download broken off resumes with Range; registryctl verifies every record offline, and names
+    the one record a tamperer changed."""
+    national = fed.national
+    built = subprocess.run(
+        [sys.executable, "-m", "national_node.golden"],
+        cwd=national.cwd,
+        env={**os.environ, **node_env(national.region), **national.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    listing = httpx.get(f"{fed.url}api/v1/downloads", timeout=10).json()
+    coded = sum(1 for seed in SEEDS if seed.stage == "coded")
+    assert listing["records"] == coded
+    page = httpx.get(f"{fed.url}downloads", timeout=10)
+    assert (
+        page.status_code == 200
+        and "ledger.jsonl.gz" in page.text
+        and "registryctl golden verify" in page.text
+    )
+    copy = tmp_path / listing["copy"]
+    copy.mkdir()
+    for described in listing["files"]:
+        url = fed.url + described["url"].lstrip("/")
+        whole = httpx.get(url, timeout=30)
+        assert whole.status_code == 200 and whole.headers["etag"] == f'"{described["sha256"]}"'
+        half = described["size"] // 2
+        # A download that broke off half-way resumes where it stopped.
+        rest = httpx.get(url, headers={"Range": f"bytes={half}-"}, timeout=30)
+        assert rest.status_code == 206 and rest.headers["content-range"].startswith(f"bytes {half}-")
+        (copy / described["name"]).write_bytes(whole.content[:half] + rest.content)
+    (copy / "manifest.txt").write_bytes(
+        httpx.get(fed.url + listing["manifest_url"].lstrip("/"), timeout=10).content
+    )
+    assert httpx.get(f"{fed.url}downloads/{listing['copy']}/..%2Fnational.db", timeout=10).status_code == 404
+
+    keys = str(trust().log_verifier_keys_file)
+    verified = registryctl(national.address, "golden", "verify", str(copy), "--log-keys", keys)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout) == {"verified": True, "records": coded, "problems": []}
+    # One record changed by a tamperer: named by its code.
+    with gzip.open(copy / "ledger.jsonl.gz", "rb") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    record = json.loads(lines[0])
+    record["entry"]["state"] = "ACTIVE" if record["entry"]["state"] != "ACTIVE" else "EXPIRED"
+    with gzip.open(copy / "ledger.jsonl.gz", "wb") as handle:
+        handle.writelines([json.dumps(record).encode() + b"\n", *lines[1:]])
+    refused = registryctl(national.address, "golden", "verify", str(copy), "--log-keys", keys)
+    assert refused.returncode == 1
+    problems = json.loads(refused.stdout)["problems"]
+    assert {"kind": "altered", "code": record["entry"]["code"]} in [
+        {"kind": p["kind"], "code": p["code"]} for p in problems
+    ]
