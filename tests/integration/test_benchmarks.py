@@ -126,6 +126,13 @@ def test_national_log_runs_at_smoke_size() -> None:
     assert latency["appends"] > 0 and 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
 
 
+def test_golden_copy_runs_at_smoke_size() -> None:
+    run = _run("golden_copy")["runs"]["sqlite"]
+    assert run["size"] == 20_000 and run["verify"] == {**run["verify"], "ok": True, "records": 20_000}
+    assert _positive(run["build"]["seconds"]) and _positive(run["build"]["bytes"])
+    assert _positive(run["stream_floor"]["seconds"]) and _positive(run["read_floor"]["seconds"])
+
+
 @pytest.mark.skipif(not POSTGRES, reason="the portal benchmark runs on PostgreSQL (TEST_DATABASE_URL)")
 def test_portal_search_runs_at_smoke_size() -> None:
     report = _run("portal_search")
