@@ -78,6 +78,7 @@ _P = d.DemandEvent.Party
 _LIVE = ("OPEN", "ANSWERED", "MATCHED")
 #: What a match holds, in the message and in its row alike.
 _MATCH_FIELDS = ("registration", "code", "data_name", "subject_name", "subject_uscc", "complete")
+_USCC_SHAPE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}")
 _DEMAND = re.compile(r"^demands/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
@@ -326,8 +327,13 @@ class DemandDesk:
             check.region("region", region)
         state = check.enum_name("state", request.state, _S, required=False)
         uscc = request.organisation_uscc.strip()
-        if uscc:
-            check.uscc("organisation_uscc", uscc)
+        if uscc and not _USCC_SHAPE.fullmatch(uscc):
+            # (A filter: a code of the right shape that is no subject's finds nothing.)
+            check.fail(
+                "organisation_uscc",
+                "FIELD_MALFORMED",
+                "must be 18 characters of 0-9 and A-Y but I, O, S, V, Z",
+            )
         check.done()
         tokens = words.query_tokens(request.query) if request.query.strip() else []
         filters = [tokens, region, state or "", uscc]

@@ -21,6 +21,9 @@ __all__ = [
     "CodeAssignmentRow",
     "CodeCounterRow",
     "DemandAnswerRow",
+    "DisclosureCodeRow",
+    "DisclosureRequestRow",
+    "DisclosureRow",
     "DemandEventRow",
     "DemandMatchRow",
     "DemandRequestRow",
@@ -489,3 +492,46 @@ class ShareWriteRow(SQLModel, table=True):
     request_id: str = Field(primary_key=True, max_length=64)
     digest: str = Field(max_length=64)
     share_id: str = Field(max_length=36)
+
+
+class DisclosureRow(SQLModel, table=True):
+    """A version of an authorised-operation disclosure (DisclosureService): ``body`` is the
+    ``registry.v1.Disclosure`` as filed (its content), the rest what is listed and filtered."""
+
+    __tablename__ = "disclosures"
+    __table_args__ = (Index("ix_disclosures_year_region", "year", "region"),)
+
+    name: str = Field(primary_key=True, max_length=80)
+    version: int = Field(primary_key=True)
+    year: int
+    role: str = Field(max_length=24)  # registry.v1.Disclosure.Role name
+    uscc: str = Field(max_length=18)
+    party_name: str = Field(max_length=200)
+    region: str = Field(max_length=6)
+    latest: bool = True
+    late: bool = False
+    content_sha256: str = Field(max_length=64)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    log_index: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class DisclosureCodeRow(SQLModel, table=True):
+    """A registration code a disclosure's latest version names: its registration's page links to it."""
+
+    __tablename__ = "disclosure_codes"
+    __table_args__ = (Index("ix_disclosure_codes_code", "code"),)
+
+    name: str = Field(primary_key=True, max_length=80)
+    code: str = Field(primary_key=True, max_length=19)
+
+
+class DisclosureRequestRow(SQLModel, table=True):
+    """The filings by request id (a retry gets the version it filed)."""
+
+    __tablename__ = "disclosure_requests"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    digest: str = Field(max_length=64)
+    name: str = Field(max_length=80)
+    version: int

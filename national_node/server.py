@@ -13,6 +13,7 @@ from common.db import Database, migrate
 from common.errors import DataLoss, FailedPrecondition, NotFound
 from common.gen.registry.v1 import (
     demand_service_pb2,
+    disclosure_service_pb2,
     log_service_pb2,
     national_service_pb2,
     registration_service_pb2,
@@ -34,6 +35,8 @@ from national_node.coding import CodingAuthority
 from national_node.demand_service import DemandServicer
 from national_node.demands import DemandDesk
 from national_node.directory import sync_directory
+from national_node.disclosure_service import DisclosureServicer
+from national_node.disclosures import DisclosureDesk
 from national_node.duplicates import DuplicateFinder
 from national_node.golden import DailyCopies, GoldenCopies
 from national_node.indexer import INDEXER_CONNECTIONS, IndexerChild
@@ -61,6 +64,7 @@ SYNC_SERVICE = sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"]
 LOG_SERVICE = log_service_pb2.DESCRIPTOR.services_by_name["LogService"]
 DEMAND_SERVICE = demand_service_pb2.DESCRIPTOR.services_by_name["DemandService"]
 SHARE_SERVICE = share_service_pb2.DESCRIPTOR.services_by_name["ShareService"]
+DISCLOSURE_SERVICE = disclosure_service_pb2.DESCRIPTOR.services_by_name["DisclosureService"]
 #: How long a process that stops renewing (killed, cut off) holds its duties: another takes them after.
 LEASE_SECONDS = 3.0
 
@@ -200,6 +204,7 @@ def create_server(
             (LOG_SERVICE, LogServicer(log)),
             (DEMAND_SERVICE, DemandServicer(demands)),
             (SHARE_SERVICE, ShareServicer(shares)),
+            (DISCLOSURE_SERVICE, DisclosureServicer(DisclosureDesk(db, clock, tokens, log.appender))),
         ],
         shutdown_grace=settings.shutdown_grace,
         credentials=security.credentials,

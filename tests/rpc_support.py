@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 
 from common.gen.registry.v1 import (
     demand_service_pb2,
+    disclosure_service_pb2,
     log_service_pb2,
     national_service_pb2,
     provincial_service_pb2,
@@ -46,6 +47,7 @@ NATIONAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     log_service_pb2.DESCRIPTOR.services_by_name["LogService"],
     demand_service_pb2.DESCRIPTOR.services_by_name["DemandService"],
     share_service_pb2.DESCRIPTOR.services_by_name["ShareService"],
+    disclosure_service_pb2.DESCRIPTOR.services_by_name["DisclosureService"],
 )
 PROVINCIAL_SERVICES: tuple[ServiceDescriptor, ...] = (
     registration_service_pb2.DESCRIPTOR.services_by_name["RegistrationService"],

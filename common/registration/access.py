@@ -31,6 +31,7 @@ __all__ = [
     "PRICE",
     "is_linkable",
     "validate_access_terms",
+    "validate_fee",
     "validate_fees_allowed",
 ]
 
@@ -123,6 +124,11 @@ def _contact(check: Checker, field: str, contact: registration_pb2.ContactPoint)
         check.fail(
             f"{field}.email", "FIELD_MALFORMED", "must be an e-mail address such as data@example.gov.cn"
         )
+
+
+def validate_fee(check: Checker, field: str, fee: registration_pb2.Fee) -> None:
+    """Record every violation of one fee item (at ``field``) in ``check``."""
+    _fee(check, field, fee)
 
 
 def _fee(check: Checker, field: str, fee: registration_pb2.Fee) -> None:

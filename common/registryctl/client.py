@@ -16,6 +16,7 @@ import grpc
 from google.protobuf.message import Message
 
 from common.gen.registry.v1 import demand_service_pb2_grpc as ds_grpc
+from common.gen.registry.v1 import disclosure_service_pb2_grpc as dis_grpc
 from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import provincial_service_pb2_grpc as ps_grpc
@@ -30,7 +31,7 @@ __all__ = ["SERVICES", "CallFailed", "Session", "describe_rpc_error"]
 #: The services a session can call, by name: ``registration`` (RegistrationService, every node),
 #: ``national`` (NationalService) and ``sync`` (SyncService) on the national node, ``provincial``
 #: (ProvincialService) on a provincial node, ``log`` (LogService), ``demand`` (DemandService) and
-#: ``share`` (ShareService) on the national node.
+#: ``share`` (ShareService) and ``disclosure`` (DisclosureService) on the national node.
 SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
     "registration": rs_grpc.RegistrationServiceStub,
     "national": ns_grpc.NationalServiceStub,
@@ -39,6 +40,7 @@ SERVICES: dict[str, Callable[[grpc.Channel], Any]] = {
     "log": ls_grpc.LogServiceStub,
     "demand": ds_grpc.DemandServiceStub,
     "share": sh_grpc.ShareServiceStub,
+    "disclosure": dis_grpc.DisclosureServiceStub,
 }
 
 # Codes after which a write may or may not have been done.

@@ -7,6 +7,7 @@ import typer
 from common.registryctl import (  # noqa: F401  (they register the commands)
     code_commands,
     demand_commands,
+    disclosure_commands,
     golden_commands,
     log_commands,
     procedure_commands,

@@ -8,6 +8,7 @@ import grpc
 
 from common.gen.registry.v1 import (
     demand_service_pb2,
+    disclosure_service_pb2,
     log_service_pb2,
     national_service_pb2,
     provincial_service_pb2,
@@ -34,6 +35,7 @@ CONTRACT_METHODS = frozenset(
         (log_service_pb2, "LogService"),
         (demand_service_pb2, "DemandService"),
         (share_service_pb2, "ShareService"),
+        (disclosure_service_pb2, "DisclosureService"),
     )
     for service in (module.DESCRIPTOR.services_by_name[name],)
     for method in service.methods

@@ -26,6 +26,7 @@ from .verify import VerificationError, VerifiedProof, verify_proof
 
 __all__ = [
     "CODE_ASSIGNMENT",
+    "DISCLOSURE",
     "COSIGNATURE_WAIT",
     "ENTRY_VERSION",
     "ORIGIN",
@@ -49,11 +50,13 @@ COSIGNATURE_WAIT = 5.0
 ENTRY_VERSION = 1
 CODE_ASSIGNMENT = "code_assignment"
 REGISTRATION = "registration"
+DISCLOSURE = "disclosure"
 
 #: The fields each kind must have (beyond ``v``, ``kind`` and ``time``).
 _REQUIRED = {
     CODE_ASSIGNMENT: ("code", "issuer", "object_type", "year", "serial", "registration", "requested_by"),
     REGISTRATION: ("uid", "registration", "managing_node", "revision", "state", "record_sha256"),
+    DISCLOSURE: ("disclosure", "version", "year", "role", "uscc", "content_sha256"),
 }
 
 

@@ -22,7 +22,7 @@ from starlette.routing import Match, Mount
 from common.db import refusal, summary
 from common.rpc.handlers import DATABASE_WINDOW
 from common.rpc.repeats import Repeats
-from national_node.portal import api, downloads, pages
+from national_node.portal import api, ckan, dcat, disclosures, downloads, feeds, pages, stats
 from national_node.portal.errors import ErrorBody, PortalError, error_response, from_validation
 from national_node.portal.metrics import MeasuredRequests, PortalMetrics
 from national_node.portal.ratelimit import RateLimiter
@@ -82,6 +82,12 @@ def create_app(portal: Portal, metrics: PortalMetrics | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(downloads.router)
+    app.include_router(ckan.router)
+    app.include_router(ckan.legacy)
+    app.include_router(dcat.router)
+    app.include_router(feeds.router)
+    app.include_router(stats.router)
+    app.include_router(disclosures.router)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -98,7 +104,9 @@ def create_app(portal: Portal, metrics: PortalMetrics | None = None) -> FastAPI:
         if not request.url.path.startswith("/static/"):
             client = client_address(request, settings)
             wait, limit = reads.take(client), "reads"
-            if not wait and request.method == "POST":
+            # (A CKAN action posted as JSON is a read, as CKAN's clients send every action.)
+            read = request.url.path.startswith((ckan.PREFIX, ckan.LEGACY_PREFIX))
+            if not wait and request.method == "POST" and not read:
                 if request.url.path.startswith(f"{api.API}/demands"):
                     wait, limit = demands.take(client), "demands"
                 else:

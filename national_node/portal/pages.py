@@ -206,7 +206,14 @@ def search_page(
 @router.get("/registrations/{uid}")
 def registration_page(page: PagesDep, portal: PortalDep, uid: str) -> Response:
     view = service.registration(portal, uid)
-    return page("registration.html", view=view, today=portal.clock.today().isoformat())
+    from national_node.portal.disclosures import naming  # (the disclosures' router imports this module)
+
+    return page(
+        "registration.html",
+        view=view,
+        today=portal.clock.today().isoformat(),
+        disclosures=naming(portal, getattr(view, "code", "")),
+    )
 
 
 @router.get("/announcements")

@@ -13,17 +13,28 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
+from xml.etree import ElementTree
 
+import ckanapi
+import grpc
 import httpx
+import pyshacl
 import pytest
+import rdflib
 import schemathesis
+from google.type import date_pb2
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.config import SchemathesisConfig
 
+from common.gen.registry.v1 import disclosure_pb2 as ds
+from common.gen.registry.v1 import disclosure_service_pb2 as dss
+from common.gen.registry.v1 import disclosure_service_pb2_grpc as dss_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.transparency.entry import verify_confirmation
+from tests.factories import make_uscc
 from tests.nodes import NodeProcess, registryctl, wait_until
 from tests.portal_support import PortalFederation, Seed, portal_env, start_portal_federation
 from tests.trust import metadata, node_env, token, trust
@@ -705,3 +716,200 @@ def test_a_stranger_downloads_the_golden_copy_and_verifies_every_record_offline(
     assert {"kind": "altered", "code": record["entry"]["code"]} in [
         {"kind": p["kind"], "code": p["code"]} for p in problems
     ]
+
+
+def test_ckan_clients_list_and_search_the_registry_like_any_ckan_portal(fed: PortalFederation) -> None:
+    """ckanapi, CKAN's own client, unchanged: it posts every action as JSON (or GETs with get_only)."""
+    site = fed.url.rstrip("/")
+    ckan = ckanapi.RemoteCKAN(site, user_agent="registry-tests")
+    assert ckan.action.status_show()["ckan_version"].startswith("2.")
+    coded = [seed for seed in SEEDS if seed.stage == "coded"]
+    names = ckan.action.package_list()
+    assert len(names) == len(coded) and all(re.fullmatch(r"[0-9a-z]{19}", name) for name in names)
+    packages = [ckan.action.package_show(id=name) for name in names]
+    assert sorted(p["title"] for p in packages) == sorted(seed.data_name for seed in coded)
+    weather = next(p for p in packages if p["title"] == "江苏省逐小时地面气象观测数据")
+    assert [(r["format"], r["url"]) for r in weather["resources"]] == [
+        ("API", "https://api.weather.js.example.cn/v1"),
+        ("FILE_DOWNLOAD", "https://data.weather.js.example.cn/hourly.csv"),
+    ]
+    assert (
+        weather["maintainer"] == "江苏省气象局数据处" and weather["organization"]["title"] == "江苏省气象局"
+    )
+    extras = {e["key"]: e["value"] for e in weather["extras"]}
+    assert extras["registration_code"].lower() == weather["name"] and extras["registration_state"] == "ACTIVE"
+    # The same package by its id, and the portal's search behind package_search.
+    assert ckan.action.package_show(id=weather["id"])["name"] == weather["name"]
+    found = ckan.action.package_search(q="气象", rows=10)
+    assert found["count"] == 2 and {p["title"] for p in found["results"]} == {
+        "江苏省逐小时地面气象观测数据",
+        "南京市气象灾害预警信息",
+    }
+    assert len(ckan.action.package_search(q="气象", rows=1, start=1)["results"]) == 1
+    assert [p["name"] for p in ckan.action.package_search(fq="tags:API")["results"]] == [weather["name"]]
+    # Organizations are the subjects; filtering by one finds its registrations only.
+    organizations = ckan.action.organization_list(all_fields=True)
+    assert sorted(o["title"] for o in organizations) == sorted(seed.subject_name for seed in coded)
+    nanjing = next(o for o in organizations if o["title"] == "南京市气象局")
+    assert ckan.action.organization_show(id=nanjing["name"])["package_count"] == 1
+    by_org = ckan.action.package_search(fq=f"organization:{nanjing['name']}")
+    assert [p["title"] for p in by_org["results"]] == ["南京市气象灾害预警信息"]
+    # GET, as a harvester that only reads may ask; and CKAN's errors, as ckanapi raises them.
+    reader = ckanapi.RemoteCKAN(site, user_agent="registry-tests", get_only=True)
+    assert reader.action.package_search(q="气象")["count"] == 2
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.package_show(id="no-such-dataset")
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.organization_show(id="91320000mb0000000x")
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.package_search(fq="secret:1")
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.package_search(rows=5000)
+
+
+SHAPES = Path(__file__).resolve().parents[1] / "data" / "dcat-ap-3.0.0" / "dcat-ap-SHACL.ttl"
+
+
+def test_the_catalogue_is_dcat_ap_3_that_pyshacl_finds_no_violation_in_and_pages_like_a_harvester(
+    fed: PortalFederation,
+) -> None:
+    """The official DCAT-AP 3.0.0 shapes (SEMIC, CC-BY 4.0, tests/data/dcat-ap-3.0.0) over a populated
+    catalogue: no violation; the same graph in Turtle, RDF/XML and JSON-LD; hydra:next pages it."""
+    turtle = httpx.get(f"{fed.url}api/v1/catalog", timeout=20)
+    assert turtle.status_code == 200 and turtle.headers["content-type"].startswith("text/turtle")
+    graph = rdflib.Graph().parse(data=turtle.text, format="turtle")
+    conforms, report, text = pyshacl.validate(
+        graph, shacl_graph=rdflib.Graph().parse(SHAPES, format="turtle"), inference="none", advanced=True
+    )
+    violations = list(report.subjects(rdflib.SH.resultSeverity, rdflib.SH.Violation))
+    assert conforms and not violations, text
+    coded = {seed.data_name for seed in SEEDS if seed.stage == "coded"}
+    titles = {str(o) for s, o in graph.subject_objects(rdflib.DCTERMS.title) if "#it" in str(s)}
+    assert titles == coded
+    # The subject is the publisher, with its USCC; the code is the identifier.
+    weather = next(
+        s for s, o in graph.subject_objects(rdflib.DCTERMS.title) if str(o) == "江苏省逐小时地面气象观测数据"
+    )
+    publisher = graph.value(weather, rdflib.DCTERMS.publisher)
+    assert str(graph.value(publisher, rdflib.FOAF.name)) == "江苏省气象局"
+    notation = graph.value(
+        graph.value(publisher, rdflib.URIRef("http://www.w3.org/ns/adms#identifier")), rdflib.SKOS.notation
+    )
+    assert len(str(notation)) == 18
+    assert len(list(graph.objects(weather, rdflib.DCAT.distribution))) == 2
+    assert str(graph.value(weather, rdflib.DCTERMS.accrualPeriodicity)).endswith("/frequency/UPDATE_CONT")
+    # Other serialisations of the same graph.
+    for fmt, media in (("json-ld", "application/ld+json"), ("xml", "application/rdf+xml")):
+        answer = httpx.get(f"{fed.url}api/v1/catalog", headers={"Accept": media}, timeout=20)
+        assert answer.headers["content-type"].startswith(media)
+        assert len(rdflib.Graph().parse(data=answer.text, format=fmt)) == len(graph)
+    # A harvester follows hydra:next, one registration a page, and sees every one once.
+    seen: list[str] = []
+    url: str | None = f"{fed.url}api/v1/catalog?page_size=1"
+    hydra = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
+    while url is not None and len(seen) <= len(coded):
+        page = rdflib.Graph().parse(data=httpx.get(url, timeout=20).text, format="turtle")
+        seen += [str(s) for s in page.subjects(rdflib.RDF.type, rdflib.DCAT.Dataset)]
+        seen += [str(s) for s in page.subjects(rdflib.RDF.type, rdflib.DCAT.DataService)]
+        following = next(iter(page.objects(None, hydra.next)), None)
+        url = str(following) if following is not None else None
+    assert len(seen) == len(set(seen)) == len(coded)
+    assert httpx.get(f"{fed.url}api/v1/catalog?format=n3", timeout=10).status_code == 400
+
+
+def test_atom_feeds_carry_new_registrations_and_announcements_per_region(fed: PortalFederation) -> None:
+    atom = "{http://www.w3.org/2005/Atom}"
+
+    def titles(path: str) -> list[str]:
+        answer = httpx.get(f"{fed.url}{path}", timeout=20)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/atom+xml")
+        root = ElementTree.fromstring(answer.content)
+        assert root.tag == f"{atom}feed" and root.find(f"{atom}updated") is not None
+        entries = root.findall(f"{atom}entry")
+        # Each entry is a registration's page: the id a reader remembers it by.
+        assert all((e.findtext(f"{atom}id") or "").startswith(f"{fed.url}registrations/") for e in entries)
+        return sorted(e.findtext(f"{atom}title") or "" for e in entries)
+
+    coded = sorted(seed.data_name for seed in SEEDS if seed.stage == "coded")
+    announced = sorted(seed.data_name for seed in SEEDS if seed.stage == "announced")
+    assert titles("feeds/registrations.atom") == titles("feeds/registrations.atom?region=320000") == coded
+    assert titles("feeds/announcements.atom") == titles("feeds/announcements.atom?region=320000") == announced
+    assert titles("feeds/registrations.atom?region=110000") == []
+    assert httpx.get(f"{fed.url}feeds/announcements.atom?region=999999", timeout=10).status_code == 400
+
+
+def test_statistics_are_drawn_by_the_server_with_their_numbers_as_tables_and_csv(
+    fed: PortalFederation,
+) -> None:
+    page = httpx.get(f"{fed.url}stats", timeout=20)
+    assert page.status_code == 200 and "<script" not in page.text
+    for key in ("regions", "object_types", "states", "months", "time_to_code", "announcements", "objections"):
+        assert f'src="/stats/{key}.svg"' in page.text and f'href="/stats/{key}.csv"' in page.text
+        svg = httpx.get(f"{fed.url}stats/{key}.svg", timeout=20)
+        assert svg.headers["content-type"].startswith("image/svg+xml")
+        assert ElementTree.fromstring(svg.content).tag == "{http://www.w3.org/2000/svg}svg"
+
+    def csv_rows(key: str) -> dict[str, int]:
+        text = httpx.get(f"{fed.url}stats/{key}.csv", timeout=20).text
+        return {label: int(count) for label, count in (line.split(",") for line in text.splitlines()[1:])}
+
+    # (Other tests of this module register more: the ledger's own counts are the reference.)
+    total = httpx.get(f"{fed.url}api/v1/registrations", timeout=20).json()["total_size"]
+    coded = httpx.get(f"{fed.url}api/v1/registrations", params={"state": "ACTIVE"}, timeout=20).json()
+    assert csv_rows("regions") == {"江苏省": total} and total >= len(SEEDS)
+    assert sum(csv_rows("states").values()) == total
+    assert csv_rows("states")["有效"] == coded["total_size"]
+    assert sum(csv_rows("time_to_code").values()) >= sum(1 for seed in SEEDS if seed.stage == "coded")
+    announced = httpx.get(f"{fed.url}api/v1/announcements", timeout=20).json()
+    assert sum(csv_rows("announcements").values()) == len(announced["announcements"])
+    # The table on the page carries the same numbers (for screen readers).
+    assert f'<th scope="row">江苏省</th><td>{total}</td>' in page.text
+    assert httpx.get(f"{fed.url}stats/nothing.svg", timeout=10).status_code == 404
+
+
+def test_a_disclosure_filed_through_the_registry_is_public_and_linked_from_each_registration_it_names(
+    fed: PortalFederation,
+) -> None:
+    listing = httpx.get(f"{fed.url}api/v1/registrations", params={"q": "气象观测"}, timeout=20).json()
+    weather = next(r for r in listing["registrations"] if r["data_name"] == "江苏省逐小时地面气象观测数据")
+    body = make_uscc("320102")
+    grant = ds.Authorisation(
+        codes=[weather["code"]],
+        grantee=ds.DisclosingParty(uscc=make_uscc("320106"), name="江苏数据运营有限公司"),
+        start=date_pb2.Date(year=2026, month=1, day=1),
+        end=date_pb2.Date(year=2028, month=12, day=31),
+    )
+    request = dss.FileDisclosureRequest(
+        disclosure=ds.Disclosure(
+            year=date.today().year - 1,
+            role=ds.Disclosure.IMPLEMENTING_BODY,
+            party=ds.DisclosingParty(uscc=body, name="江苏省数据局"),
+            profile="省级公共数据授权运营实施机构",
+            authorisations=[grant],
+            fee_cap="运营服务费不超过成本加合理利润",
+        ),
+        request_id=str(uuid.uuid4()),
+    )
+    # Not in another role's name, nor for another organisation.
+    for bearer in (
+        token("wu.shi", ("operating_entity",), (body,)),
+        token("wu.shi", ("implementing_body",), (make_uscc("110105"),)),
+    ):
+        channel = fed.national.channel(bearer=bearer)
+        with pytest.raises(grpc.RpcError) as refused:
+            dss_grpc.DisclosureServiceStub(channel).FileDisclosure(request, timeout=10)
+        channel.close()
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    channel = fed.national.channel(bearer=token("wu.shi", ("implementing_body",), (body,)))
+    try:
+        filed = dss_grpc.DisclosureServiceStub(channel).FileDisclosure(request, timeout=10)
+    finally:
+        channel.close()
+    assert filed.version == 1 and filed.log_index > 0
+    page = httpx.get(f"{fed.url}registrations/{weather['id']}", timeout=20).text
+    assert f'href="/{filed.name}"' in page and "授权运营信息披露" in page
+    listed = httpx.get(f"{fed.url}disclosures", params={"region": "320000"}, timeout=20).text
+    assert f'href="/{filed.name}"' in listed and "江苏省数据局" in listed
+    shown = httpx.get(f"{fed.url}{filed.name}", timeout=20).text
+    assert f'href="/registrations/{weather["id"]}"' in shown and filed.content_sha256 in shown
+    assert httpx.get(f"{fed.url}disclosures/2026/operating-entity/{body}", timeout=10).status_code == 404

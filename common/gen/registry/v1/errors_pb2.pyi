@@ -116,6 +116,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOT_SHARED: _ClassVar[ErrorReason]
     SHARE_REQUEST_STATE: _ClassVar[ErrorReason]
     EXTENSION_USED: _ClassVar[ErrorReason]
+    DISCLOSURE_NOT_FOUND: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -226,3 +227,4 @@ SHARE_REQUEST_NOT_FOUND: ErrorReason
 NOT_SHARED: ErrorReason
 SHARE_REQUEST_STATE: ErrorReason
 EXTENSION_USED: ErrorReason
+DISCLOSURE_NOT_FOUND: ErrorReason
