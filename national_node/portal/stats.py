@@ -11,7 +11,9 @@ The charts count what the public search index holds, the national node's view of
 * ``time_to_code``: coded registrations by the days from entering the ledger to the first day of
   validity (the day of coding), in bands, with the median;
 * ``announcements``: what is under announcement now, by region, and the objections the public filed
-  with the national node, by month.
+  with the national node, by month;
+* ``disclosures``: last year's authorised-operation disclosures, by role: filed on time, filed late,
+  and (once 31 March has passed) not filed.
 
 Counts are read at most once a minute (``count_cache_seconds`` of the portal, or 60 s).
 """
@@ -31,13 +33,17 @@ from typing import Annotated
 import leather
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from sqlalchemy import func
+from sqlalchemy import Integer, cast, func
 from sqlmodel import col, select
 
 from common import regions
 from common.clock import CHINA, china_date
-from national_node.models import PublicObjectionRow, SearchRow
+from common.gen.registry.v1 import disclosure_pb2 as ds
+from common.gen.registry.v1 import disclosure_service_pb2 as dss
+from national_node.disclosures import FIRST_YEAR, DisclosureDesk, deadline_of
+from national_node.models import DisclosureRow, PublicObjectionRow, SearchRow
 from national_node.portal.deps import PortalDep
+from national_node.portal.disclosures import ROLE_LABELS
 from national_node.portal.errors import PortalError
 from national_node.portal.pages import PagesDep
 from national_node.portal.service import Portal
@@ -129,6 +135,26 @@ def statistics_of(portal: Portal) -> dict[str, Chart]:
         objections = session.exec(
             select(PublicObjectionRow.filed_at).where(col(PublicObjectionRow.filed_at) >= _since(today, 24))
         ).all()
+    last_year = today.year - 1
+    with portal.search.db.transaction(write=False) as session:
+        filed = session.exec(
+            select(DisclosureRow.role, func.count(), func.sum(cast(col(DisclosureRow.late), Integer)))
+            .where(col(DisclosureRow.latest).is_(True), DisclosureRow.year == last_year)
+            .group_by(DisclosureRow.role)
+        ).all()
+    overdue = DisclosureDesk(portal.search.db, portal.clock, portal.tokens, None).overdue(
+        dss.ListOverdueDisclosuresRequest(year=max(last_year, FIRST_YEAR))
+    )
+    late_overdue = Counter(ds.Disclosure.Role.Name(o.role) for o in overdue.overdue)
+    disclosed: list[tuple[str, int]] = []
+    for role, label in ROLE_LABELS.items():
+        counts = {r: (n, late or 0) for r, n, late in filed}
+        on_time, late = counts.get(role, (0, 0))
+        disclosed += [
+            (f"{label}·按期披露", on_time - late),
+            (f"{label}·逾期披露", late),
+            (f"{label}·尚未披露", late_overdue.get(role, 0)),
+        ]
     months = _months(today, 24)
     per_month = Counter(china_date(at).strftime("%Y-%m") for at in entered)
     per_objection_month = Counter(china_date(at).strftime("%Y-%m") for at in objections)
@@ -191,6 +217,15 @@ def statistics_of(portal: Portal) -> dict[str, Chart]:
             "异议数量",
             tuple((m, per_objection_month.get(m, 0)) for m in months),
             columns=True,
+        ),
+        Chart(
+            "disclosures",
+            f"{last_year} 年度授权运营信息披露",
+            "情况",
+            "机构数量",
+            tuple(disclosed),
+            note=f"披露截止日 {deadline_of(last_year).isoformat()}"
+            + ("，已过：未披露者列入逾期名单" if overdue.deadline_passed else ""),
         ),
     ]
     return {chart.key: chart for chart in charts}

@@ -843,7 +843,8 @@ def test_statistics_are_drawn_by_the_server_with_their_numbers_as_tables_and_csv
 ) -> None:
     page = httpx.get(f"{fed.url}stats", timeout=20)
     assert page.status_code == 200 and "<script" not in page.text
-    for key in ("regions", "object_types", "states", "months", "time_to_code", "announcements", "objections"):
+    charts = ("regions", "object_types", "states", "months", "time_to_code", "announcements", "objections")
+    for key in (*charts, "disclosures"):
         assert f'src="/stats/{key}.svg"' in page.text and f'href="/stats/{key}.csv"' in page.text
         svg = httpx.get(f"{fed.url}stats/{key}.svg", timeout=20)
         assert svg.headers["content-type"].startswith("image/svg+xml")
