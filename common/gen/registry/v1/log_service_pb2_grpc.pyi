@@ -52,6 +52,10 @@ class LogServiceStub:
       `subject` (`{"central": bool, "name": ..., "uscc": ...}`), `valid_from` and `valid_until`
       ("YYYY-MM-DD"), `content_sha256` (as Confirmation.content_sha256 defines it) and
       `record_sha256` (the digest two copies of the registration agree on).
+    * `"kind": "disclosure"` — a version of an authorised-operation disclosure was filed
+      (DisclosureService): `disclosure` (its name), `version` (integer), `year` (integer), `role`
+      (enum name), `uscc` (the disclosing organisation), `content_sha256` (SHA-256, hex, of the
+      disclosure's content in RFC 8785 canonical JSON, as Disclosure.content_sha256 states it).
 
     A registration entry is what a confirmation (登记结果确认单) states: a confirmation file is the entry,
     its inclusion proof and the signed checkpoint, in the C2SP tlog-proof format (below).
@@ -145,6 +149,10 @@ class LogServiceAsyncStub(LogServiceStub):
       `subject` (`{"central": bool, "name": ..., "uscc": ...}`), `valid_from` and `valid_until`
       ("YYYY-MM-DD"), `content_sha256` (as Confirmation.content_sha256 defines it) and
       `record_sha256` (the digest two copies of the registration agree on).
+    * `"kind": "disclosure"` — a version of an authorised-operation disclosure was filed
+      (DisclosureService): `disclosure` (its name), `version` (integer), `year` (integer), `role`
+      (enum name), `uscc` (the disclosing organisation), `content_sha256` (SHA-256, hex, of the
+      disclosure's content in RFC 8785 canonical JSON, as Disclosure.content_sha256 states it).
 
     A registration entry is what a confirmation (登记结果确认单) states: a confirmation file is the entry,
     its inclusion proof and the signed checkpoint, in the C2SP tlog-proof format (below).
@@ -234,6 +242,10 @@ class LogServiceServicer(metaclass=_abc_1.ABCMeta):
       `subject` (`{"central": bool, "name": ..., "uscc": ...}`), `valid_from` and `valid_until`
       ("YYYY-MM-DD"), `content_sha256` (as Confirmation.content_sha256 defines it) and
       `record_sha256` (the digest two copies of the registration agree on).
+    * `"kind": "disclosure"` — a version of an authorised-operation disclosure was filed
+      (DisclosureService): `disclosure` (its name), `version` (integer), `year` (integer), `role`
+      (enum name), `uscc` (the disclosing organisation), `content_sha256` (SHA-256, hex, of the
+      disclosure's content in RFC 8785 canonical JSON, as Disclosure.content_sha256 states it).
 
     A registration entry is what a confirmation (登记结果确认单) states: a confirmation file is the entry,
     its inclusion proof and the signed checkpoint, in the C2SP tlog-proof format (below).
