@@ -114,7 +114,7 @@ class GoldenSettings(BaseModel):
 
     #: Where the copies are written (beside the node; relative paths from its working directory). The
     #: portal serves them from the same directory (``/downloads``).
-    directory: Path = Path("golden")
+    directory: Path = Path("data/golden")
     #: The time of day (China Standard Time, ``HH:MM``) the day's copy is cut; empty: no daily copy
     #: (``python -m national_node.golden`` still builds one on demand).
     daily_at: str = Field(default="00:00", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
