@@ -372,8 +372,8 @@ class DisclosureDesk:
 
     def overdue(self, request: dss.ListOverdueDisclosuresRequest) -> dss.ListOverdueDisclosuresResponse:
         check = Checker()
-        if not FIRST_YEAR <= request.year <= 9999:
-            check.fail("year", "FIELD_OUT_OF_RANGE", f"must be a year from {FIRST_YEAR}")
+        if not FIRST_YEAR <= request.year <= 9998:  # (its deadline falls in the year after)
+            check.fail("year", "FIELD_OUT_OF_RANGE", f"must be a year from {FIRST_YEAR} to 9998")
         region = request.region.strip()
         if region:
             check.region("region", region)
