@@ -279,13 +279,17 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m national_node.golden``: build a golden copy now, with the node's settings."""
+    """``python -m national_node.golden [--config deploy/national.toml]``: build a golden copy now, with
+    the node's settings."""
     from national_node.settings import NationalSettings  # the node's settings, as it reads them
 
     parser = argparse.ArgumentParser(prog="python -m national_node.golden", description=main.__doc__)
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--config", type=Path, help="the node's TOML settings (REGISTRY_* variables override it)"
+    )
+    options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = NationalSettings()
+    settings = NationalSettings.load(options.config)
     if settings.transparency.log_key_file is None:
         raise SystemExit(
             "transparency.log_key_file is not set: the copy's manifest is signed with the log's key"
