@@ -356,3 +356,22 @@ def test_a_demand_posted_through_the_api_is_found_on_the_portal_with_its_matchin
     assert "某某健康保险股份有限公司" in text and "待响应" in text and "li.si" not in text
     _follow(page, "ul.matches a")
     assert page.inner_text("h1") == "南京市医保结算明细数据"  # type: ignore[attr-defined]
+
+
+def test_the_statistics_downloads_and_disclosures_pages_load_whole_in_a_browser(page: object) -> None:
+    """The charts are images the page's own policy lets the browser draw (a blocked one is a console
+    error, which fails the test), each with its table; the other new pages answer from the menu."""
+    seen: list[tuple[str, int, str]] = []
+    page.on(  # type: ignore[attr-defined]
+        "response", lambda r: seen.append((r.url, r.status, r.headers.get("content-type", "")))
+    )
+    _follow(page, "nav >> text=统计")
+    assert page.inner_text("h1") == "统计"  # type: ignore[attr-defined]
+    images = page.locator("main figure img")  # type: ignore[attr-defined]
+    assert images.count() == 8 and page.locator("main table").count() == 8  # type: ignore[attr-defined]
+    charts = [(url, status, kind) for url, status, kind in seen if url.endswith(".svg")]
+    assert len(charts) == 8 and all(s == 200 and k.startswith("image/svg+xml") for _, s, k in charts), charts
+    _follow(page, "nav >> text=全量下载")
+    assert page.inner_text("h1") == "全量下载"  # type: ignore[attr-defined]
+    _follow(page, "nav >> text=信息披露")
+    assert page.inner_text("h1") == "授权运营信息披露"  # type: ignore[attr-defined]
