@@ -24,6 +24,8 @@ import typer
 from rich.table import Table
 
 from common import regions
+from common import uscc as uscc_codes
+from common.errors import InvalidValue
 from common.registryctl.cli import app, options_of, usage_error
 from common.rpc.security import CONTRACT_METHODS
 from common.security.files import write_atomically
@@ -235,9 +237,16 @@ def login(
     unknown = sorted(set(role) - set(_TOKEN_ROLES))
     if unknown:
         usage_error(f"{unknown} are no token roles of the policy; a token may name {_TOKEN_ROLES}")
+    subjects = []
+    for value in uscc or ():
+        # A code the nodes would refuse at the first call is refused here, with the same reason.
+        try:
+            subjects.append(uscc_codes.parse(value).value)
+        except InvalidValue as error:
+            usage_error(f"--uscc {value}: {error.message}")
     try:
         token = trust.issuer().issue(
-            subject, name=name or subject, roles=role, subjects=uscc or (), ttl=timedelta(hours=hours)
+            subject, name=name or subject, roles=role, subjects=subjects, ttl=timedelta(hours=hours)
         )
     except ValueError as error:
         usage_error(str(error))

@@ -138,6 +138,11 @@ def test_login_prints_a_development_token_the_nodes_verify(runner: CliRunner, tm
     assert principal.subjects == {"12320106MB1C584759"}
     unknown = runner.invoke(app, ["login", "x", "--role", "root", "--dir", str(tmp_path)])
     assert unknown.exit_code == 2 and "root" in unknown.output
+    # A subject's code with a wrong check character is refused here, as a node would refuse it.
+    mistyped = runner.invoke(
+        app, ["login", "x", "--role", "applicant", "--uscc", "12320106MB1C584758", "--dir", str(tmp_path)]
+    )
+    assert mistyped.exit_code == 2 and "12320106MB1C584758" in mistyped.output and "check" in mistyped.output
 
 
 def test_login_names_and_takes_the_token_roles_of_the_policy_and_no_other(
