@@ -18,7 +18,6 @@ ALREADY_EXISTS ``REQUEST_ID_REUSED``; a refused request writes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import uuid
@@ -41,6 +40,7 @@ from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
 from common.paging import PageTokens
 from common.registration.content import NAME, SHORT, TEXT, from_date, to_date
+from common.registration.idempotency import method_digest
 from common.rpc.call import Call
 from common.security.scope import require_own_subject
 from common.validation import Checker
@@ -82,16 +82,6 @@ _USCC_SHAPE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}")
 _DEMAND = re.compile(r"^demands/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
-def _digest(
-    method: str,
-    request: ds.CreateDemandRequest
-    | ds.AnswerDemandRequest
-    | ds.CloseDemandRequest
-    | ds.WithdrawDemandRequest,
-) -> str:
-    return hashlib.sha256(method.encode() + b"\0" + request.SerializeToString(deterministic=True)).hexdigest()
-
-
 def _stamp(message: d.Demand | d.DemandAnswer | d.DemandEvent, field: str, value: datetime) -> None:
     getattr(message, field).FromDatetime(value.astimezone(UTC))
 
@@ -124,7 +114,7 @@ class DemandDesk:
         require_own_subject(
             call.principal, call.grant, posted.organisation.uscc, field="demand.organisation.uscc"
         )
-        digest = _digest("CreateDemand", request)
+        digest = method_digest("CreateDemand", request)
         replay = self._replayed(request.request_id, digest)
         if replay is not None:
             return self._view(replay, call)
@@ -201,7 +191,7 @@ class DemandDesk:
         check.request_id("request_id", request.request_id)
         check.done()
         assert demand_id is not None and kind is not None
-        digest = _digest("AnswerDemand", request)
+        digest = method_digest("AnswerDemand", request)
         replay = self._replayed(request.request_id, digest)
         if replay is not None:
             return self._view(replay, call)
@@ -286,7 +276,7 @@ class DemandDesk:
         check.request_id("request_id", request.request_id)
         check.done()
         assert demand_id is not None
-        digest = _digest(method, request)
+        digest = method_digest(method, request)
         replay = self._replayed(request.request_id, digest)
         if replay is not None:
             return self._view(replay, call)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
 from datetime import UTC, date
 from typing import cast
 
@@ -29,7 +28,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from common import regions
+from common import uscc as uscc_codes
 from common.clock import CHINA, Clock
 from common.db import Database
 from common.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
@@ -44,9 +43,9 @@ from common.transparency.entry import DISCLOSURE, ENTRY_VERSION, canonical
 from common.validation import Checker
 from national_node.models import DisclosureCodeRow, DisclosureRequestRow, DisclosureRow, LedgerRow, SearchRow
 from national_node.tlog import Appender, Pending
-from national_node.tlog.entries import entry_time
+from national_node.tlog.entries import entry_time, set_log_index
 
-__all__ = ["DisclosureDesk", "deadline_of"]
+__all__ = ["DisclosureDesk", "deadline_of", "named_codes"]
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +127,9 @@ class DisclosureDesk:
                 session.exec(  # the codes the latest version names
                     DisclosureCodeRow.__table__.delete().where(DisclosureCodeRow.name == name)  # type: ignore[attr-defined]
                 )
-                session.add_all(DisclosureCodeRow(name=name, code=code) for code in sorted(_codes(given)))
+                session.add_all(
+                    DisclosureCodeRow(name=name, code=code) for code in sorted(named_codes(given))
+                )
                 session.add(
                     DisclosureRequestRow(
                         request_id=request.request_id, digest=digest, name=name, version=version
@@ -146,7 +147,7 @@ class DisclosureDesk:
                         "uscc": given.party.uscc,
                         "content_sha256": content_sha256,
                     }
-                    self.appender.add(session, Pending(canonical(entry), _set_index(row)))
+                    self.appender.add(session, Pending(canonical(entry), set_log_index(row)))
         except IntegrityError:
             replay = self._replayed(request.request_id, digest)
             if replay is None:
@@ -241,7 +242,7 @@ class DisclosureDesk:
 
     @staticmethod
     def _check_codes(session: Session, given: ds.Disclosure, role: str) -> None:
-        codes = sorted(_codes(given))
+        codes = sorted(named_codes(given))
         rows = (
             {
                 row.code: row
@@ -429,7 +430,8 @@ class DisclosureDesk:
         return dss.ListOverdueDisclosuresResponse(deadline_passed=True, overdue=overdue)
 
 
-def _codes(given: ds.Disclosure) -> set[str]:
+def named_codes(given: ds.Disclosure) -> set[str]:
+    """The registration codes a disclosure names: its authorisations', resources and products."""
     codes = set(given.resources) | {p.code for p in given.products}
     for grant in given.authorisations:
         codes.update(grant.codes)
@@ -437,17 +439,8 @@ def _codes(given: ds.Disclosure) -> set[str]:
 
 
 def _region(uscc: str) -> str:
-    try:
-        return regions.province_of(uscc[2:8]).code
-    except Exception:  # a USCC whose division code names no province (checked as a USCC, not a place)
-        return ""
-
-
-def _set_index(row: DisclosureRow) -> Callable[[int], None]:
-    def set_index(index: int) -> None:
-        row.log_index = index
-
-    return set_index
+    """The province-level region of a (valid) USCC's registration authority."""
+    return uscc_codes.parse(uscc).province.code
 
 
 def _message(row: DisclosureRow) -> ds.Disclosure:

@@ -24,7 +24,6 @@ where its due items follow; a refused step writes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import uuid
@@ -50,6 +49,8 @@ from common.gen.registry.v1 import share_service_pb2 as ss
 from common.gen.registry.v1 import sync_pb2
 from common.paging import PageTokens
 from common.registration.content import NAME, TEXT, from_date, to_date
+from common.registration.idempotency import method_digest
+from common.registration.validity import add_years
 from common.rpc.call import Call
 from common.security.policy import Scope
 from common.security.scope import require_own_subject
@@ -77,10 +78,6 @@ _S = sh.ShareRequest.State
 _D = ss.ReplyShareRequestRequest.Decision
 _SHARE = re.compile(r"^shareRequests/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _SHARING = r.AccessTerms.SharingAttribute
-
-
-def _digest(method: str, request: Message) -> str:
-    return hashlib.sha256(method.encode() + b"\0" + request.SerializeToString(deterministic=True)).hexdigest()
 
 
 class ShareDesk:
@@ -138,7 +135,7 @@ class ShareDesk:
         require_own_subject(
             call.principal, call.grant, asked.requester.uscc, field="share_request.requester.uscc"
         )
-        digest = _digest("CreateShareRequest", request)
+        digest = method_digest("CreateShareRequest", request)
         replay = self._replayed(request.request_id, digest)
         if replay is not None:
             return self._view(replay, call)
@@ -305,7 +302,7 @@ class ShareDesk:
                     note=note,
                     actor=call.actor,
                     recorded_at=now,
-                    keep_until=_years_after(today, self.usage_record_years),
+                    keep_until=add_years(today, self.usage_record_years),
                 )
             )
             return "USAGE_RECORDED", kind
@@ -440,7 +437,7 @@ class ShareDesk:
         *,
         supplier: bool,
     ) -> sh.ShareRequest:
-        digest = _digest(method, request)
+        digest = method_digest(method, request)
         request_id = cast("str", request.request_id)  # type: ignore[attr-defined]
         replay = self._replayed(request_id, digest)
         if replay is not None:
@@ -564,13 +561,6 @@ def _message(row: ShareRequestRow) -> sh.ShareRequest:
     message.create_time.FromDatetime(row.created_at.astimezone(UTC))
     message.update_time.FromDatetime(row.updated_at.astimezone(UTC))
     return message
-
-
-def _years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 def _not_found(share_id: str) -> NotFound:

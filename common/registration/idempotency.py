@@ -23,7 +23,7 @@ from common.db import Database
 from common.errors import AlreadyExists
 from common.registration.models import RequestRow
 
-__all__ = ["IdempotentWrites", "fingerprint"]
+__all__ = ["IdempotentWrites", "fingerprint", "method_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,12 @@ def fingerprint(request: Message) -> str:
     if "request_id" in copy.DESCRIPTOR.fields_by_name:
         copy.ClearField("request_id")
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def method_digest(method: str, request: Message) -> str:
+    """SHA-256 of a method's name and its whole request (request id included): what a desk keeping
+    its own table of request ids stores, to tell a retry from another request under a used id."""
+    return hashlib.sha256(method.encode() + b"\0" + request.SerializeToString(deterministic=True)).hexdigest()
 
 
 class IdempotentWrites:

@@ -56,7 +56,6 @@ legacy = APIRouter(prefix=LEGACY_PREFIX.rstrip("/"))
 CKAN_VERSION = "2.10.0"
 MAX_ROWS = 1000
 MAX_DEPTH = 10_000
-_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 _FQ_TERM = re.compile(r'\s*\+?([a-z_]+):("([^"]*)"|(\S+))\s*')
 _FQ_FIELDS = {
     "organization": "subject",

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from common import regions
 from common.gen.registry.v1 import disclosure_pb2 as ds
-from national_node.disclosures import deadline_of
+from national_node.disclosures import deadline_of, named_codes
 from national_node.models import DisclosureCodeRow, DisclosureRow, SearchRow
 from national_node.portal.deps import PortalDep
 from national_node.portal.errors import PortalError
@@ -125,7 +125,7 @@ def disclosure_page(
             )
         )
         latest = rows[-1] if rows else None
-        codes = sorted(_codes(ds.Disclosure.FromString(latest.body))) if latest else []
+        codes = sorted(named_codes(ds.Disclosure.FromString(latest.body))) if latest else []
         pages = (
             dict(
                 session.exec(
@@ -148,10 +148,3 @@ def disclosure_page(
         sha256=latest.content_sha256,
         log_index=latest.log_index,
     )
-
-
-def _codes(disclosure: ds.Disclosure) -> set[str]:
-    codes = set(disclosure.resources) | {p.code for p in disclosure.products}
-    for grant in disclosure.authorisations:
-        codes.update(grant.codes)
-    return codes

@@ -30,6 +30,7 @@ from national_node.models import DisclosureRow, LedgerRow, LogEntryRow
 from national_node.search import SearchIndex
 from national_node.tlog import TransparencyLog
 from tests.factories import make_uscc
+from tests.integration.test_objection_desk import Clock
 from tests.integration.test_search import record
 
 pytestmark = pytest.mark.integration
@@ -37,17 +38,6 @@ pytestmark = pytest.mark.integration
 ENTITY = make_uscc("320106")  # an operating entity in Jiangsu
 BODY = make_uscc("320102")  # an implementing body in Jiangsu
 OTHER = make_uscc("330106")  # an operating entity in Zhejiang
-
-
-class Clock:
-    def __init__(self, day: date) -> None:
-        self.day = day
-
-    def now(self) -> datetime:
-        return datetime(self.day.year, self.day.month, self.day.day, 2, tzinfo=UTC)
-
-    def today(self) -> date:
-        return self.day
 
 
 def _call(uscc: str, role: str) -> Call:

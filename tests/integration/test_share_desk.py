@@ -30,6 +30,7 @@ from national_node.models import DownwardRow, LedgerRow, ShareEventRow, ShareReq
 from national_node.notices import Notices
 from national_node.shares import ShareDesk
 from tests.factories import make_uscc
+from tests.integration.test_objection_desk import Clock
 from tests.integration.test_search import record
 
 pytestmark = pytest.mark.integration
@@ -40,17 +41,6 @@ STRANGER = make_uscc("110105")
 #: The day before China's National Day holiday of 2026 (1-7 October off, on the published schedule).
 EVE = date(2026, 9, 30)
 _T = r.AccessTerms
-
-
-class Clock:
-    def __init__(self, day: date) -> None:
-        self.day = day
-
-    def now(self) -> datetime:
-        return datetime(self.day.year, self.day.month, self.day.day, 2, tzinfo=UTC)
-
-    def today(self) -> date:
-        return self.day
 
 
 def _call(uscc: str, role: str, name: str = "zhao.liu") -> Call:
