@@ -49,13 +49,21 @@ class SystemClock:
 
 
 class SimulatedClock:
-    """Starts at ``start`` (default: now) and advances ``speed`` times faster than real time."""
+    """Starts at ``start`` (default: now) and advances ``speed`` times faster than real time.
 
-    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+    ``anchor``: the real instant at which the clock reads ``start`` (default: when it is made). Nodes
+    of one simulated federation given the same start and anchor keep one time between them, however
+    far apart they started."""
+
+    def __init__(
+        self, start: datetime | None = None, speed: float = 1.0, anchor: datetime | None = None
+    ) -> None:
         if speed <= 0:
             raise ValueError("clock speed must be positive")
         self._origin = start.astimezone(UTC) if start else datetime.now(UTC)
         self._real_origin = time.monotonic()
+        if anchor is not None:  # the monotonic reading of the anchor's real instant
+            self._real_origin -= time.time() - anchor.timestamp()
         self._speed = speed
 
     def now(self) -> datetime:
@@ -65,7 +73,7 @@ class SimulatedClock:
         return china_date(self.now())
 
 
-def make_clock(start: datetime | None = None, speed: float = 1.0) -> Clock:
+def make_clock(start: datetime | None = None, speed: float = 1.0, anchor: datetime | None = None) -> Clock:
     """The real clock, or (for demonstrations and tests only) a simulated one, with a warning."""
     if start is None and speed == 1.0:
         return SystemClock()
@@ -74,4 +82,4 @@ def make_clock(start: datetime | None = None, speed: float = 1.0) -> Clock:
         start or "now",
         speed,
     )
-    return SimulatedClock(start, speed)
+    return SimulatedClock(start, speed, anchor)

@@ -27,6 +27,7 @@ import threading
 import time
 import tomllib
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -78,7 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     env = dict(os.environ)
     if options.clock_speed:
-        env |= {"REGISTRY_CLOCK_SPEED": str(options.clock_speed), "REGISTRY_DUTIES_INTERVAL": "1"}
+        # One simulated time for every node: the same start, counted from the same real instant.
+        now = datetime.now(UTC).isoformat()
+        env |= {
+            "REGISTRY_CLOCK_SPEED": str(options.clock_speed),
+            "REGISTRY_CLOCK_START": env.get("REGISTRY_CLOCK_START", now),
+            "REGISTRY_CLOCK_ANCHOR": now,
+            "REGISTRY_DUTIES_INTERVAL": "1",
+        }
     national = options.deploy / "national.toml"
     provincial = sorted(options.deploy.glob("provincial-*.toml"))
     if not national.is_file():

@@ -234,6 +234,9 @@ class NodeSettings(BaseSettings):
     clock_start: datetime | None = None
     #: ... and run it this many times faster than real time. Production leaves both unset.
     clock_speed: float = Field(default=1.0, gt=0)
+    #: ... counting from this real instant (default: when the node starts): give the nodes of one
+    #: simulated federation the same start and anchor, and their clocks agree.
+    clock_anchor: datetime | None = None
     tls: TlsSettings = TlsSettings()
     auth: AuthSettings = AuthSettings()
     transparency: TransparencySettings = TransparencySettings()

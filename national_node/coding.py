@@ -59,7 +59,7 @@ from national_node.groups import GroupCommit
 from national_node.models import CodeAssignmentRow, LedgerRow
 from national_node.tlog.append import Appender
 
-__all__ = ["Assignment", "CodeRequest", "CodingAuthority", "Orphan"]
+__all__ = ["Assignment", "CodeRequest", "CodingAuthority", "Orphan", "take_serials"]
 
 logger = logging.getLogger(__name__)
 
@@ -437,7 +437,7 @@ class CodingAuthority:
         for request in requests:
             key = (request.issuer, int(request.object_type), year)
             wanted[key] = wanted.get(key, 0) + 1
-        last = _take_serials(driver, wanted)
+        last = take_serials(driver, wanted)
         next_serial = {key: last[key] - count + 1 for key, count in wanted.items()}
         assignments = []
         for request in requests:
@@ -493,7 +493,7 @@ def _assignments(driver: Driver, coded: Sequence[str]) -> list[Assignment]:
     ]
 
 
-def _take_serials(
+def take_serials(
     driver: Driver, wanted: Mapping[tuple[str, int, int], int]
 ) -> dict[tuple[str, int, int], int]:
     """Add ``wanted[namespace]`` to each namespace's counter (made at that count if it is new) in one

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, text
 from sqlalchemy import select as core_select
@@ -68,6 +68,9 @@ from national_node.models import (
     TransferRow,
 )
 from national_node.objections import forward_objection
+
+if TYPE_CHECKING:
+    from national_node.code_leases import CodeLeases
 from national_node.tlog.append import Appender
 from national_node.tlog.entries import Pending, registration_entry_bytes
 
@@ -157,6 +160,9 @@ class Ledger:
         self.recover_lost_codes = recover_lost_codes
         #: Files objections in the national node's own registry (set where that registry is built).
         self.own_objections: OwnObjections | None = None
+        #: Checks codes the nodes gave from their code leases while the national node was unreachable
+        #: (set where the leases are built; without it such a code is refused as never assigned).
+        self.code_leases: CodeLeases | None = None
 
     # -- writing entries ------------------------------------------------------------------------
 
@@ -213,6 +219,9 @@ class Ledger:
                     " node); this one applies nothing more: push on the newer one",
                     metadata={"node": f"nodes/{node}"},
                 )
+            if self.code_leases is not None:
+                reported = max([batch.head_sequence, *(c.sequence for c in batch.changes)])
+                self.code_leases.heard(session, state, reported)
             expected = state.acknowledged + 1
             refused: list[str] = []
             gap = 0
@@ -240,7 +249,7 @@ class Ledger:
                     if change.transfer_id:
                         why = self._release(session, node, change, rows)
                     else:
-                        why = self._apply_change(session, node, change.record, rows)
+                        why = self._apply_change(session, node, change, rows)
                     if why:
                         # Nothing from a refused change on is acknowledged: the sender cannot get
                         # past it by sending it again, and nothing after it is taken on trust.
@@ -270,16 +279,18 @@ class Ledger:
             )
 
     def _apply_change(
-        self, session: Session, node: str, record: sync_pb2.RegistrationRecord, rows: dict[str, _Entry]
+        self, session: Session, node: str, change: sync_pb2.Change, rows: dict[str, _Entry]
     ) -> str:
         """Apply one change; ``rows`` holds the batch's ledger entries (new ones are added to it).
 
         Returns why the change is refused, or "" when it is applied (or already was: a change older
         than the ledger's entry). Refused: a registration another node manages (also the node a
         transfer took it from, which released it before), and a code the coding authority did not
-        assign to this registration (unless the operator said the authority was restored and lost it:
-        :meth:`_lost_code`), or that another registration holds.
+        assign to this registration (unless the node gave it from a code lease, :meth:`_leased_code`,
+        or the operator said the authority was restored and lost it: :meth:`_lost_code`), or that
+        another registration holds.
         """
+        record = change.record
         reg = record.registration
         if not reg.name.startswith(f"nodes/{node}/registrations/"):
             return f"nodes/{node} does not manage {reg.name}"
@@ -292,11 +303,15 @@ class Ledger:
             connection = session.connection()
             assigned_to = connection.execute(_ASSIGNED_TO, {"code": reg.code}).scalar()
             if assigned_to is None:
-                if not self.recover_lost_codes:
-                    return f"code {reg.code} was never assigned"
-                lost = self._lost_code(session, node, record, rows)
-                if lost:
-                    return lost
+                leased = self._leased_code(session, node, change, rows) if self.code_leases else None
+                if leased is None:  # no lease holds the serial
+                    why = f"code {reg.code} was never assigned"
+                    if self.recover_lost_codes:
+                        why = self._lost_code(session, node, record, rows)
+                    if why:
+                        return why
+                elif leased:
+                    return leased
                 assigned_to = reg.name
             if assigned_to != reg.name:
                 return f"code {reg.code} was assigned to {assigned_to}"
@@ -305,6 +320,62 @@ class Ledger:
                 return f"code {reg.code} belongs to another registration"
         self._stage(session, record, node, rows)
         return ""
+
+    def _awaited_code(
+        self, session: Session, record: sync_pb2.RegistrationRecord, rows: dict[str, _Entry]
+    ) -> str:
+        """Why the ledger's entry of ``record``'s registration (as this batch left it) is not one
+        waiting for its code (an initial application AWAITING_CODE), or "" when it is; and that no
+        other registration holds ``record``'s code."""
+        reg = record.registration
+        refused = f"code {reg.code} was never assigned"
+        entry = rows.get(reg.uid)
+        before = (entry.write or {}).get("record") if entry is not None else None
+        if entry is not None and before is None:
+            before = session.connection().execute(_RECORD, {"uid": reg.uid}).scalar()
+        if before is None:
+            return refused
+        holder = session.connection().execute(_HOLDER, {"code": reg.code, "uid": reg.uid}).first()
+        if holder is not None or any(e.code == reg.code and e.uid != reg.uid for e in rows.values()):
+            return f"code {reg.code} belongs to another registration"
+        held = sync_pb2.RegistrationRecord.FromString(before).registration
+        if not (
+            held.state == registration_pb2.Registration.PENDING
+            and held.current_application.type == registration_pb2.INITIAL
+            and held.current_application.state == registration_pb2.Application.AWAITING_CODE
+        ):
+            return refused + " (its registration was not waiting for a code)"
+        return ""
+
+    def _leased_code(
+        self, session: Session, node: str, change: sync_pb2.Change, rows: dict[str, _Entry]
+    ) -> str | None:
+        """A code the coding authority did not assign, on ``node``'s change: admitted ("") when the
+        node gave it from one of its code leases while the national node was unreachable
+        (:meth:`national_node.code_leases.CodeLeases.admit`), None when no lease holds its serial, and
+        why it is refused otherwise."""
+        assert self.code_leases is not None
+        reg = change.record.registration
+        try:
+            code = codes.parse(reg.code)
+        except InvalidValue:
+            return None
+        if not self.code_leases.covers(session, code):
+            return None
+        if int(code.object_type) != reg.object_type:
+            return f"code {reg.code} is not of the registration's object type"
+        awaited = self._awaited_code(session, change.record, rows)
+        if awaited:
+            return awaited
+        return self.code_leases.admit(
+            session,
+            node=node,
+            code=code,
+            registration=reg.name,
+            subject_uscc=reg.content.subject.uscc,
+            sequence=change.sequence,
+            committed_at=change.commit_time.ToDatetime(tzinfo=UTC),
+        )
 
     def _lost_code(
         self, session: Session, node: str, record: sync_pb2.RegistrationRecord, rows: dict[str, _Entry]
@@ -440,7 +511,7 @@ class Ledger:
             return f"nodes/{node} released {uid} to transfer {transfer.id} already"
         if record.registration.name.startswith(f"nodes/{node}/registrations/"):
             # The registration as released: the ledger has it already, unless the node holds more.
-            why = self._apply_change(session, node, record, rows)
+            why = self._apply_change(session, node, change, rows)
             if why:
                 return why
         row = rows.get(uid)

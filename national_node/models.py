@@ -20,6 +20,8 @@ __all__ = [
     "LogHashRow",
     "CodeAssignmentRow",
     "CodeCounterRow",
+    "CodeLeaseRow",
+    "LinkSilenceRow",
     "DemandAnswerRow",
     "DisclosureCodeRow",
     "DisclosureRequestRow",
@@ -84,6 +86,58 @@ class CodeAssignmentRow(SQLModel, table=True):
     requested_by: str = Field(max_length=6)  # region code of the asking node
     request_id: str = Field(max_length=64)
     assigned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: The lease a node gave the code from while the national node was unreachable (its name).
+    code_lease: str | None = Field(default=None, max_length=64)
+    #: The node's change that carried such a code.
+    sequence: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class CodeLeaseRow(SQLModel, table=True):
+    """A range of serials of one namespace granted to a node, to code from while the national node is
+    unreachable (:mod:`national_node.code_leases`)."""
+
+    __tablename__ = "code_leases"
+    __table_args__ = (
+        UniqueConstraint("node", "request_id", name="uq_code_leases_request"),
+        Index("ix_code_leases_namespace", "issuer", "object_type", "year"),
+    )
+
+    name: str = Field(primary_key=True, max_length=64)
+    node: str = Field(max_length=6)
+    issuer: str = Field(max_length=6)
+    object_type: int
+    year: int  # four digits
+    first_serial: int = Field(sa_type=BigInteger)
+    last_serial: int = Field(sa_type=BigInteger)
+    valid_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    valid_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    offline_after: float  # seconds
+    granted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    request_id: str = Field(max_length=64)
+    #: The lease as the log's key signed it (a signed note).
+    signed: str = Field(sa_column=Column(Text, nullable=False))
+    log_index: int | None = Field(default=None, sa_type=BigInteger)
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    revoke_reason: str = Field(default="", max_length=500)
+    #: The node's last reported change when the lease was revoked.
+    revoked_after: int | None = Field(default=None, sa_type=BigInteger)
+    settled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    used: int = Field(default=0, sa_type=BigInteger)
+    unused: int = Field(default=0, sa_type=BigInteger)
+
+
+class LinkSilenceRow(SQLModel, table=True):
+    """A time the national node heard nothing from a node's upward stream, long enough to count
+    (real time, whatever the nodes' clocks): the heads the node reported before and after it bound
+    the changes it committed meanwhile."""
+
+    __tablename__ = "link_silences"
+
+    node: str = Field(primary_key=True, max_length=6)
+    since: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    head_before: int = Field(sa_type=BigInteger)
+    head_after: int = Field(sa_type=BigInteger)
 
 
 class LedgerRow(SQLModel, table=True):
@@ -121,6 +175,9 @@ class SyncStateRow(SQLModel, table=True):
     head: int = 0
     head_time: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_contact: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    #: When the national node last heard the node's upward stream, in real time (``last_contact`` is on
+    #: the node's clock, which a demonstration may run fast): what link silences are measured with.
+    heard_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_error: str = ""
     refused: int = 0
     downward_acknowledged: int = 0

@@ -31,6 +31,7 @@ from common.rpc.security import node_security
 from common.sync.objections import file_forwarded
 from common.transparency import NoteError, Signer
 from national_node import words
+from national_node.code_leases import CodeLeases, LeaseSettler
 from national_node.coding import CodingAuthority
 from national_node.demand_service import DemandServicer
 from national_node.demands import DemandDesk
@@ -130,7 +131,7 @@ def create_server(
         shared=INDEXER_CONNECTIONS if settings.indexer.embedded else 0,
     )
     migrate(db.engine, MIGRATIONS)
-    clock = make_clock(settings.clock_start, settings.clock_speed)
+    clock = make_clock(settings.clock_start, settings.clock_speed, settings.clock_anchor)
     log = national_log(db, settings, clock)
     log.appender.backfill()  # a ledger from before the log: logged once
     authority = CodingAuthority(
@@ -154,9 +155,15 @@ def create_server(
         duplicates=duplicates,
     )
     # Duties done once, whichever of the node's processes and hosts are up: by the holder of the lease.
-    leases = Leases(db, ["checkpoints", "duties", "golden"], ttl=LEASE_SECONDS)
+    leases = Leases(db, ["checkpoints", "duties", "golden", "code_leases"], ttl=LEASE_SECONDS)
     log.checkpoints.on_duty = lambda: leases.held("checkpoints")
     registration.duties.on_duty = lambda: leases.held("duties")
+    # Code leases: granted to provincial nodes, checked when their codes arrive, settled (one process).
+    code_leases = CodeLeases(db, clock, log.appender, log.checkpoints.signer, settings.code_leases)
+    ledger.code_leases = code_leases
+    settler = LeaseSettler(
+        code_leases, on_duty=lambda: leases.held("code_leases"), interval=settings.code_leases.settle_seconds
+    )
     # Objections that follow a registration transferred to the national node go to its own registry.
     ledger.own_objections = functools.partial(file_forwarded, registration.procedure)
     tokens = PageTokens(db.secret("page_tokens"))
@@ -197,6 +204,7 @@ def create_server(
                     security.authenticator.revocations,
                     objections=ObjectionDesk(db, clock, own=own_objection(registration.servicer)),
                     duplicates=duplicates,
+                    code_leases=code_leases,
                 ),
             ),
             (REGISTRATION_SERVICE, registration.servicer),
@@ -214,6 +222,7 @@ def create_server(
             leases.start,
             log.start,
             registration.duties.start,
+            settler.start,
             *([golden.start] if golden else []),
             *([indexer.start] if indexer else []),
             *([telemetry.start] if telemetry else []),
@@ -223,6 +232,7 @@ def create_server(
             *([indexer.stop] if indexer else []),
             *([golden.stop] if golden else []),
             registration.duties.stop,
+            settler.stop,
             log.stop,
             leases.stop,
             db.dispose,

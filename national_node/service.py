@@ -16,6 +16,7 @@ from common.registration.views import timestamp
 from common.rpc.auth import RevocationFile
 from common.rpc.call import Call
 from common.validation import Checker, parse_code
+from national_node.code_leases import LEASE_NAME, CodeLeases, lease_message
 from national_node.coding import Assignment, CodeRequest, CodingAuthority, Orphan
 from national_node.directory import get_node, list_nodes
 from national_node.duplicates import DuplicateFinder
@@ -45,6 +46,7 @@ def assignment_message(row: Assignment | CodeAssignmentRow) -> code_pb2.CodeAssi
         requested_by=names.node_name(row.requested_by),
         request_id=row.request_id,
         assign_time=timestamp(row.assigned_at),
+        code_lease=getattr(row, "code_lease", None) or "",
     )
 
 
@@ -91,10 +93,12 @@ class NationalServicer:
         *,
         objections: ObjectionDesk,
         duplicates: DuplicateFinder,
+        code_leases: CodeLeases,
     ) -> None:
         self._db, self._authority, self._tokens = db, authority, tokens
         self._revocations = revocations
         self._objections, self._duplicates = objections, duplicates
+        self._leases = code_leases
 
     def AssignCode(self, request: ns.AssignCodeRequest, call: Call) -> code_pb2.CodeAssignment:
         check = Checker()
@@ -135,6 +139,49 @@ class NationalServicer:
         if replayed:
             logger.info("replayed %s for request %s", row.code, row.request_id)
         return assignment_message(row)
+
+    def GrantCodeLease(self, request: ns.GrantCodeLeaseRequest, call: Call) -> code_pb2.CodeLease:
+        check = Checker()
+        node = check.node_name("node", request.node)
+        if request.object_type not in {int(t) for t in codes.ObjectType}:
+            check.fail("object_type", "FIELD_REQUIRED", "must be 1, 2 or 3 (PUBLIC_DATA_RESOURCE, ...)")
+        if not 2000 <= request.year <= 2099:
+            check.fail("year", "FIELD_OUT_OF_RANGE", "must be a four-digit year from 2000 to 2099")
+        check.request_id("request_id", request.request_id)
+        check.done()
+        assert node is not None
+        row = self._leases.grant(
+            node, codes.ObjectType(request.object_type), request.year, request.request_id
+        )
+        return lease_message(row)
+
+    def ListCodeLeases(self, request: ns.ListCodeLeasesRequest, call: Call) -> ns.ListCodeLeasesResponse:
+        check = Checker()
+        node = check.node_name("node", request.node) if request.node else None
+        size = check.page_size("page_size", request.page_size, default=50, maximum=500)
+        check.done()
+        filters = [node or ""]
+        after = self._tokens.decode("ListCodeLeases", request.page_token, filters)
+        position = (str(after[0]), str(after[1])) if after else None
+        rows = self._leases.list(node, after=position, limit=size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        token = ""
+        if more:
+            token = self._tokens.encode(
+                "ListCodeLeases", [rows[-1].granted_at.isoformat(), rows[-1].name], filters
+            )
+        return ns.ListCodeLeasesResponse(code_leases=[lease_message(r) for r in rows], next_page_token=token)
+
+    def RevokeCodeLease(self, request: ns.RevokeCodeLeaseRequest, call: Call) -> code_pb2.CodeLease:
+        check = Checker()
+        if not LEASE_NAME.fullmatch(request.name):
+            check.fail("name", "FIELD_MALFORMED", "must look like codeLeases/{issuer}-{type}-{year}-{serial}")
+        reason = request.reason.strip()
+        if not reason or len(reason) > 500:
+            check.fail("reason", "FIELD_REQUIRED", "must be 1 to 500 characters")
+        check.done()
+        return lease_message(self._leases.revoke(request.name, reason))
 
     def ListOrphanedCodes(
         self, request: ns.ListOrphanedCodesRequest, call: Call

@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from common import regions
 from common.settings import MetricsSettings, NodeSettings
 
-__all__ = ["IndexerSettings", "NationalSettings", "PortalSettings", "ProvincialNodeEntry"]
+__all__ = [
+    "CodeLeaseSettings",
+    "IndexerSettings",
+    "NationalSettings",
+    "PortalSettings",
+    "ProvincialNodeEntry",
+]
 
 
 class ProvincialNodeEntry(BaseModel):
@@ -128,6 +134,40 @@ class GoldenSettings(BaseModel):
         return int(hour), int(minute)
 
 
+class CodeLeaseSettings(BaseModel):
+    """Code leases (:mod:`national_node.code_leases`): ranges of serials provincial nodes code from
+    while the national node cannot be reached.
+
+    The defaults: a province codes a few hundred registrations a day at the busiest, so 1,000 serials
+    carry it through the longest outage planned for (a day) with room to spare, and a province holds
+    the current lease and its successor; an unused serial costs nothing (nine characters of serial
+    hold 2.6e13 per namespace and year). A term of three days keeps a revocation's reach, and the
+    serials that wait for settlement, short, while a renewal a day before the end (the node's setting)
+    leaves a whole day of slack for a national node that is down when it asks.
+    """
+
+    #: Serials per lease.
+    size: int = Field(default=1000, ge=1, le=1_000_000)
+    #: Hours a lease is valid from its grant (never past the end of its year).
+    term_hours: float = Field(default=72.0, gt=0, le=24 * 366)
+    #: Seconds the national node must have been unreachable before a node codes from a lease (stated
+    #: in each lease; the node waits that long, the national node checks it).
+    offline_after_seconds: float = Field(default=30.0, ge=1, le=86400)
+    #: Open (granted, unexpired, unrevoked, not used up) leases a node may hold per namespace.
+    open_per_namespace: int = Field(default=2, ge=1, le=10)
+    #: Seconds by which a node's clock may differ from this node's: the term is checked with this much
+    #: room, and a lease is settled only this long after it ran out.
+    clock_tolerance_seconds: float = Field(default=300.0, ge=0, le=86400)
+    #: Seconds a link's silence may fall short of ``offline_after_seconds`` and still count: the node
+    #: counts from its first failed call, this node from the last call it heard, and a reply can be lost
+    #: on its way back.
+    silence_grace_seconds: float = Field(default=5.0, ge=0, le=3600)
+    #: Days before the end of a year in which a node may already take leases of the next year.
+    next_year_days: int = Field(default=31, ge=1, le=60)
+    #: Seconds between looks for leases to settle.
+    settle_seconds: float = Field(default=10.0, gt=0, le=3600)
+
+
 class NationalSettings(NodeSettings):
     """The national node: the coding authority and the node directory."""
 
@@ -157,6 +197,8 @@ class NationalSettings(NodeSettings):
     indexer: IndexerSettings = IndexerSettings()
     #: The golden copy.
     golden: GoldenSettings = GoldenSettings()
+    #: Code leases granted to provincial nodes.
+    code_leases: CodeLeaseSettings = CodeLeaseSettings()
 
     @model_validator(mode="after")
     def _workers_need_postgresql(self) -> Self:

@@ -50,6 +50,11 @@ class NationalClient:
         )
         self._duplicates_paused_until, self._duplicates_failure = 0.0, ""
 
+    @property
+    def stub(self) -> ns_grpc.NationalServiceStub:
+        """NationalService on the node's channel to the national node."""
+        return self._channel.stub
+
     def assign(self, *, registration: str, object_type: int, subject_uscc: str, request_id: str) -> str:
         """The code for ``registration``; safe to call again with the same request id."""
         request = ns.AssignCodeRequest(

@@ -131,6 +131,7 @@ class SyncDaemon:
         self._link_lock = threading.Lock()
         self._down_since: float | None = None
         self._failing: str | None = None
+        self._heard_mono = time.monotonic()  # when the national node last answered (or the start)
 
     @classmethod
     def from_settings(
@@ -476,7 +477,12 @@ class SyncDaemon:
         with self._link_lock:
             return self.last_contact is not None and self._down_since is None
 
+    def silent_for(self) -> float:
+        """Real seconds since the national node last answered this daemon (or since it started)."""
+        return time.monotonic() - self._heard_mono
+
     def _heard(self) -> None:
+        self._heard_mono = time.monotonic()
         self.last_contact = datetime.now(UTC)
         self.last_error = ""
         with self._link_lock:
@@ -588,7 +594,7 @@ class SyncProcess:
             prepared_statements=settings.database.prepared_statements,
         )
         migrate(self.db.engine, Path(__file__).resolve().parent / "migrations")
-        clock = make_clock(settings.clock_start, settings.clock_speed)
+        clock = make_clock(settings.clock_start, settings.clock_speed, settings.clock_anchor)
         self.daemon = SyncDaemon.from_settings(self.db, settings, clock=clock, in_process=False)
         self.announcement = f"running for nodes/{settings.region}"
 

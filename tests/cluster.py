@@ -64,6 +64,9 @@ class Cluster:
             "REGISTRY_CLOCK_SPEED": "172800",
             "REGISTRY_SYNC_IN_PROCESS": "true" if in_process else "false",
             "REGISTRY_LOG_LEVEL": "WARNING",
+            # Code leases are the code-lease tests' (tests/integration/test_code_leases.py): the other
+            # tests count what the national log holds.
+            "REGISTRY_CODE_LEASES__ENABLED": "false",
         }
 
     def province(self, region: str, *, in_process: bool = True) -> NodeProcess:

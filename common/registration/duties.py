@@ -56,6 +56,19 @@ class CodeSource(Protocol):
     def assign(self, *, registration: str, object_type: int, subject_uscc: str, request_id: str) -> str: ...
 
 
+class OfflineCodes(Protocol):
+    """Gives codes from the node's code leases while the national node cannot be reached
+    (:class:`provincial_node.code_leases.OfflineCoding`)."""
+
+    def take(
+        self, session: Session, *, object_type: int, uid: str, offline_for: float
+    ) -> tuple[str, str] | None: ...
+
+
+#: What a code request fails with when the national node cannot be reached (rather than refusing).
+_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
 def describe_error(error: BaseException) -> str:
     """``CODE: details`` of a failed gRPC call, or the error's message."""
     if isinstance(error, grpc.RpcError) and isinstance(error, grpc.Call):
@@ -95,6 +108,14 @@ class Duties:
         #: learns the codes it lost back before it gives another serial of their namespace.
         self.may_code: Callable[[], bool] = lambda: True
         self.on_activated: Callable[[], None] = lambda: None
+        #: Codes from the node's leases while the national node cannot be reached (a province sets
+        #: it): used once code requests have failed as unreachable, and ``silent_for()`` (seconds the
+        #: node has heard nothing from the national node by other means, its sync daemon) says the same,
+        #: for as long as a lease asks.
+        self.offline: OfflineCodes | None = None
+        self.silent_for: Callable[[], float] = lambda: float("inf")
+        self._unreachable_since: float | None = None  # monotonic: the first of a run of failed rounds
+        self._no_lease_told = False
 
     # -- the loops ------------------------------------------------------------------------------
 
@@ -241,11 +262,62 @@ class Duties:
             self._coding_failures += 1
             self._coding_error = trouble[0] if trouble else None
             self._coding_failed(self._coding_error, len(waiting) - assigned)
+            error = self._coding_error
+            if isinstance(error, grpc.Call) and error.code() in _UNREACHABLE:
+                if self._unreachable_since is None:
+                    self._unreachable_since = time.monotonic()
+                if self.offline is not None and not self._stop.is_set():
+                    assigned += self._code_offline(waiting)
+            else:
+                self._unreachable_since = None
         else:
+            self._unreachable_since = None
             if self._coding_trouble:
                 logger.info("the national node answers again: %d registrations coded", assigned)
             self._coding_failures, self.last_error, self._coding_trouble = 0, "", ""
         return assigned
+
+    def _code_offline(self, waiting: Sequence[RegistrationRow]) -> int:
+        """Codes from the node's leases for the registrations still waiting, each in its own
+        transaction with its activation, when the national node has been unreachable long enough
+        (each lease says how long: :meth:`OfflineCodes.take`); returns how many were coded."""
+        assert self.offline is not None and self._unreachable_since is not None
+        offline_for = min(time.monotonic() - self._unreachable_since, self.silent_for())
+        coded = 0
+        for reg in waiting:
+            if self._stop.is_set():
+                break
+            with self.db.transaction() as session:
+                locked = queries.load(session, self.node, reg.id, for_update=True)
+                app = self._current(session, locked, ApplicationState.AWAITING_CODE)
+                if app is None:
+                    continue
+                taken = self.offline.take(
+                    session, object_type=locked.object_type, uid=locked.uid, offline_for=offline_for
+                )
+                if taken is None:
+                    if not self._no_lease_told and offline_for >= 60:
+                        logger.warning(
+                            "the national node has been unreachable for %.0f s and no code lease of"
+                            " object type %d may be used: registrations wait for their codes",
+                            offline_for,
+                            locked.object_type,
+                        )
+                        self._no_lease_told = True
+                    break
+                code, lease = taken
+                self.procedure.activate(session, locked, app, code, code_lease=lease)
+            coded += 1
+            logger.info(
+                "%s is active with code %s from %s, pending the national log",
+                names.registration_name(reg.node, reg.id),
+                code,
+                lease,
+            )
+        if coded:
+            self._no_lease_told = False
+            self.on_activated()
+        return coded
 
     def _activate(self, coded: list[tuple[RegistrationRow, str]]) -> int:
         """Activate registrations with their codes in one transaction, each under its lock and only if

@@ -536,15 +536,22 @@ class Procedure:
         self._confirm(session, reg, app.content)
         self.record(session, reg, app, actor=SYSTEM, action=f"new_version_{app.type.lower()}")
 
-    def activate(self, session: Session, reg: RegistrationRow, app: ApplicationRow, code: str) -> None:
-        """The national node assigned ``code``: the registration is active, version 1, confirmed."""
+    def activate(
+        self, session: Session, reg: RegistrationRow, app: ApplicationRow, code: str, *, code_lease: str = ""
+    ) -> None:
+        """The national node assigned ``code`` (or the node gave it from ``code_lease`` while the
+        national node could not be reached): the registration is active, version 1, confirmed."""
         today = self.clock.today()
         reg.code, reg.state, reg.version = code, R.ACTIVE, 1
         reg.valid_from = today
         reg.valid_until = validity.first_term(today, Materials.from_canonical(reg.content).term_end)
         app.state = A.COMPLETED
         self._confirm(session, reg, reg.content)
-        self.record(session, reg, app, actor=SYSTEM, action="assign_code", reason=code)
+        if code_lease:
+            reason = f"{code} from {code_lease} (the national node could not be reached)"
+            self.record(session, reg, app, actor=SYSTEM, action="assign_code_from_lease", reason=reason)
+        else:
+            self.record(session, reg, app, actor=SYSTEM, action="assign_code", reason=code)
 
     def expire(self, session: Session, reg: RegistrationRow) -> None:
         reg.state = R.EXPIRED

@@ -73,6 +73,8 @@ class ConfirmationFile:
     status: str = ""
     cosigned_by: tuple[str, ...] = ()
     witnesses_pending: tuple[str, ...] = ()
+    #: The code lease the node gave the code from while the national node could not be reached.
+    code_lease: str = ""
 
 
 class ConfirmationProofs(Protocol):
@@ -480,6 +482,7 @@ class RegistrationServicer:
             confirmation.tlog_proof, confirmation.tlog_proof_status = found.tlog_proof, found.status
             confirmation.cosigned_by.extend(found.cosigned_by)
             confirmation.witnesses_pending.extend(found.witnesses_pending)
+            confirmation.code_lease = found.code_lease
         return confirmation
 
     def ListRegistrations(

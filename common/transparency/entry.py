@@ -22,10 +22,15 @@ from typing import Any
 from common.transparency.errors import TransparencyError
 
 from . import jcs
+from .note import NoteError, Verifier, open_note
 from .verify import VerificationError, VerifiedProof, verify_proof
 
 __all__ = [
     "CODE_ASSIGNMENT",
+    "CODE_LEASE",
+    "CODE_LEASE_HEADER",
+    "CODE_LEASE_REVOCATION",
+    "CODE_LEASE_SETTLEMENT",
     "DISCLOSURE",
     "COSIGNATURE_WAIT",
     "ENTRY_VERSION",
@@ -35,6 +40,8 @@ __all__ = [
     "EntryError",
     "VerifiedConfirmation",
     "canonical",
+    "lease_note_text",
+    "open_lease",
     "parse_entry",
     "verify_confirmation",
 ]
@@ -51,12 +58,32 @@ ENTRY_VERSION = 1
 CODE_ASSIGNMENT = "code_assignment"
 REGISTRATION = "registration"
 DISCLOSURE = "disclosure"
+CODE_LEASE = "code_lease"
+CODE_LEASE_REVOCATION = "code_lease_revocation"
+CODE_LEASE_SETTLEMENT = "code_lease_settlement"
+#: The first line of a signed code lease's note: a lease cannot be read as a checkpoint, nor a
+#: checkpoint as a lease, though the log's key signs both.
+CODE_LEASE_HEADER = "registry.data.gov.cn/code-lease"
 
 #: The fields each kind must have (beyond ``v``, ``kind`` and ``time``).
 _REQUIRED = {
     CODE_ASSIGNMENT: ("code", "issuer", "object_type", "year", "serial", "registration", "requested_by"),
     REGISTRATION: ("uid", "registration", "managing_node", "revision", "state", "record_sha256"),
     DISCLOSURE: ("disclosure", "version", "year", "role", "uscc", "content_sha256"),
+    CODE_LEASE: (
+        "code_lease",
+        "node",
+        "issuer",
+        "object_type",
+        "year",
+        "first_serial",
+        "last_serial",
+        "valid_from",
+        "valid_until",
+        "offline_after_seconds",
+    ),
+    CODE_LEASE_REVOCATION: ("code_lease", "reason", "after_sequence"),
+    CODE_LEASE_SETTLEMENT: ("code_lease", "used", "unused"),
 }
 
 
@@ -89,6 +116,31 @@ def parse_entry(data: bytes) -> dict[str, Any]:
     missing = [f for f in ("time", *_REQUIRED[kind]) if f not in entry]
     if missing:
         raise EntryError("FIELDS", f"the {kind} entry lacks {', '.join(missing)}")
+    return entry
+
+
+def lease_note_text(entry: bytes) -> str:
+    """The text of a code lease's signed note: :data:`CODE_LEASE_HEADER`, then the ``code_lease``
+    entry (one line of canonical JSON)."""
+    return f"{CODE_LEASE_HEADER}\n{entry.decode('utf-8')}\n"
+
+
+def open_lease(note: str, log_keys: Sequence[str]) -> dict[str, Any]:
+    """The ``code_lease`` entry of a signed lease, after checking the log's signature (one of
+    ``log_keys``, verifier keys); :class:`VerificationError` otherwise."""
+    try:
+        opened = open_note(note, [Verifier.from_key(k) for k in log_keys])
+    except NoteError as error:
+        raise VerificationError("SIGNATURE", f"the lease: {error.message}") from None
+    header, _, rest = opened.text.partition("\n")
+    if header != CODE_LEASE_HEADER or not rest.endswith("\n") or "\n" in rest[:-1]:
+        raise VerificationError("ENTRY", "the note is not a code lease")
+    try:
+        entry = parse_entry(rest[:-1].encode("utf-8"))
+    except EntryError as error:
+        raise VerificationError("ENTRY", f"the lease: {error.message}") from None
+    if entry["kind"] != CODE_LEASE:
+        raise VerificationError("ENTRY", f"the note holds a {entry['kind']} entry, not a code lease")
     return entry
 
 

@@ -67,7 +67,7 @@ def build_portal(settings: NationalSettings) -> tuple[Portal, Database]:
         ),
         tokens=PageTokens(db.secret("portal_page_tokens")),
         national=national,
-        clock=make_clock(settings.clock_start, settings.clock_speed),
+        clock=make_clock(settings.clock_start, settings.clock_speed, settings.clock_anchor),
         downloads=settings.golden.directory,
     )
     return portal, db

@@ -55,6 +55,9 @@ def code_assignment_pending(row: Any) -> Pending:
         "subject_uscc": row.subject_uscc,
         "requested_by": f"nodes/{row.requested_by}",
     }
+    if getattr(row, "code_lease", None):
+        entry["code_lease"] = row.code_lease
+        entry["sequence"] = row.sequence
     return Pending(canonical(entry, checked=False))
 
 

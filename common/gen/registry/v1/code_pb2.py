@@ -24,11 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from common.gen.registry.v1 import registration_pb2 as registry_dot_v1_dot_registration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16registry/v1/code.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregistry/v1/registration.proto\"\x80\x03\n\x0e\x43odeAssignment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04\x63ode\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\x0bobject_type\x18\x03 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x03\x12\x14\n\x06issuer\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04year\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06serial\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cregistration\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0csubject_uscc\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0crequested_by\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x61ssign_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:-\xea\x41*\n\x1aregistry.v1/CodeAssignment\x12\x0c\x63odes/{code}*\x98\x02\n\nCodeDefect\x12\x1b\n\x17\x43ODE_DEFECT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43ODE_DEFECT_EMPTY\x10\x01\x12\x1c\n\x18\x43ODE_DEFECT_WRONG_LENGTH\x10\x02\x12\x1d\n\x19\x43ODE_DEFECT_BAD_CHARACTER\x10\x03\x12#\n\x1f\x43ODE_DEFECT_UNKNOWN_OBJECT_TYPE\x10\x04\x12\x1e\n\x1a\x43ODE_DEFECT_UNKNOWN_ISSUER\x10\x05\x12\x18\n\x14\x43ODE_DEFECT_BAD_YEAR\x10\x06\x12\x1a\n\x16\x43ODE_DEFECT_BAD_SERIAL\x10\x07\x12\x1e\n\x1a\x43ODE_DEFECT_CHECK_MISMATCH\x10\x08\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16registry/v1/code.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregistry/v1/registration.proto\"\x9a\x03\n\x0e\x43odeAssignment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04\x63ode\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\x0bobject_type\x18\x03 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x03\x12\x14\n\x06issuer\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04year\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06serial\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cregistration\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0csubject_uscc\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0crequested_by\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x61ssign_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\ncode_lease\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03:-\xea\x41*\n\x1aregistry.v1/CodeAssignment\x12\x0c\x63odes/{code}\"\xc5\x06\n\tCodeLease\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04node\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06issuer\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\x0bobject_type\x18\x04 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x03\x12\x12\n\x04year\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x66irst_serial\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0blast_serial\x18\x07 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x34\n\nvalid_from\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bvalid_until\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\roffline_after\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x03\x12\x34\n\ngrant_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x31\n\x05state\x18\x0c \x01(\x0e\x32\x1c.registry.v1.CodeLease.StateB\x04\xe2\x41\x01\x03\x12\x35\n\x0brevoke_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rrevoke_reason\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bsettle_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nused_count\x18\x10 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cunused_count\x18\x11 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0csigned_lease\x18\x12 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tlog_index\x18\x13 \x01(\x03\x42\x04\xe2\x41\x01\x03\"B\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x08\n\x04OPEN\x10\x01\x12\x0b\n\x07REVOKED\x10\x02\x12\x0b\n\x07SETTLED\x10\x03:3\xea\x41\x30\n\x15registry.v1/CodeLease\x12\x17\x63odeLeases/{code_lease}*\x98\x02\n\nCodeDefect\x12\x1b\n\x17\x43ODE_DEFECT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43ODE_DEFECT_EMPTY\x10\x01\x12\x1c\n\x18\x43ODE_DEFECT_WRONG_LENGTH\x10\x02\x12\x1d\n\x19\x43ODE_DEFECT_BAD_CHARACTER\x10\x03\x12#\n\x1f\x43ODE_DEFECT_UNKNOWN_OBJECT_TYPE\x10\x04\x12\x1e\n\x1a\x43ODE_DEFECT_UNKNOWN_ISSUER\x10\x05\x12\x18\n\x14\x43ODE_DEFECT_BAD_YEAR\x10\x06\x12\x1a\n\x16\x43ODE_DEFECT_BAD_SERIAL\x10\x07\x12\x1e\n\x1a\x43ODE_DEFECT_CHECK_MISMATCH\x10\x08\x42\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,10 +59,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CODEASSIGNMENT'].fields_by_name['request_id']._serialized_options = b'\342A\001\003'
   _globals['_CODEASSIGNMENT'].fields_by_name['assign_time']._loaded_options = None
   _globals['_CODEASSIGNMENT'].fields_by_name['assign_time']._serialized_options = b'\342A\001\003'
+  _globals['_CODEASSIGNMENT'].fields_by_name['code_lease']._loaded_options = None
+  _globals['_CODEASSIGNMENT'].fields_by_name['code_lease']._serialized_options = b'\342A\001\003'
   _globals['_CODEASSIGNMENT']._loaded_options = None
   _globals['_CODEASSIGNMENT']._serialized_options = b'\352A*\n\032registry.v1/CodeAssignment\022\014codes/{code}'
-  _globals['_CODEDEFECT']._serialized_start=552
-  _globals['_CODEDEFECT']._serialized_end=832
-  _globals['_CODEASSIGNMENT']._serialized_start=165
-  _globals['_CODEASSIGNMENT']._serialized_end=549
+  _globals['_CODELEASE'].fields_by_name['name']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_CODELEASE'].fields_by_name['node']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['node']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['issuer']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['issuer']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['object_type']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['object_type']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['year']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['year']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['first_serial']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['first_serial']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['last_serial']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['last_serial']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['valid_from']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['valid_from']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['valid_until']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['valid_until']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['offline_after']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['offline_after']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['grant_time']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['grant_time']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['state']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['state']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['revoke_time']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['revoke_time']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['revoke_reason']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['revoke_reason']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['settle_time']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['settle_time']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['used_count']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['used_count']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['unused_count']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['unused_count']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['signed_lease']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['signed_lease']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE'].fields_by_name['log_index']._loaded_options = None
+  _globals['_CODELEASE'].fields_by_name['log_index']._serialized_options = b'\342A\001\003'
+  _globals['_CODELEASE']._loaded_options = None
+  _globals['_CODELEASE']._serialized_options = b'\352A0\n\025registry.v1/CodeLease\022\027codeLeases/{code_lease}'
+  _globals['_CODEDEFECT']._serialized_start=1450
+  _globals['_CODEDEFECT']._serialized_end=1730
+  _globals['_CODEASSIGNMENT']._serialized_start=197
+  _globals['_CODEASSIGNMENT']._serialized_end=607
+  _globals['_CODELEASE']._serialized_start=610
+  _globals['_CODELEASE']._serialized_end=1447
+  _globals['_CODELEASE_STATE']._serialized_start=1328
+  _globals['_CODELEASE_STATE']._serialized_end=1394
 # @@protoc_insertion_point(module_scope)

@@ -117,6 +117,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHARE_REQUEST_STATE: _ClassVar[ErrorReason]
     EXTENSION_USED: _ClassVar[ErrorReason]
     DISCLOSURE_NOT_FOUND: _ClassVar[ErrorReason]
+    CODE_LEASE_NOT_FOUND: _ClassVar[ErrorReason]
+    CODE_LEASES_OPEN: _ClassVar[ErrorReason]
+    CODE_LEASE_YEAR: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -228,3 +231,6 @@ NOT_SHARED: ErrorReason
 SHARE_REQUEST_STATE: ErrorReason
 EXTENSION_USED: ErrorReason
 DISCLOSURE_NOT_FOUND: ErrorReason
+CODE_LEASE_NOT_FOUND: ErrorReason
+CODE_LEASES_OPEN: ErrorReason
+CODE_LEASE_YEAR: ErrorReason

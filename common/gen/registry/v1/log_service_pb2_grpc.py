@@ -44,7 +44,18 @@ class LogServiceStub:
     * `"kind": "code_assignment"` — a unified registration code was assigned: `code`, `issuer`
     (the namespace, e.g. "320000"), `object_type` (enum name, e.g. "PUBLIC_DATA_RESOURCE"), `year`
     (two digits, as an integer), `serial` (integer), `registration` (its name on the calling node),
-    `subject_uscc`, `requested_by` (`nodes/{region}`).
+    `subject_uscc`, `requested_by` (`nodes/{region}`); for a code the node gave from a code lease
+    while the national node was unreachable, also `code_lease` (the lease's name) and `sequence` (the
+    node's change that carried it).
+    * `"kind": "code_lease"` — a code lease was granted (CodeLease in code.proto): `code_lease` (its
+    name), `node` (`nodes/{region}`), `issuer`, `object_type`, `year` (two digits), `first_serial`,
+    `last_serial`, `valid_from` and `valid_until` (RFC 3339 as `time`), `offline_after_seconds`. The
+    lease the node receives is this entry, signed with the log's key.
+    * `"kind": "code_lease_revocation"` — a lease was revoked: `code_lease`, `reason`, `after_sequence`
+    (the node's last reported change then: codes from the lease in later changes are refused).
+    * `"kind": "code_lease_settlement"` — a lease ran out or was revoked and every code given from it
+    is accounted for: `code_lease`, `used` (how many codes), `unused` (the serials never used, as
+    ranges `first-last` joined by commas; empty when none), never issued again.
     * `"kind": "registration"` — a version of a registration entered the national ledger: `uid`,
     `registration` (name), `managing_node` (`nodes/{region}`), `revision` (integer, grows with every
     change), `state` (enum name), `code`, `object_type`, `version` (integer), `data_name`,
@@ -136,7 +147,18 @@ class LogServiceServicer:
     * `"kind": "code_assignment"` — a unified registration code was assigned: `code`, `issuer`
     (the namespace, e.g. "320000"), `object_type` (enum name, e.g. "PUBLIC_DATA_RESOURCE"), `year`
     (two digits, as an integer), `serial` (integer), `registration` (its name on the calling node),
-    `subject_uscc`, `requested_by` (`nodes/{region}`).
+    `subject_uscc`, `requested_by` (`nodes/{region}`); for a code the node gave from a code lease
+    while the national node was unreachable, also `code_lease` (the lease's name) and `sequence` (the
+    node's change that carried it).
+    * `"kind": "code_lease"` — a code lease was granted (CodeLease in code.proto): `code_lease` (its
+    name), `node` (`nodes/{region}`), `issuer`, `object_type`, `year` (two digits), `first_serial`,
+    `last_serial`, `valid_from` and `valid_until` (RFC 3339 as `time`), `offline_after_seconds`. The
+    lease the node receives is this entry, signed with the log's key.
+    * `"kind": "code_lease_revocation"` — a lease was revoked: `code_lease`, `reason`, `after_sequence`
+    (the node's last reported change then: codes from the lease in later changes are refused).
+    * `"kind": "code_lease_settlement"` — a lease ran out or was revoked and every code given from it
+    is accounted for: `code_lease`, `used` (how many codes), `unused` (the serials never used, as
+    ranges `first-last` joined by commas; empty when none), never issued again.
     * `"kind": "registration"` — a version of a registration entered the national ledger: `uid`,
     `registration` (name), `managing_node` (`nodes/{region}`), `revision` (integer, grows with every
     change), `state` (enum name), `code`, `object_type`, `version` (integer), `data_name`,
@@ -293,7 +315,18 @@ class LogService:
     * `"kind": "code_assignment"` — a unified registration code was assigned: `code`, `issuer`
     (the namespace, e.g. "320000"), `object_type` (enum name, e.g. "PUBLIC_DATA_RESOURCE"), `year`
     (two digits, as an integer), `serial` (integer), `registration` (its name on the calling node),
-    `subject_uscc`, `requested_by` (`nodes/{region}`).
+    `subject_uscc`, `requested_by` (`nodes/{region}`); for a code the node gave from a code lease
+    while the national node was unreachable, also `code_lease` (the lease's name) and `sequence` (the
+    node's change that carried it).
+    * `"kind": "code_lease"` — a code lease was granted (CodeLease in code.proto): `code_lease` (its
+    name), `node` (`nodes/{region}`), `issuer`, `object_type`, `year` (two digits), `first_serial`,
+    `last_serial`, `valid_from` and `valid_until` (RFC 3339 as `time`), `offline_after_seconds`. The
+    lease the node receives is this entry, signed with the log's key.
+    * `"kind": "code_lease_revocation"` — a lease was revoked: `code_lease`, `reason`, `after_sequence`
+    (the node's last reported change then: codes from the lease in later changes are refused).
+    * `"kind": "code_lease_settlement"` — a lease ran out or was revoked and every code given from it
+    is accounted for: `code_lease`, `used` (how many codes), `unused` (the serials never used, as
+    ranges `first-last` joined by commas; empty when none), never issued again.
     * `"kind": "registration"` — a version of a registration entered the national ledger: `uid`,
     `registration` (name), `managing_node` (`nodes/{region}`), `revision` (integer, grows with every
     change), `state` (enum name), `code`, `object_type`, `version` (integer), `data_name`,

@@ -91,6 +91,44 @@ class AssignCodeRequest(_message.Message):
     request_id: str
     def __init__(self, node: _Optional[str] = ..., issuer: _Optional[str] = ..., object_type: _Optional[_Union[_registration_pb2.ObjectType, str]] = ..., registration: _Optional[str] = ..., subject_uscc: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
+class GrantCodeLeaseRequest(_message.Message):
+    __slots__ = ("node", "object_type", "year", "request_id")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    object_type: _registration_pb2.ObjectType
+    year: int
+    request_id: str
+    def __init__(self, node: _Optional[str] = ..., object_type: _Optional[_Union[_registration_pb2.ObjectType, str]] = ..., year: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ListCodeLeasesRequest(_message.Message):
+    __slots__ = ("node", "page_size", "page_token")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    page_size: int
+    page_token: str
+    def __init__(self, node: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCodeLeasesResponse(_message.Message):
+    __slots__ = ("code_leases", "next_page_token")
+    CODE_LEASES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    code_leases: _containers.RepeatedCompositeFieldContainer[_code_pb2.CodeLease]
+    next_page_token: str
+    def __init__(self, code_leases: _Optional[_Iterable[_Union[_code_pb2.CodeLease, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RevokeCodeLeaseRequest(_message.Message):
+    __slots__ = ("name", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class GetCodeAssignmentRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

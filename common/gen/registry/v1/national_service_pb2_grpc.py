@@ -54,6 +54,21 @@ class NationalServiceStub:
                 request_serializer=registry_dot_v1_dot_national__service__pb2.AssignCodeRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_code__pb2.CodeAssignment.FromString,
                 _registered_method=True)
+        self.GrantCodeLease = channel.unary_unary(
+                '/registry.v1.NationalService/GrantCodeLease',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.GrantCodeLeaseRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_code__pb2.CodeLease.FromString,
+                _registered_method=True)
+        self.ListCodeLeases = channel.unary_unary(
+                '/registry.v1.NationalService/ListCodeLeases',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.ListCodeLeasesRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_national__service__pb2.ListCodeLeasesResponse.FromString,
+                _registered_method=True)
+        self.RevokeCodeLease = channel.unary_unary(
+                '/registry.v1.NationalService/RevokeCodeLease',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.RevokeCodeLeaseRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_code__pb2.CodeLease.FromString,
+                _registered_method=True)
         self.ListOrphanedCodes = channel.unary_unary(
                 '/registry.v1.NationalService/ListOrphanedCodes',
                 request_serializer=registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesRequest.SerializeToString,
@@ -133,6 +148,43 @@ class NationalServiceServicer:
         (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
         registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
         for a reused request id with other content, or a registration that has its code already.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantCodeLease(self, request, context):
+        """Grants the calling node a code lease (CodeLease in code.proto): a range of serials of its own
+        namespace for `object_type` and `year`, of the size and term the national node's settings give,
+        signed with the log's key and entered in the log. A node asks ahead of need and renews in the
+        background; it may hold a few open leases per namespace at once (the current one and its
+        successor).
+
+        Idempotent by `request_id` (scope: the calling node): a repeat returns the lease granted the
+        first time. Errors: INVALID_ARGUMENT for a malformed field, `CODE_LEASE_YEAR` for a year other
+        than this one (or, in the year's last days, the next); PERMISSION_DENIED for another node than
+        the caller's, or a node that does not run its own registration; FAILED_PRECONDITION
+        `CODE_LEASES_OPEN` when the node holds as many open leases of the namespace as it may.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCodeLeases(self, request, context):
+        """Lists code leases, newest first: a node its own (`node` must be the caller), coordinators and
+        auditors any node's or all. A node reads the revocations of its leases here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeCodeLease(self, request, context):
+        """Revokes a code lease (coordinators): from the moment the national node records it, no code from
+        the lease reaches the log in a change the node committed after its last report (a node that is
+        cut off learns of it when the link returns, and its codes from then on are refused). Entered in
+        the log (`code_lease_revocation`). Revoking a revoked lease again returns it as it is.
+
+        Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -222,6 +274,21 @@ def add_NationalServiceServicer_to_server(servicer, server):
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.AssignCodeRequest.FromString,
                     response_serializer=registry_dot_v1_dot_code__pb2.CodeAssignment.SerializeToString,
             ),
+            'GrantCodeLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantCodeLease,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.GrantCodeLeaseRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_code__pb2.CodeLease.SerializeToString,
+            ),
+            'ListCodeLeases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCodeLeases,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.ListCodeLeasesRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_national__service__pb2.ListCodeLeasesResponse.SerializeToString,
+            ),
+            'RevokeCodeLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeCodeLease,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.RevokeCodeLeaseRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_code__pb2.CodeLease.SerializeToString,
+            ),
             'ListOrphanedCodes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrphanedCodes,
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.ListOrphanedCodesRequest.FromString,
@@ -303,6 +370,87 @@ class NationalService:
             '/registry.v1.NationalService/AssignCode',
             registry_dot_v1_dot_national__service__pb2.AssignCodeRequest.SerializeToString,
             registry_dot_v1_dot_code__pb2.CodeAssignment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantCodeLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/GrantCodeLease',
+            registry_dot_v1_dot_national__service__pb2.GrantCodeLeaseRequest.SerializeToString,
+            registry_dot_v1_dot_code__pb2.CodeLease.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCodeLeases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/ListCodeLeases',
+            registry_dot_v1_dot_national__service__pb2.ListCodeLeasesRequest.SerializeToString,
+            registry_dot_v1_dot_national__service__pb2.ListCodeLeasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeCodeLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/RevokeCodeLease',
+            registry_dot_v1_dot_national__service__pb2.RevokeCodeLeaseRequest.SerializeToString,
+            registry_dot_v1_dot_code__pb2.CodeLease.FromString,
             options,
             channel_credentials,
             insecure,

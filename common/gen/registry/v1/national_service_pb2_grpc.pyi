@@ -70,6 +70,31 @@ class NationalServiceStub:
     registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
     for a reused request id with other content, or a registration that has its code already.
     """
+    GrantCodeLease: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.GrantCodeLeaseRequest, _code_pb2.CodeLease]
+    """Grants the calling node a code lease (CodeLease in code.proto): a range of serials of its own
+    namespace for `object_type` and `year`, of the size and term the national node's settings give,
+    signed with the log's key and entered in the log. A node asks ahead of need and renews in the
+    background; it may hold a few open leases per namespace at once (the current one and its
+    successor).
+
+    Idempotent by `request_id` (scope: the calling node): a repeat returns the lease granted the
+    first time. Errors: INVALID_ARGUMENT for a malformed field, `CODE_LEASE_YEAR` for a year other
+    than this one (or, in the year's last days, the next); PERMISSION_DENIED for another node than
+    the caller's, or a node that does not run its own registration; FAILED_PRECONDITION
+    `CODE_LEASES_OPEN` when the node holds as many open leases of the namespace as it may.
+    """
+    ListCodeLeases: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.ListCodeLeasesRequest, _national_service_pb2.ListCodeLeasesResponse]
+    """Lists code leases, newest first: a node its own (`node` must be the caller), coordinators and
+    auditors any node's or all. A node reads the revocations of its leases here.
+    """
+    RevokeCodeLease: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.RevokeCodeLeaseRequest, _code_pb2.CodeLease]
+    """Revokes a code lease (coordinators): from the moment the national node records it, no code from
+    the lease reaches the log in a change the node committed after its last report (a node that is
+    cut off learns of it when the link returns, and its codes from then on are refused). Entered in
+    the log (`code_lease_revocation`). Revoking a revoked lease again returns it as it is.
+
+    Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
+    """
     ListOrphanedCodes: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.ListOrphanedCodesRequest, _national_service_pb2.ListOrphanedCodesResponse]
     """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
     ledger does not hold under that code (the node that asked never sent the coded registration up:
@@ -151,6 +176,31 @@ class NationalServiceAsyncStub(NationalServiceStub):
     (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
     registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
     for a reused request id with other content, or a registration that has its code already.
+    """
+    GrantCodeLease: _aio.UnaryUnaryMultiCallable[_national_service_pb2.GrantCodeLeaseRequest, _code_pb2.CodeLease]  # type: ignore[assignment]
+    """Grants the calling node a code lease (CodeLease in code.proto): a range of serials of its own
+    namespace for `object_type` and `year`, of the size and term the national node's settings give,
+    signed with the log's key and entered in the log. A node asks ahead of need and renews in the
+    background; it may hold a few open leases per namespace at once (the current one and its
+    successor).
+
+    Idempotent by `request_id` (scope: the calling node): a repeat returns the lease granted the
+    first time. Errors: INVALID_ARGUMENT for a malformed field, `CODE_LEASE_YEAR` for a year other
+    than this one (or, in the year's last days, the next); PERMISSION_DENIED for another node than
+    the caller's, or a node that does not run its own registration; FAILED_PRECONDITION
+    `CODE_LEASES_OPEN` when the node holds as many open leases of the namespace as it may.
+    """
+    ListCodeLeases: _aio.UnaryUnaryMultiCallable[_national_service_pb2.ListCodeLeasesRequest, _national_service_pb2.ListCodeLeasesResponse]  # type: ignore[assignment]
+    """Lists code leases, newest first: a node its own (`node` must be the caller), coordinators and
+    auditors any node's or all. A node reads the revocations of its leases here.
+    """
+    RevokeCodeLease: _aio.UnaryUnaryMultiCallable[_national_service_pb2.RevokeCodeLeaseRequest, _code_pb2.CodeLease]  # type: ignore[assignment]
+    """Revokes a code lease (coordinators): from the moment the national node records it, no code from
+    the lease reaches the log in a change the node committed after its last report (a node that is
+    cut off learns of it when the link returns, and its codes from then on are refused). Entered in
+    the log (`code_lease_revocation`). Revoking a revoked lease again returns it as it is.
+
+    Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
     """
     ListOrphanedCodes: _aio.UnaryUnaryMultiCallable[_national_service_pb2.ListOrphanedCodesRequest, _national_service_pb2.ListOrphanedCodesResponse]  # type: ignore[assignment]
     """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
@@ -236,6 +286,49 @@ class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
         (mode PROXY); FAILED_PRECONDITION `REGISTRATION_NOT_IN_LEDGER` when the ledger does not hold the
         registration (yet), `REGISTRATION_NOT_CODABLE` when it holds it in another state; ALREADY_EXISTS
         for a reused request id with other content, or a registration that has its code already.
+        """
+
+    @_abc_1.abstractmethod
+    def GrantCodeLease(
+        self,
+        request: _national_service_pb2.GrantCodeLeaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_code_pb2.CodeLease, _abc.Awaitable[_code_pb2.CodeLease]]:
+        """Grants the calling node a code lease (CodeLease in code.proto): a range of serials of its own
+        namespace for `object_type` and `year`, of the size and term the national node's settings give,
+        signed with the log's key and entered in the log. A node asks ahead of need and renews in the
+        background; it may hold a few open leases per namespace at once (the current one and its
+        successor).
+
+        Idempotent by `request_id` (scope: the calling node): a repeat returns the lease granted the
+        first time. Errors: INVALID_ARGUMENT for a malformed field, `CODE_LEASE_YEAR` for a year other
+        than this one (or, in the year's last days, the next); PERMISSION_DENIED for another node than
+        the caller's, or a node that does not run its own registration; FAILED_PRECONDITION
+        `CODE_LEASES_OPEN` when the node holds as many open leases of the namespace as it may.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCodeLeases(
+        self,
+        request: _national_service_pb2.ListCodeLeasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_national_service_pb2.ListCodeLeasesResponse, _abc.Awaitable[_national_service_pb2.ListCodeLeasesResponse]]:
+        """Lists code leases, newest first: a node its own (`node` must be the caller), coordinators and
+        auditors any node's or all. A node reads the revocations of its leases here.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeCodeLease(
+        self,
+        request: _national_service_pb2.RevokeCodeLeaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_code_pb2.CodeLease, _abc.Awaitable[_code_pb2.CodeLease]]:
+        """Revokes a code lease (coordinators): from the moment the national node records it, no code from
+        the lease reaches the log in a change the node committed after its last report (a node that is
+        cut off learns of it when the link returns, and its codes from then on are refused). Entered in
+        the log (`code_lease_revocation`). Revoking a revoked lease again returns it as it is.
+
+        Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
         """
 
     @_abc_1.abstractmethod

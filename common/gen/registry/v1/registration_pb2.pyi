@@ -444,7 +444,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, name: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., reason: _Optional[str] = ..., application_id: _Optional[str] = ..., registration_state: _Optional[_Union[Registration.State, str]] = ..., application_state: _Optional[_Union[Application.State, str]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Confirmation(_message.Message):
-    __slots__ = ("code", "registration", "object_type", "subject", "data_name", "version", "state", "valid_from", "valid_until", "issue_time", "content_sha256", "tlog_proof", "tlog_proof_status", "cosigned_by", "witnesses_pending")
+    __slots__ = ("code", "registration", "object_type", "subject", "data_name", "version", "state", "valid_from", "valid_until", "issue_time", "content_sha256", "tlog_proof", "tlog_proof_status", "cosigned_by", "witnesses_pending", "code_lease")
     CODE_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -460,6 +460,7 @@ class Confirmation(_message.Message):
     TLOG_PROOF_STATUS_FIELD_NUMBER: _ClassVar[int]
     COSIGNED_BY_FIELD_NUMBER: _ClassVar[int]
     WITNESSES_PENDING_FIELD_NUMBER: _ClassVar[int]
+    CODE_LEASE_FIELD_NUMBER: _ClassVar[int]
     code: str
     registration: str
     object_type: ObjectType
@@ -475,4 +476,5 @@ class Confirmation(_message.Message):
     tlog_proof_status: str
     cosigned_by: _containers.RepeatedScalarFieldContainer[str]
     witnesses_pending: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, code: _Optional[str] = ..., registration: _Optional[str] = ..., object_type: _Optional[_Union[ObjectType, str]] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., data_name: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[_Union[Registration.State, str]] = ..., valid_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., valid_until: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_sha256: _Optional[str] = ..., tlog_proof: _Optional[str] = ..., tlog_proof_status: _Optional[str] = ..., cosigned_by: _Optional[_Iterable[str]] = ..., witnesses_pending: _Optional[_Iterable[str]] = ...) -> None: ...
+    code_lease: str
+    def __init__(self, code: _Optional[str] = ..., registration: _Optional[str] = ..., object_type: _Optional[_Union[ObjectType, str]] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., data_name: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[_Union[Registration.State, str]] = ..., valid_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., valid_until: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_sha256: _Optional[str] = ..., tlog_proof: _Optional[str] = ..., tlog_proof_status: _Optional[str] = ..., cosigned_by: _Optional[_Iterable[str]] = ..., witnesses_pending: _Optional[_Iterable[str]] = ..., code_lease: _Optional[str] = ...) -> None: ...
