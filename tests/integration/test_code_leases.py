@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -31,13 +30,12 @@ import pytest
 from common import codes
 from common.clock import CHINA
 from common.gen.registry.v1 import code_pb2, sync_pb2
-from common.gen.registry.v1 import log_service_pb2 as ls
-from common.gen.registry.v1 import log_service_pb2_grpc as ls_grpc
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
-from common.transparency.entry import open_lease, parse_entry
+from common.transparency.entry import open_lease
 from tests.cluster import Cluster
+from tests.outage import account, log_entries, run_outage
 from tests.sync_support import awaiting_code
 from tests.trust import channel, token, trust
 
@@ -67,13 +65,7 @@ def _as(cluster: Cluster, region: str | None, role: str = "") -> ns_grpc.Nationa
 
 
 def _log_entries(cluster: Cluster) -> list[dict[str, object]]:
-    stub = ls_grpc.LogServiceStub(channel(cluster.national_address, national=True))
-    entries: list[dict[str, object]] = []
-    while True:
-        page = stub.ListEntries(ls.ListEntriesRequest(start_index=len(entries), page_size=1000), timeout=10)
-        if not page.entries:
-            return entries
-        entries.extend(parse_entry(e.entry) for e in page.entries)
+    return log_entries(cluster.national_address)
 
 
 def _grant(
@@ -227,56 +219,16 @@ def test_only_a_code_given_from_the_nodes_own_lease_while_the_national_node_was_
     }
 
 
-def account(entries: list[dict[str, object]]) -> dict[tuple[str, str, int], dict[str, int]]:
-    """Every serial of each namespace, from the log alone: assigned when asked, given from a lease, in
-    an open lease, or recorded never used. Asserts that no serial is two of these (or used twice) and
-    that the serials of a namespace run from 1 without a gap."""
-    serials: dict[tuple[str, str, int], dict[int, str]] = defaultdict(dict)
-    leases: dict[str, tuple[tuple[str, str, int], int, int]] = {}
-
-    def mark(namespace: tuple[str, str, int], serial: int, what: str) -> None:
-        held = serials[namespace].get(serial)
-        assert held is None or (held == "leased" and what in ("leased_used", "never_used")), (
-            f"serial {serial} of {namespace} is {held} and {what}"
-        )
-        serials[namespace][serial] = what
-
-    for e in entries:
-        if e["kind"] == "code_lease":
-            ns_key = (str(e["issuer"]), str(e["object_type"]), int(str(e["year"])))
-            first, last = int(str(e["first_serial"])), int(str(e["last_serial"]))
-            leases[str(e["code_lease"])] = (ns_key, first, last)
-            for serial in range(first, last + 1):
-                mark(ns_key, serial, "leased")
-        elif e["kind"] == "code_assignment":
-            ns_key = (str(e["issuer"]), str(e["object_type"]), int(str(e["year"])))
-            serial = int(str(e["serial"]))
-            if "code_lease" in e:
-                namespace, first, last = leases[str(e["code_lease"])]
-                assert namespace == ns_key and first <= serial <= last
-                mark(ns_key, serial, "leased_used")
-            else:
-                mark(ns_key, serial, "assigned")
-        elif e["kind"] == "code_lease_settlement":
-            namespace, _, _ = leases[str(e["code_lease"])]
-            for part in filter(None, str(e["unused"]).split(",")):
-                low, high = (int(x) for x in part.split("-"))
-                for serial in range(low, high + 1):
-                    mark(namespace, serial, "never_used")
-    result: dict[tuple[str, str, int], dict[str, int]] = {}
-    for namespace, marks in serials.items():
-        assert sorted(marks) == list(range(1, len(marks) + 1)), f"{namespace} has a gap"
-        counts = {"assigned": 0, "leased_used": 0, "open": 0, "never_used": 0}
-        for what in marks.values():
-            counts["open" if what == "leased" else what] += 1
-        result[namespace] = counts
-    return result
+#: The outage in CI; ``python -m benchmarks.offline_coding`` runs the same scenario for 60 s.
+OUTAGE_SECONDS = 15.0
 
 
-def _wait(condition: Callable[[], bool], timeout: float, message: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out: {message}")
-        time.sleep(0.2)
-    return time.monotonic() - started
+@pytest.mark.slow
+def test_a_province_codes_through_a_national_outage_under_load_and_every_code_verifies_after(
+    cluster: Cluster, report: Callable[[str], None]
+) -> None:
+    outage = run_outage(cluster, OUTAGE_SECONDS)
+    report(outage.summary())
+    jiangsu = outage.namespaces[("320000", "PUBLIC_DATA_RESOURCE", 27)]
+    assert jiangsu["leased_used"] == outage.coded_offline
+    assert jiangsu["assigned"] > 0, "the province also coded online, before and after the outage"
