@@ -58,3 +58,40 @@ def orphaned(
         ns.ListOrphanedCodesResponse(orphaned_codes=found),
         lambda: render.orphaned_codes_table(found, grace=grace.strip()),
     )
+
+
+@codes_app.command("leases")
+def leases(
+    ctx: typer.Context,
+    node: Annotated[
+        str,
+        typer.Option("--node", metavar="REGION", help="Only this node's leases (a node must name itself)."),
+    ] = "",
+) -> None:
+    """List code leases, newest first: the serials each node may code from while the national node is
+    unreachable, how many it used, and whether the lease is open, revoked or settled."""
+    options = options_of(ctx)
+    request = ns.ListCodeLeasesRequest(page_size=500, node=f"nodes/{node}" if node else "")
+    with session_for(options, national=True) as session:
+        found = session.pages("ListCodeLeases", request, "code_leases")
+    emit(options, ns.ListCodeLeasesResponse(code_leases=found), lambda: render.code_leases_table(found))
+
+
+@codes_app.command("revoke-lease")
+def revoke_lease(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="LEASE", help="codeLeases/{issuer}-{type}-{year}-{serial}")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (entered in the log).")],
+) -> None:
+    """Revoke a code lease (coordinators): no code from it in a change the node committed after its
+    last report reaches the log; once the node has sent up the rest, its unused serials are recorded
+    never used."""
+    options = options_of(ctx)
+    lease_name = name if name.startswith("codeLeases/") else f"codeLeases/{name}"
+    with session_for(options, national=True) as session:
+        lease = session.call(
+            "RevokeCodeLease",
+            ns.RevokeCodeLeaseRequest(name=lease_name, reason=reason),
+            request_id=lease_name,
+        )
+    emit(options, lease, lambda: render.code_leases_table([lease]))

@@ -529,6 +529,29 @@ def orphaned_codes_table(orphans: Sequence[ns.OrphanedCode], *, grace: str) -> T
     return table
 
 
+def code_leases_table(leases: Sequence[code_pb2.CodeLease]) -> Table | Text:
+    """Code leases: whose, which serials, until when, how used."""
+    if not leases:
+        return Text("no code leases")
+    table = _table(
+        _plural(len(leases), "code lease"),
+        ["lease", "node", "type", "serials", "valid until (CST)", "state", "used", "never used"],
+    )
+    for lease in leases:
+        state = enum_name(code_pb2.CodeLease.State, lease.state)
+        table.add_row(
+            Text(lease.name.removeprefix("codeLeases/")),
+            Text(lease.node),
+            Text(enum_name(r.ObjectType, lease.object_type)),
+            Text(f"{lease.first_serial}-{lease.last_serial}"),
+            Text(format_time(lease.valid_until)),
+            Text(state, style="yellow" if state == "REVOKED" else ""),
+            Text(str(lease.used_count)),
+            Text(str(lease.unused_count) if state == "SETTLED" else ""),
+        )
+    return table
+
+
 # --- interconnection: sync health, agreement, onboarding, transfers, the national ledger -------------
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
+from google.protobuf import json_format
 
 from common import codes
 from common.clock import CHINA
@@ -35,6 +36,7 @@ from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.transparency.entry import open_lease
 from tests.cluster import Cluster
+from tests.nodes import registryctl
 from tests.outage import account, log_entries, run_outage
 from tests.sync_support import awaiting_code
 from tests.trust import channel, token, trust
@@ -158,12 +160,29 @@ def test_only_a_code_given_from_the_nodes_own_lease_while_the_national_node_was_
     listed = jiangsu.ListCodeLeases(ns.ListCodeLeasesRequest(node="nodes/320000"), timeout=5).code_leases
     assert {lease.name for lease in listed} == {first.name, second.name, other_type.name}
 
-    # A coordinator revokes the second lease.
-    coordinator = _as(cluster, None, "coordinator")
-    revoked = coordinator.RevokeCodeLease(
-        ns.RevokeCodeLeaseRequest(name=second.name, reason="the node's key was exposed"), timeout=5
+    # A coordinator lists the leases and revokes the second one, on the command line.
+    where = cluster.national_address
+    bearer = token("coordinator-wu", ("coordinator",))
+    shown = registryctl(where, "codes", "leases", bearer=bearer, national=where, json_output=False)
+    assert shown.returncode == 0 and "4 code leases" in shown.stdout, shown.stderr
+    revoked = json_format.Parse(
+        registryctl(
+            where,
+            "codes",
+            "revoke-lease",
+            second.name,
+            "--reason",
+            "the node's key was exposed",
+            bearer=bearer,
+            national=where,
+        ).stdout,
+        code_pb2.CodeLease(),
     )
-    assert revoked.state == code_pb2.CodeLease.REVOKED
+    assert (revoked.name, revoked.state) == (second.name, code_pb2.CodeLease.REVOKED)
+    again = _as(cluster, None, "coordinator").RevokeCodeLease(
+        ns.RevokeCodeLeaseRequest(name=second.name, reason="again"), timeout=5
+    )
+    assert again.revoke_reason == "the node's key was exposed"  # revoking again changes nothing
 
     feed = Feed(cluster)
     a = awaiting_code("nodes/320000/registrations/leased-a")
