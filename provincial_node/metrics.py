@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from sqlmodel import col, func, select
 
+from common.clock import CHINA, Clock, SystemClock
+from common.codes import ObjectType
 from common.db import Database
 from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.metrics.telemetry import Telemetry
+from provincial_node.code_leases import OPEN, HeldLeaseRow, LeasedCodeRow
 from provincial_node.sync import SyncDaemon
 from provincial_node.witness import LogAlarmRow
 
@@ -26,9 +29,18 @@ __all__ = ["ALARM_KINDS", "watch_province"]
 ALARM_KINDS = tuple(k for k in ps.LogAlarm.Kind.keys() if not k.endswith("UNSPECIFIED"))
 
 
-def watch_province(telemetry: Telemetry, db: Database, daemon: SyncDaemon) -> None:
+def watch_province(
+    telemetry: Telemetry,
+    db: Database,
+    daemon: SyncDaemon,
+    clock: Clock | None = None,
+    *,
+    leases: bool = False,
+) -> None:
     if not telemetry.sampling:
         return
+    if leases:
+        _watch_leases(telemetry, db, clock or SystemClock())
     up = telemetry.gauge(
         "registry_upstream_up", "1 when the national node answered the sync daemon's last exchange, else 0."
     )
@@ -92,3 +104,42 @@ def watch_province(telemetry: Telemetry, db: Database, daemon: SyncDaemon) -> No
 
     telemetry.sample("the link to the national node", link)
     telemetry.sample("the witness's alarms", open_alarms)
+
+
+def _watch_leases(telemetry: Telemetry, db: Database, clock: Clock) -> None:
+    """The node's code leases: the serials it could code from in an outage now, per object type, and
+    the codes it gave from leases."""
+    usable = telemetry.gauge(
+        "registry_code_lease_serials_usable",
+        "Serials of this node's open code leases, in their term and year, not used yet: what it can code"
+        " while the national node is unreachable.",
+        ["object_type"],
+    )
+    given = telemetry.gauge(
+        "registry_code_lease_codes_given", "Codes this node gave from its code leases (since it began).", []
+    )
+
+    def sample() -> None:
+        now = clock.now()
+        with db.transaction(write=False) as session:
+            left = dict(
+                session.exec(
+                    select(
+                        HeldLeaseRow.object_type,
+                        func.sum(HeldLeaseRow.last_serial - HeldLeaseRow.next_serial + 1),
+                    )
+                    .where(
+                        HeldLeaseRow.state == OPEN,
+                        HeldLeaseRow.year == now.astimezone(CHINA).year,
+                        col(HeldLeaseRow.valid_from) <= now,
+                        col(HeldLeaseRow.valid_until) > now,
+                    )
+                    .group_by(col(HeldLeaseRow.object_type))
+                ).all()
+            )
+            count = session.exec(select(func.count()).select_from(LeasedCodeRow)).one()
+        for object_type in ObjectType:
+            usable.labels(object_type.name).set(int(left.get(int(object_type)) or 0))
+        given.set(count)
+
+    telemetry.sample("the code leases", sample)

@@ -120,7 +120,7 @@ def create_server(settings: ProvincialSettings) -> NodeServer:
     if telemetry is not None:
         telemetry.watch_database(db)
         telemetry.watch_trust(settings.tls.cert_file, settings.tls.crl_file)
-        watch_province(telemetry, db, daemon)
+        watch_province(telemetry, db, daemon, clock, leases=keeper is not None)
         watch_duties(telemetry, db, registration.procedure)
         on_start.append(telemetry.start)
         on_stop.insert(0, telemetry.stop)
