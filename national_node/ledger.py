@@ -672,6 +672,8 @@ class Ledger:
                     change.demand.ParseFromString(row.notice)
                 elif row.notice is not None and row.kind == "SHARE_REQUEST":
                     change.share_request.ParseFromString(row.notice)
+                elif row.notice is not None and row.kind == "CORRECTION":
+                    change.correction.ParseFromString(row.notice)
                 yield change
             sent += len(rows)
             after = rows[-1].sequence

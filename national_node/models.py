@@ -21,6 +21,7 @@ __all__ = [
     "CodeAssignmentRow",
     "CodeCounterRow",
     "CodeLeaseRow",
+    "LedgerCorrectionRow",
     "LinkSilenceRow",
     "DemandAnswerRow",
     "DisclosureCodeRow",
@@ -124,6 +125,29 @@ class CodeLeaseRow(SQLModel, table=True):
     settled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     used: int = Field(default=0, sa_type=BigInteger)
     unused: int = Field(default=0, sa_type=BigInteger)
+
+
+class LedgerCorrectionRow(SQLModel, table=True):
+    """A correction request of the national coordinators (:mod:`national_node.corrections`)."""
+
+    __tablename__ = "ledger_corrections"
+    __table_args__ = (
+        UniqueConstraint("requested_by", "request_id", name="uq_ledger_corrections_request"),
+        Index("ix_ledger_corrections_uid", "uid"),
+        Index("ix_ledger_corrections_node", "node", "filed_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    requested_by: str = Field(max_length=200)
+    request_id: str = Field(max_length=64)
+    digest: str = Field(max_length=64)
+    uid: str = Field(max_length=36)
+    registration: str = Field(max_length=200)
+    code: str = Field(max_length=19)
+    node: str = Field(max_length=6)
+    #: The request as filed (``registry.v1.LedgerCorrection`` without its state and history).
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class LinkSilenceRow(SQLModel, table=True):

@@ -33,6 +33,7 @@ from common.transparency import NoteError, Signer
 from national_node import words
 from national_node.code_leases import CodeLeases, LeaseSettler
 from national_node.coding import CodingAuthority
+from national_node.corrections import CorrectionDesk
 from national_node.demand_service import DemandServicer
 from national_node.demands import DemandDesk
 from national_node.directory import sync_directory
@@ -205,6 +206,7 @@ def create_server(
                     objections=ObjectionDesk(db, clock, own=own_objection(registration.servicer)),
                     duplicates=duplicates,
                     code_leases=code_leases,
+                    corrections=CorrectionDesk(db, clock, tokens, own=registration.procedure),
                 ),
             ),
             (REGISTRATION_SERVICE, registration.servicer),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from common import codes, names, regions
 from common.db import Database
 from common.errors import InvalidArgument, InvalidValue, NotFound
-from common.gen.registry.v1 import code_pb2, node_pb2
+from common.gen.registry.v1 import code_pb2, correction_pb2, node_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
 from common.paging import PageTokens
@@ -18,6 +18,7 @@ from common.rpc.call import Call
 from common.validation import Checker, parse_code
 from national_node.code_leases import LEASE_NAME, CodeLeases, lease_message
 from national_node.coding import Assignment, CodeRequest, CodingAuthority, Orphan
+from national_node.corrections import CorrectionDesk
 from national_node.directory import get_node, list_nodes
 from national_node.duplicates import DuplicateFinder
 from national_node.models import CodeAssignmentRow, NodeRow
@@ -94,11 +95,13 @@ class NationalServicer:
         objections: ObjectionDesk,
         duplicates: DuplicateFinder,
         code_leases: CodeLeases,
+        corrections: CorrectionDesk,
     ) -> None:
         self._db, self._authority, self._tokens = db, authority, tokens
         self._revocations = revocations
         self._objections, self._duplicates = objections, duplicates
         self._leases = code_leases
+        self._corrections = corrections
 
     def AssignCode(self, request: ns.AssignCodeRequest, call: Call) -> code_pb2.CodeAssignment:
         check = Checker()
@@ -182,6 +185,21 @@ class NationalServicer:
             check.fail("reason", "FIELD_REQUIRED", "must be 1 to 500 characters")
         check.done()
         return lease_message(self._leases.revoke(request.name, reason))
+
+    def FileLedgerCorrection(
+        self, request: ns.FileLedgerCorrectionRequest, call: Call
+    ) -> correction_pb2.LedgerCorrection:
+        return self._corrections.file(request, actor=call.actor)
+
+    def GetLedgerCorrection(
+        self, request: ns.GetLedgerCorrectionRequest, call: Call
+    ) -> correction_pb2.LedgerCorrection:
+        return self._corrections.get(request.name)
+
+    def ListLedgerCorrections(
+        self, request: ns.ListLedgerCorrectionsRequest, call: Call
+    ) -> ns.ListLedgerCorrectionsResponse:
+        return self._corrections.list(request)
 
     def ListOrphanedCodes(
         self, request: ns.ListOrphanedCodesRequest, call: Call

@@ -60,6 +60,7 @@ from common.rpc.channels import ReplaceableChannel, channel_closed
 from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import KeyFile
+from common.sync.corrections import open_correction
 from common.sync.notices import note_demand, note_share_request
 from common.sync.objections import file_forwarded
 from common.sync.records import export_record, import_record, record_digest
@@ -383,6 +384,10 @@ class SyncDaemon:
                 self._file_objection(session, change.objection)
             elif kind in ("DEMAND", "SHARE_REQUEST"):
                 self._note(session, change)
+            elif kind == "CORRECTION":
+                if self.procedure is None:
+                    raise RuntimeError("this sync daemon was built without the registration procedure")
+                open_correction(self.procedure, session, change.correction)
             elif kind == "TRANSFER_RELEASE":
                 self._release(session, change)
             elif kind != "TRANSFER_OFFER":
@@ -396,6 +401,7 @@ class SyncDaemon:
             change.objection.registration
             or change.demand.name
             or change.share_request.name
+            or change.correction.name
             or change.record.registration.code
             or change.record.registration.uid,
         )

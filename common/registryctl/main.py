@@ -6,6 +6,7 @@ import typer
 
 from common.registryctl import (  # noqa: F401  (they register the commands)
     code_commands,
+    correction_commands,
     demand_commands,
     disclosure_commands,
     golden_commands,

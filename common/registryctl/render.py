@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from common.gen.registry.v1 import code_pb2, node_pb2, sync_pb2
+from common.gen.registry.v1 import code_pb2, correction_pb2, node_pb2, sync_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import provincial_service_pb2 as ps
 from common.gen.registry.v1 import registration_pb2 as r
@@ -525,6 +525,26 @@ def orphaned_codes_table(orphans: Sequence[ns.OrphanedCode], *, grace: str) -> T
             Text(assignment.requested_by),
             Text(format_time(assignment.assign_time)),
             held,
+        )
+    return table
+
+
+def corrections_table(corrections: Sequence[correction_pb2.LedgerCorrection]) -> Table | Text:
+    """The coordinators' correction requests."""
+    if not corrections:
+        return Text("no correction requests")
+    table = _table(
+        _plural(len(corrections), "correction request"),
+        ["request", "code", "node", "state", "filed (CST)", "problem"],
+    )
+    for c in corrections:
+        table.add_row(
+            Text(c.name.removeprefix("ledgerCorrections/")),
+            Text(c.code),
+            Text(c.managing_node),
+            Text(enum_name(correction_pb2.LedgerCorrection.State, c.state)),
+            Text(format_time(c.file_time)),
+            Text(c.problem[:60]),
         )
     return table
 

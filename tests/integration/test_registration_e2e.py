@@ -25,6 +25,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from common import codes
+from common.gen.registry.v1 import correction_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
 from common.gen.registry.v1 import registration_pb2 as r
@@ -32,7 +33,7 @@ from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
 from common.registration.content import canonical_json, content_sha256
 from tests.factories import make_content, make_uscc
-from tests.nodes import NodeProcess, free_port, wait_until
+from tests.nodes import NodeProcess, free_port, registryctl, wait_until
 from tests.trust import channel, metadata, token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -342,6 +343,131 @@ def test_change_then_deregistration_keep_the_code(federation: Federation) -> Non
         )
     assert _error(caught.value)[:2] == (grpc.StatusCode.FAILED_PRECONDITION, "REGISTRATION_NOT_ACTIVE")
     assert _state(stub, name) == before
+
+
+def _corrections(federation: Federation) -> int:
+    with sqlite3.connect(federation.national_db) as db:
+        return int(db.execute("SELECT count(*) FROM ledger_corrections").fetchone()[0])
+
+
+def test_a_coordinators_correction_is_made_by_the_province_and_its_outcome_comes_back(
+    federation: Federation,
+) -> None:
+    stub = federation.registrations(federation.province)
+    name = _apply(stub, "320000", 1, _content()).name
+    _to_announcement(stub, name)
+    active = _wait_active(stub, name)
+
+    def in_ledger() -> bool:
+        with sqlite3.connect(federation.national_db) as db:
+            return db.execute("SELECT 1 FROM ledger WHERE code = ?", (active.code,)).fetchone() is not None
+
+    wait_until(in_ledger, timeout=30, message="the coded registration in the national ledger")
+    coordinator = ns_grpc.NationalServiceStub(
+        federation.national.channel(bearer=token("coordinator-wu", ("coordinator",)))
+    )
+    evidence = r.Document(title="比对报告", uri="https://registry.invalid/reports/1", sha256="a" * 64)
+    filing = ns.FileLedgerCorrectionRequest(
+        code=active.code, problem="数据名称与实际数据不符", evidence=[evidence], request_id=_rid()
+    )
+    # Refusals write nothing: a clerk may not file one; bad input names its fields; an unknown code.
+    before = _corrections(federation)
+    clerk = ns_grpc.NationalServiceStub(federation.national.channel(bearer=token("clerk-li", ("clerk",))))
+    with pytest.raises(grpc.RpcError) as caught:
+        clerk.FileLedgerCorrection(filing, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    bad = ns.FileLedgerCorrectionRequest(
+        code=active.code,
+        problem=" ",
+        evidence=[r.Document(title="x", uri="nope", sha256="")],
+        request_id=_rid(),
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        coordinator.FileLedgerCorrection(bad, timeout=10)
+    assert _error(caught.value)[0] == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(_error(caught.value)[3]) == {"problem", "evidence[0].uri", "evidence[0].sha256"}
+    unknown = codes.generate(1, "320000", 2026, 987654)
+    with pytest.raises(grpc.RpcError) as caught:
+        coordinator.FileLedgerCorrection(
+            ns.FileLedgerCorrectionRequest(code=unknown, problem="x", evidence=[evidence], request_id=_rid()),
+            timeout=10,
+        )
+    assert _error(caught.value)[:2] == (grpc.StatusCode.NOT_FOUND, "REGISTRATION_NOT_FOUND")
+    assert _corrections(federation) == before
+
+    filed = coordinator.FileLedgerCorrection(filing, timeout=10)
+    assert filed.managing_node == "nodes/320000" and filed.requested_by == "coordinator-wu"
+    assert coordinator.FileLedgerCorrection(filing, timeout=10).name == filed.name  # a retry: the same
+    reused = ns.FileLedgerCorrectionRequest()
+    reused.CopyFrom(filing)
+    reused.problem = "另一个问题"
+    with pytest.raises(grpc.RpcError) as caught:
+        coordinator.FileLedgerCorrection(reused, timeout=10)
+    assert _error(caught.value)[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+
+    def correction() -> correction_pb2.LedgerCorrection:
+        return coordinator.GetLedgerCorrection(ns.GetLedgerCorrectionRequest(name=filed.name), timeout=10)
+
+    opened = wait_until(
+        lambda: (c := correction()).state == c.OPEN and c, timeout=30, message="the correction opened"
+    )
+    # At the province: a correction application, the coordinator as the one who asked.
+    reg = _state(stub, name)
+    assert (
+        reg.current_application.type == r.CORRECTION and reg.current_application.id == opened.application_id
+    )
+    history = stub.ListHistory(rs.ListHistoryRequest(parent=name), timeout=10).entries
+    assert (history[-1].actor, history[-1].action) == ("coordinator-wu via nodes/100000", "submit_correction")
+    assert history[-1].reason.startswith(filed.name)
+    # A second request while this one is open is refused, and writes nothing.
+    with pytest.raises(grpc.RpcError) as caught:
+        coordinator.FileLedgerCorrection(
+            ns.FileLedgerCorrectionRequest(
+                code=active.code, problem="再查", evidence=[evidence], request_id=_rid()
+            ),
+            timeout=10,
+        )
+    assert _error(caught.value)[:2] == (grpc.StatusCode.FAILED_PRECONDITION, "CORRECTION_OPEN")
+    assert _corrections(federation) == before + 1
+
+    # The province's staff: the reviewer asks the subject for corrected materials, the subject sends
+    # them, and the correction goes through to a new version.
+    stub.AcceptApplication(
+        rs.AcceptApplicationRequest(name=name, request_id=_rid()), metadata=ACTOR, timeout=10
+    )
+    stub.RequestCorrection(
+        rs.RequestCorrectionRequest(
+            name=name,
+            defects=[r.Defect(field="content.data_name", description="与实际数据不符")],
+            request_id=_rid(),
+        ),
+        metadata=ACTOR,
+        timeout=10,
+    )
+    corrected = make_content(active.content.subject.uscc, data_name=f"{active.content.data_name}（更正）")
+    stub.ResubmitApplication(
+        rs.ResubmitApplicationRequest(name=name, content=corrected, request_id=_rid()),
+        metadata=ACTOR,
+        timeout=10,
+    )
+    _to_announcement(stub, name)
+    done = wait_until(
+        lambda: (c := correction()).state == c.CORRECTED and c, timeout=60, message="the correction made"
+    )
+    assert _state(stub, name).content.data_name == corrected.data_name
+    steps = [entry.action for entry in done.history]
+    assert steps[0] == "submit_correction" and "request_correction" in steps and "resubmit" in steps
+    assert {entry.application_id for entry in done.history} == {opened.application_id}
+    listed = coordinator.ListLedgerCorrections(
+        ns.ListLedgerCorrectionsRequest(node="nodes/320000"), timeout=10
+    )
+    assert filed.name in [c.name for c in listed.ledger_corrections]
+    # The coordinator's command line says the same.
+    where, bearer = federation.national.address, token("coordinator-wu", ("coordinator",))
+    shown = registryctl(
+        where, "corrections", "show", filed.name, bearer=bearer, national=where, json_output=False
+    )
+    assert shown.returncode == 0 and f"{filed.name}  CORRECTED" in shown.stdout, shown.stderr
 
 
 def test_illegal_transition_is_failed_precondition_and_changes_nothing(federation: Federation) -> None:

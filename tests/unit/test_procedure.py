@@ -20,9 +20,11 @@ from common.calendar import WorkingCalendar
 from common.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
+from common.gen.registry.v1.correction_pb2 import LedgerCorrection
 from common.registration import queries
 from common.settings import TimeLimits
 from common.sync import records
+from common.sync.corrections import open_correction
 from common.sync.records import export_record, import_record, rename
 from tests.factories import make_uscc
 from tests.nodes import wait_until
@@ -1292,3 +1294,45 @@ def test_the_rule_applies_only_where_set_and_only_to_initial_registrations_under
     assert node.due() == []
     again = node.resubmit(product.name, changed(product.content, summary="新的摘要"))
     assert not again.current_application.HasField("initial_registration_due")
+
+
+# == A national coordinators' correction request, opened at the managing node ===============================
+
+
+def _active(node: Node) -> str:
+    name = node.create(content()).name
+    node.on(date(2026, 9, 29)).accept(name)
+    node.on(date(2026, 9, 30)).approve(name)
+    node.on(date(2026, 10, 8)).announce(name)
+    node.on(date(2026, 10, 22)).run_duties()
+    return name
+
+
+def _correction(name: str, number: int) -> LedgerCorrection:
+    return LedgerCorrection(
+        name=f"ledgerCorrections/0000000{number}-0000-4000-8000-000000000000",
+        registration=name,
+        problem="数据名称与实际数据不符",
+        evidence=[document("比对报告")],
+        requested_by="coordinator-wu",
+    )
+
+
+def test_a_correction_request_opens_a_correction_application_or_records_why_it_could_not(node: Node) -> None:
+    name = _active(node)
+    first = _correction(name, 1)
+    with node.db.transaction() as session:
+        assert open_correction(node.procedure, session, first)
+    reg = node.get(name)
+    app = reg.current_application
+    assert (app.type, app.state, reg.state) == (r.CORRECTION, App.SUBMITTED, Reg.ACTIVE)
+    assert node.actions(name)[-1] == "coordinator-wu via nodes/100000:submit_correction"
+    assert app.reason.startswith(first.name) and "比对报告" in app.reason
+    # A second request while the first is in progress: not opened, and the history says why.
+    second = _correction(name, 2)
+    with node.db.transaction() as session:
+        assert not open_correction(node.procedure, session, second)
+    last = node.history(name)[-1]
+    assert (last.action, last.actor) == ("correction_not_opened", "coordinator-wu via nodes/100000")
+    assert last.reason.startswith(second.name) and "still SUBMITTED" in last.reason
+    assert node.get(name).current_application.id == app.id  # the first application goes on

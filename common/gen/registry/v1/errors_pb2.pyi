@@ -120,6 +120,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CODE_LEASE_NOT_FOUND: _ClassVar[ErrorReason]
     CODE_LEASES_OPEN: _ClassVar[ErrorReason]
     CODE_LEASE_YEAR: _ClassVar[ErrorReason]
+    LEDGER_CORRECTION_NOT_FOUND: _ClassVar[ErrorReason]
+    CORRECTION_OPEN: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_FIELDS: ErrorReason
 INVALID_FIELD: ErrorReason
@@ -234,3 +236,5 @@ DISCLOSURE_NOT_FOUND: ErrorReason
 CODE_LEASE_NOT_FOUND: ErrorReason
 CODE_LEASES_OPEN: ErrorReason
 CODE_LEASE_YEAR: ErrorReason
+LEDGER_CORRECTION_NOT_FOUND: ErrorReason
+CORRECTION_OPEN: ErrorReason

@@ -29,11 +29,12 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from common.gen.registry.v1 import code_pb2 as registry_dot_v1_dot_code__pb2
+from common.gen.registry.v1 import correction_pb2 as registry_dot_v1_dot_correction__pb2
 from common.gen.registry.v1 import node_pb2 as registry_dot_v1_dot_node__pb2
 from common.gen.registry.v1 import registration_pb2 as registry_dot_v1_dot_registration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"registry/v1/national_service.proto\x12\x0bregistry.v1\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x16registry/v1/code.proto\x1a\x16registry/v1/node.proto\x1a\x1eregistry/v1/registration.proto\"}\n\x14\x46ileObjectionRequest\x12\x1a\n\x0cregistration\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\tobjection\x18\x02 \x01(\x0b\x32\x16.registry.v1.ObjectionB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\xd7\x01\n\x0e\x46iledObjection\x12\x14\n\x0cregistration\x18\x01 \x01(\t\x12\x15\n\rmanaging_node\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12-\n\tfile_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x10\x61nnouncement_end\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12$\n\x1c\x61nnouncement_end_provisional\x18\x06 \x01(\x08\"\x8a\x01\n\x15\x46indDuplicatesRequest\x12\x37\n\x07\x63ontent\x18\x01 \x01(\x0b\x32 .registry.v1.RegistrationContentB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cregistration\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1c\n\x0emax_candidates\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\"M\n\x16\x46indDuplicatesResponse\x12\x33\n\ncandidates\x18\x01 \x03(\x0b\x32\x1f.registry.v1.DuplicateCandidate\"\x1a\n\x18GetRevocationListRequest\"\x9a\x01\n\x0eRevocationList\x12\x0b\n\x03\x63rl\x18\x01 \x01(\x0c\x12.\n\nissue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10next_update_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrevoked_count\x18\x04 \x01(\x05\"\xf5\x01\n\x11\x41ssignCodeRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x02\xfa\x41\x12\n\x10registry.v1/Node\x12\x14\n\x06issuer\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0bobject_type\x18\x03 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x02\x12\x37\n\x0cregistration\x18\x04 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18registry.v1/Registration\x12\x1a\n\x0csubject_uscc\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\"\xa2\x01\n\x15GrantCodeLeaseRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x02\xfa\x41\x12\n\x10registry.v1/Node\x12\x32\n\x0bobject_type\x18\x02 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x02\x12\x12\n\x04year\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"g\n\x15ListCodeLeasesRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x01\xfa\x41\x12\n\x10registry.v1/Node\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x16ListCodeLeasesResponse\x12+\n\x0b\x63ode_leases\x18\x01 \x03(\x0b\x32\x16.registry.v1.CodeLease\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\\\n\x16RevokeCodeLeaseRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15registry.v1/CodeLease\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"M\n\x18GetCodeAssignmentRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1aregistry.v1/CodeAssignment\"\'\n\x11VerifyCodeRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xa6\x01\n\x12VerifyCodeResponse\x12\x13\n\x0bwell_formed\x18\x01 \x01(\x08\x12\'\n\x06\x64\x65\x66\x65\x63t\x18\x02 \x01(\x0e\x32\x17.registry.v1.CodeDefect\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x10\n\x08\x61ssigned\x18\x04 \x01(\x08\x12/\n\nassignment\x18\x05 \x01(\x0b\x32\x1b.registry.v1.CodeAssignment\"9\n\x0eGetNodeRequest\x12\'\n\x04name\x18\x01 \x01(\tB\x19\xe2\x41\x01\x02\xfa\x41\x12\n\x10registry.v1/Node\"9\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"N\n\x11ListNodesResponse\x12 \n\x05nodes\x18\x01 \x03(\x0b\x32\x11.registry.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x18ListOrphanedCodesRequest\x12.\n\x05grace\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x19ListOrphanedCodesResponse\x12\x31\n\x0eorphaned_codes\x18\x01 \x03(\x0b\x32\x19.registry.v1.OrphanedCode\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe4\x01\n\x0cOrphanedCode\x12/\n\nassignment\x18\x01 \x01(\x0b\x32\x1b.registry.v1.CodeAssignment\x12\x11\n\tin_ledger\x18\x02 \x01(\x08\x12\x35\n\x0cledger_state\x18\x03 \x01(\x0e\x32\x1f.registry.v1.Registration.State\x12@\n\x18ledger_application_state\x18\x04 \x01(\x0e\x32\x1e.registry.v1.Application.State\x12\x17\n\x0fledger_revision\x18\x05 \x01(\x03\x32\xd0\x08\n\x0fNationalService\x12N\n\nAssignCode\x12\x1e.registry.v1.AssignCodeRequest\x1a\x1b.registry.v1.CodeAssignment\"\x03\x90\x02\x02\x12Q\n\x0eGrantCodeLease\x12\".registry.v1.GrantCodeLeaseRequest\x1a\x16.registry.v1.CodeLease\"\x03\x90\x02\x02\x12^\n\x0eListCodeLeases\x12\".registry.v1.ListCodeLeasesRequest\x1a#.registry.v1.ListCodeLeasesResponse\"\x03\x90\x02\x01\x12S\n\x0fRevokeCodeLease\x12#.registry.v1.RevokeCodeLeaseRequest\x1a\x16.registry.v1.CodeLease\"\x03\x90\x02\x02\x12g\n\x11ListOrphanedCodes\x12%.registry.v1.ListOrphanedCodesRequest\x1a&.registry.v1.ListOrphanedCodesResponse\"\x03\x90\x02\x01\x12\x63\n\x11GetCodeAssignment\x12%.registry.v1.GetCodeAssignmentRequest\x1a\x1b.registry.v1.CodeAssignment\"\n\x90\x02\x01\xda\x41\x04name\x12R\n\nVerifyCode\x12\x1e.registry.v1.VerifyCodeRequest\x1a\x1f.registry.v1.VerifyCodeResponse\"\x03\x90\x02\x01\x12\x45\n\x07GetNode\x12\x1b.registry.v1.GetNodeRequest\x1a\x11.registry.v1.Node\"\n\x90\x02\x01\xda\x41\x04name\x12O\n\tListNodes\x12\x1d.registry.v1.ListNodesRequest\x1a\x1e.registry.v1.ListNodesResponse\"\x03\x90\x02\x01\x12\\\n\x11GetRevocationList\x12%.registry.v1.GetRevocationListRequest\x1a\x1b.registry.v1.RevocationList\"\x03\x90\x02\x01\x12T\n\rFileObjection\x12!.registry.v1.FileObjectionRequest\x1a\x1b.registry.v1.FiledObjection\"\x03\x90\x02\x02\x12^\n\x0e\x46indDuplicates\x12\".registry.v1.FindDuplicatesRequest\x1a#.registry.v1.FindDuplicatesResponse\"\x03\x90\x02\x01\x1a\x17\xca\x41\x14registry.data.gov.cnB\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"registry/v1/national_service.proto\x12\x0bregistry.v1\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x16registry/v1/code.proto\x1a\x1cregistry/v1/correction.proto\x1a\x16registry/v1/node.proto\x1a\x1eregistry/v1/registration.proto\"}\n\x14\x46ileObjectionRequest\x12\x1a\n\x0cregistration\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\tobjection\x18\x02 \x01(\x0b\x32\x16.registry.v1.ObjectionB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\xd7\x01\n\x0e\x46iledObjection\x12\x14\n\x0cregistration\x18\x01 \x01(\t\x12\x15\n\rmanaging_node\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12-\n\tfile_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x10\x61nnouncement_end\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12$\n\x1c\x61nnouncement_end_provisional\x18\x06 \x01(\x08\"\x8a\x01\n\x15\x46indDuplicatesRequest\x12\x37\n\x07\x63ontent\x18\x01 \x01(\x0b\x32 .registry.v1.RegistrationContentB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cregistration\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1c\n\x0emax_candidates\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\"M\n\x16\x46indDuplicatesResponse\x12\x33\n\ncandidates\x18\x01 \x03(\x0b\x32\x1f.registry.v1.DuplicateCandidate\"\x1a\n\x18GetRevocationListRequest\"\x9a\x01\n\x0eRevocationList\x12\x0b\n\x03\x63rl\x18\x01 \x01(\x0c\x12.\n\nissue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10next_update_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrevoked_count\x18\x04 \x01(\x05\"\xf5\x01\n\x11\x41ssignCodeRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x02\xfa\x41\x12\n\x10registry.v1/Node\x12\x14\n\x06issuer\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0bobject_type\x18\x03 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x02\x12\x37\n\x0cregistration\x18\x04 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18registry.v1/Registration\x12\x1a\n\x0csubject_uscc\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\"\xa2\x01\n\x15GrantCodeLeaseRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x02\xfa\x41\x12\n\x10registry.v1/Node\x12\x32\n\x0bobject_type\x18\x02 \x01(\x0e\x32\x17.registry.v1.ObjectTypeB\x04\xe2\x41\x01\x02\x12\x12\n\x04year\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"g\n\x15ListCodeLeasesRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x01\xfa\x41\x12\n\x10registry.v1/Node\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x16ListCodeLeasesResponse\x12+\n\x0b\x63ode_leases\x18\x01 \x03(\x0b\x32\x16.registry.v1.CodeLease\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\\\n\x16RevokeCodeLeaseRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15registry.v1/CodeLease\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x91\x01\n\x1b\x46ileLedgerCorrectionRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07problem\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x08\x65vidence\x18\x03 \x03(\x0b\x32\x15.registry.v1.DocumentB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"Q\n\x1aGetLedgerCorrectionRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1cregistry.v1/LedgerCorrection\"n\n\x1cListLedgerCorrectionsRequest\x12\'\n\x04node\x18\x01 \x01(\tB\x19\xe2\x41\x01\x01\xfa\x41\x12\n\x10registry.v1/Node\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x1dListLedgerCorrectionsResponse\x12\x39\n\x12ledger_corrections\x18\x01 \x03(\x0b\x32\x1d.registry.v1.LedgerCorrection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"M\n\x18GetCodeAssignmentRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1aregistry.v1/CodeAssignment\"\'\n\x11VerifyCodeRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xa6\x01\n\x12VerifyCodeResponse\x12\x13\n\x0bwell_formed\x18\x01 \x01(\x08\x12\'\n\x06\x64\x65\x66\x65\x63t\x18\x02 \x01(\x0e\x32\x17.registry.v1.CodeDefect\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x10\n\x08\x61ssigned\x18\x04 \x01(\x08\x12/\n\nassignment\x18\x05 \x01(\x0b\x32\x1b.registry.v1.CodeAssignment\"9\n\x0eGetNodeRequest\x12\'\n\x04name\x18\x01 \x01(\tB\x19\xe2\x41\x01\x02\xfa\x41\x12\n\x10registry.v1/Node\"9\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"N\n\x11ListNodesResponse\x12 \n\x05nodes\x18\x01 \x03(\x0b\x32\x11.registry.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x18ListOrphanedCodesRequest\x12.\n\x05grace\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x19ListOrphanedCodesResponse\x12\x31\n\x0eorphaned_codes\x18\x01 \x03(\x0b\x32\x19.registry.v1.OrphanedCode\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe4\x01\n\x0cOrphanedCode\x12/\n\nassignment\x18\x01 \x01(\x0b\x32\x1b.registry.v1.CodeAssignment\x12\x11\n\tin_ledger\x18\x02 \x01(\x08\x12\x35\n\x0cledger_state\x18\x03 \x01(\x0e\x32\x1f.registry.v1.Registration.State\x12@\n\x18ledger_application_state\x18\x04 \x01(\x0e\x32\x1e.registry.v1.Application.State\x12\x17\n\x0fledger_revision\x18\x05 \x01(\x03\x32\x96\x0b\n\x0fNationalService\x12N\n\nAssignCode\x12\x1e.registry.v1.AssignCodeRequest\x1a\x1b.registry.v1.CodeAssignment\"\x03\x90\x02\x02\x12Q\n\x0eGrantCodeLease\x12\".registry.v1.GrantCodeLeaseRequest\x1a\x16.registry.v1.CodeLease\"\x03\x90\x02\x02\x12^\n\x0eListCodeLeases\x12\".registry.v1.ListCodeLeasesRequest\x1a#.registry.v1.ListCodeLeasesResponse\"\x03\x90\x02\x01\x12S\n\x0fRevokeCodeLease\x12#.registry.v1.RevokeCodeLeaseRequest\x1a\x16.registry.v1.CodeLease\"\x03\x90\x02\x02\x12\x64\n\x14\x46ileLedgerCorrection\x12(.registry.v1.FileLedgerCorrectionRequest\x1a\x1d.registry.v1.LedgerCorrection\"\x03\x90\x02\x02\x12i\n\x13GetLedgerCorrection\x12\'.registry.v1.GetLedgerCorrectionRequest\x1a\x1d.registry.v1.LedgerCorrection\"\n\x90\x02\x01\xda\x41\x04name\x12s\n\x15ListLedgerCorrections\x12).registry.v1.ListLedgerCorrectionsRequest\x1a*.registry.v1.ListLedgerCorrectionsResponse\"\x03\x90\x02\x01\x12g\n\x11ListOrphanedCodes\x12%.registry.v1.ListOrphanedCodesRequest\x1a&.registry.v1.ListOrphanedCodesResponse\"\x03\x90\x02\x01\x12\x63\n\x11GetCodeAssignment\x12%.registry.v1.GetCodeAssignmentRequest\x1a\x1b.registry.v1.CodeAssignment\"\n\x90\x02\x01\xda\x41\x04name\x12R\n\nVerifyCode\x12\x1e.registry.v1.VerifyCodeRequest\x1a\x1f.registry.v1.VerifyCodeResponse\"\x03\x90\x02\x01\x12\x45\n\x07GetNode\x12\x1b.registry.v1.GetNodeRequest\x1a\x11.registry.v1.Node\"\n\x90\x02\x01\xda\x41\x04name\x12O\n\tListNodes\x12\x1d.registry.v1.ListNodesRequest\x1a\x1e.registry.v1.ListNodesResponse\"\x03\x90\x02\x01\x12\\\n\x11GetRevocationList\x12%.registry.v1.GetRevocationListRequest\x1a\x1b.registry.v1.RevocationList\"\x03\x90\x02\x01\x12T\n\rFileObjection\x12!.registry.v1.FileObjectionRequest\x1a\x1b.registry.v1.FiledObjection\"\x03\x90\x02\x02\x12^\n\x0e\x46indDuplicates\x12\".registry.v1.FindDuplicatesRequest\x1a#.registry.v1.FindDuplicatesResponse\"\x03\x90\x02\x01\x1a\x17\xca\x41\x14registry.data.gov.cnB\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -79,6 +80,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REVOKECODELEASEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\027\n\025registry.v1/CodeLease'
   _globals['_REVOKECODELEASEREQUEST'].fields_by_name['reason']._loaded_options = None
   _globals['_REVOKECODELEASEREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['code']._loaded_options = None
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['code']._serialized_options = b'\342A\001\002'
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['problem']._loaded_options = None
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['problem']._serialized_options = b'\342A\001\002'
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['evidence']._loaded_options = None
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['evidence']._serialized_options = b'\342A\001\002'
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_FILELEDGERCORRECTIONREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETLEDGERCORRECTIONREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETLEDGERCORRECTIONREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\036\n\034registry.v1/LedgerCorrection'
+  _globals['_LISTLEDGERCORRECTIONSREQUEST'].fields_by_name['node']._loaded_options = None
+  _globals['_LISTLEDGERCORRECTIONSREQUEST'].fields_by_name['node']._serialized_options = b'\342A\001\001\372A\022\n\020registry.v1/Node'
   _globals['_GETCODEASSIGNMENTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCODEASSIGNMENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032registry.v1/CodeAssignment'
   _globals['_VERIFYCODEREQUEST'].fields_by_name['code']._loaded_options = None
@@ -97,6 +110,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NATIONALSERVICE'].methods_by_name['ListCodeLeases']._serialized_options = b'\220\002\001'
   _globals['_NATIONALSERVICE'].methods_by_name['RevokeCodeLease']._loaded_options = None
   _globals['_NATIONALSERVICE'].methods_by_name['RevokeCodeLease']._serialized_options = b'\220\002\002'
+  _globals['_NATIONALSERVICE'].methods_by_name['FileLedgerCorrection']._loaded_options = None
+  _globals['_NATIONALSERVICE'].methods_by_name['FileLedgerCorrection']._serialized_options = b'\220\002\002'
+  _globals['_NATIONALSERVICE'].methods_by_name['GetLedgerCorrection']._loaded_options = None
+  _globals['_NATIONALSERVICE'].methods_by_name['GetLedgerCorrection']._serialized_options = b'\220\002\001\332A\004name'
+  _globals['_NATIONALSERVICE'].methods_by_name['ListLedgerCorrections']._loaded_options = None
+  _globals['_NATIONALSERVICE'].methods_by_name['ListLedgerCorrections']._serialized_options = b'\220\002\001'
   _globals['_NATIONALSERVICE'].methods_by_name['ListOrphanedCodes']._loaded_options = None
   _globals['_NATIONALSERVICE'].methods_by_name['ListOrphanedCodes']._serialized_options = b'\220\002\001'
   _globals['_NATIONALSERVICE'].methods_by_name['GetCodeAssignment']._loaded_options = None
@@ -113,46 +132,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NATIONALSERVICE'].methods_by_name['FileObjection']._serialized_options = b'\220\002\002'
   _globals['_NATIONALSERVICE'].methods_by_name['FindDuplicates']._loaded_options = None
   _globals['_NATIONALSERVICE'].methods_by_name['FindDuplicates']._serialized_options = b'\220\002\001'
-  _globals['_FILEOBJECTIONREQUEST']._serialized_start=305
-  _globals['_FILEOBJECTIONREQUEST']._serialized_end=430
-  _globals['_FILEDOBJECTION']._serialized_start=433
-  _globals['_FILEDOBJECTION']._serialized_end=648
-  _globals['_FINDDUPLICATESREQUEST']._serialized_start=651
-  _globals['_FINDDUPLICATESREQUEST']._serialized_end=789
-  _globals['_FINDDUPLICATESRESPONSE']._serialized_start=791
-  _globals['_FINDDUPLICATESRESPONSE']._serialized_end=868
-  _globals['_GETREVOCATIONLISTREQUEST']._serialized_start=870
-  _globals['_GETREVOCATIONLISTREQUEST']._serialized_end=896
-  _globals['_REVOCATIONLIST']._serialized_start=899
-  _globals['_REVOCATIONLIST']._serialized_end=1053
-  _globals['_ASSIGNCODEREQUEST']._serialized_start=1056
-  _globals['_ASSIGNCODEREQUEST']._serialized_end=1301
-  _globals['_GRANTCODELEASEREQUEST']._serialized_start=1304
-  _globals['_GRANTCODELEASEREQUEST']._serialized_end=1466
-  _globals['_LISTCODELEASESREQUEST']._serialized_start=1468
-  _globals['_LISTCODELEASESREQUEST']._serialized_end=1571
-  _globals['_LISTCODELEASESRESPONSE']._serialized_start=1573
-  _globals['_LISTCODELEASESRESPONSE']._serialized_end=1667
-  _globals['_REVOKECODELEASEREQUEST']._serialized_start=1669
-  _globals['_REVOKECODELEASEREQUEST']._serialized_end=1761
-  _globals['_GETCODEASSIGNMENTREQUEST']._serialized_start=1763
-  _globals['_GETCODEASSIGNMENTREQUEST']._serialized_end=1840
-  _globals['_VERIFYCODEREQUEST']._serialized_start=1842
-  _globals['_VERIFYCODEREQUEST']._serialized_end=1881
-  _globals['_VERIFYCODERESPONSE']._serialized_start=1884
-  _globals['_VERIFYCODERESPONSE']._serialized_end=2050
-  _globals['_GETNODEREQUEST']._serialized_start=2052
-  _globals['_GETNODEREQUEST']._serialized_end=2109
-  _globals['_LISTNODESREQUEST']._serialized_start=2111
-  _globals['_LISTNODESREQUEST']._serialized_end=2168
-  _globals['_LISTNODESRESPONSE']._serialized_start=2170
-  _globals['_LISTNODESRESPONSE']._serialized_end=2248
-  _globals['_LISTORPHANEDCODESREQUEST']._serialized_start=2250
-  _globals['_LISTORPHANEDCODESREQUEST']._serialized_end=2363
-  _globals['_LISTORPHANEDCODESRESPONSE']._serialized_start=2365
-  _globals['_LISTORPHANEDCODESRESPONSE']._serialized_end=2468
-  _globals['_ORPHANEDCODE']._serialized_start=2471
-  _globals['_ORPHANEDCODE']._serialized_end=2699
-  _globals['_NATIONALSERVICE']._serialized_start=2702
-  _globals['_NATIONALSERVICE']._serialized_end=3806
+  _globals['_FILEOBJECTIONREQUEST']._serialized_start=335
+  _globals['_FILEOBJECTIONREQUEST']._serialized_end=460
+  _globals['_FILEDOBJECTION']._serialized_start=463
+  _globals['_FILEDOBJECTION']._serialized_end=678
+  _globals['_FINDDUPLICATESREQUEST']._serialized_start=681
+  _globals['_FINDDUPLICATESREQUEST']._serialized_end=819
+  _globals['_FINDDUPLICATESRESPONSE']._serialized_start=821
+  _globals['_FINDDUPLICATESRESPONSE']._serialized_end=898
+  _globals['_GETREVOCATIONLISTREQUEST']._serialized_start=900
+  _globals['_GETREVOCATIONLISTREQUEST']._serialized_end=926
+  _globals['_REVOCATIONLIST']._serialized_start=929
+  _globals['_REVOCATIONLIST']._serialized_end=1083
+  _globals['_ASSIGNCODEREQUEST']._serialized_start=1086
+  _globals['_ASSIGNCODEREQUEST']._serialized_end=1331
+  _globals['_GRANTCODELEASEREQUEST']._serialized_start=1334
+  _globals['_GRANTCODELEASEREQUEST']._serialized_end=1496
+  _globals['_LISTCODELEASESREQUEST']._serialized_start=1498
+  _globals['_LISTCODELEASESREQUEST']._serialized_end=1601
+  _globals['_LISTCODELEASESRESPONSE']._serialized_start=1603
+  _globals['_LISTCODELEASESRESPONSE']._serialized_end=1697
+  _globals['_REVOKECODELEASEREQUEST']._serialized_start=1699
+  _globals['_REVOKECODELEASEREQUEST']._serialized_end=1791
+  _globals['_FILELEDGERCORRECTIONREQUEST']._serialized_start=1794
+  _globals['_FILELEDGERCORRECTIONREQUEST']._serialized_end=1939
+  _globals['_GETLEDGERCORRECTIONREQUEST']._serialized_start=1941
+  _globals['_GETLEDGERCORRECTIONREQUEST']._serialized_end=2022
+  _globals['_LISTLEDGERCORRECTIONSREQUEST']._serialized_start=2024
+  _globals['_LISTLEDGERCORRECTIONSREQUEST']._serialized_end=2134
+  _globals['_LISTLEDGERCORRECTIONSRESPONSE']._serialized_start=2136
+  _globals['_LISTLEDGERCORRECTIONSRESPONSE']._serialized_end=2251
+  _globals['_GETCODEASSIGNMENTREQUEST']._serialized_start=2253
+  _globals['_GETCODEASSIGNMENTREQUEST']._serialized_end=2330
+  _globals['_VERIFYCODEREQUEST']._serialized_start=2332
+  _globals['_VERIFYCODEREQUEST']._serialized_end=2371
+  _globals['_VERIFYCODERESPONSE']._serialized_start=2374
+  _globals['_VERIFYCODERESPONSE']._serialized_end=2540
+  _globals['_GETNODEREQUEST']._serialized_start=2542
+  _globals['_GETNODEREQUEST']._serialized_end=2599
+  _globals['_LISTNODESREQUEST']._serialized_start=2601
+  _globals['_LISTNODESREQUEST']._serialized_end=2658
+  _globals['_LISTNODESRESPONSE']._serialized_start=2660
+  _globals['_LISTNODESRESPONSE']._serialized_end=2738
+  _globals['_LISTORPHANEDCODESREQUEST']._serialized_start=2740
+  _globals['_LISTORPHANEDCODESREQUEST']._serialized_end=2853
+  _globals['_LISTORPHANEDCODESRESPONSE']._serialized_start=2855
+  _globals['_LISTORPHANEDCODESRESPONSE']._serialized_end=2958
+  _globals['_ORPHANEDCODE']._serialized_start=2961
+  _globals['_ORPHANEDCODE']._serialized_end=3189
+  _globals['_NATIONALSERVICE']._serialized_start=3192
+  _globals['_NATIONALSERVICE']._serialized_end=4622
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import date_pb2 as _date_pb2
 from common.gen.registry.v1 import code_pb2 as _code_pb2
+from common.gen.registry.v1 import correction_pb2 as _correction_pb2
 from common.gen.registry.v1 import node_pb2 as _node_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
 from google.protobuf.internal import containers as _containers
@@ -128,6 +129,42 @@ class RevokeCodeLeaseRequest(_message.Message):
     name: str
     reason: str
     def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class FileLedgerCorrectionRequest(_message.Message):
+    __slots__ = ("code", "problem", "evidence", "request_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    problem: str
+    evidence: _containers.RepeatedCompositeFieldContainer[_registration_pb2.Document]
+    request_id: str
+    def __init__(self, code: _Optional[str] = ..., problem: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[_registration_pb2.Document, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetLedgerCorrectionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListLedgerCorrectionsRequest(_message.Message):
+    __slots__ = ("node", "page_size", "page_token")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    page_size: int
+    page_token: str
+    def __init__(self, node: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListLedgerCorrectionsResponse(_message.Message):
+    __slots__ = ("ledger_corrections", "next_page_token")
+    LEDGER_CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ledger_corrections: _containers.RepeatedCompositeFieldContainer[_correction_pb2.LedgerCorrection]
+    next_page_token: str
+    def __init__(self, ledger_corrections: _Optional[_Iterable[_Union[_correction_pb2.LedgerCorrection, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetCodeAssignmentRequest(_message.Message):
     __slots__ = ("name",)

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from common.gen.registry.v1 import code_pb2 as registry_dot_v1_dot_code__pb2
+from common.gen.registry.v1 import correction_pb2 as registry_dot_v1_dot_correction__pb2
 from common.gen.registry.v1 import national_service_pb2 as registry_dot_v1_dot_national__service__pb2
 from common.gen.registry.v1 import node_pb2 as registry_dot_v1_dot_node__pb2
 
@@ -68,6 +69,21 @@ class NationalServiceStub:
                 '/registry.v1.NationalService/RevokeCodeLease',
                 request_serializer=registry_dot_v1_dot_national__service__pb2.RevokeCodeLeaseRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_code__pb2.CodeLease.FromString,
+                _registered_method=True)
+        self.FileLedgerCorrection = channel.unary_unary(
+                '/registry.v1.NationalService/FileLedgerCorrection',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.FileLedgerCorrectionRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_correction__pb2.LedgerCorrection.FromString,
+                _registered_method=True)
+        self.GetLedgerCorrection = channel.unary_unary(
+                '/registry.v1.NationalService/GetLedgerCorrection',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.GetLedgerCorrectionRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_correction__pb2.LedgerCorrection.FromString,
+                _registered_method=True)
+        self.ListLedgerCorrections = channel.unary_unary(
+                '/registry.v1.NationalService/ListLedgerCorrections',
+                request_serializer=registry_dot_v1_dot_national__service__pb2.ListLedgerCorrectionsRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_national__service__pb2.ListLedgerCorrectionsResponse.FromString,
                 _registered_method=True)
         self.ListOrphanedCodes = channel.unary_unary(
                 '/registry.v1.NationalService/ListOrphanedCodes',
@@ -190,6 +206,35 @@ class NationalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FileLedgerCorrection(self, request, context):
+        """Files a correction request (LedgerCorrection in correction.proto) for a coded registration: the
+        coordinators found an error in it. The national node sends it to the managing node, which opens a
+        CORRECTION application with it; its state and steps are read with GetLedgerCorrection.
+
+        Idempotent by `request_id` (scope: the caller). Errors: INVALID_ARGUMENT for a malformed field;
+        NOT_FOUND `REGISTRATION_NOT_FOUND` for a code the ledger does not hold; FAILED_PRECONDITION
+        `REGISTRATION_NOT_ACTIVE` when it is not ACTIVE, `APPLICATION_IN_PROGRESS` when the ledger shows an
+        application of it in progress, `CORRECTION_OPEN` when a correction request of it is still open.
+        A refusal writes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLedgerCorrection(self, request, context):
+        """Gets a correction request, with its state and steps at the managing node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLedgerCorrections(self, request, context):
+        """Lists correction requests, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListOrphanedCodes(self, request, context):
         """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
         ledger does not hold under that code (the node that asked never sent the coded registration up:
@@ -288,6 +333,21 @@ def add_NationalServiceServicer_to_server(servicer, server):
                     servicer.RevokeCodeLease,
                     request_deserializer=registry_dot_v1_dot_national__service__pb2.RevokeCodeLeaseRequest.FromString,
                     response_serializer=registry_dot_v1_dot_code__pb2.CodeLease.SerializeToString,
+            ),
+            'FileLedgerCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileLedgerCorrection,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.FileLedgerCorrectionRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_correction__pb2.LedgerCorrection.SerializeToString,
+            ),
+            'GetLedgerCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLedgerCorrection,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.GetLedgerCorrectionRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_correction__pb2.LedgerCorrection.SerializeToString,
+            ),
+            'ListLedgerCorrections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLedgerCorrections,
+                    request_deserializer=registry_dot_v1_dot_national__service__pb2.ListLedgerCorrectionsRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_national__service__pb2.ListLedgerCorrectionsResponse.SerializeToString,
             ),
             'ListOrphanedCodes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrphanedCodes,
@@ -451,6 +511,87 @@ class NationalService:
             '/registry.v1.NationalService/RevokeCodeLease',
             registry_dot_v1_dot_national__service__pb2.RevokeCodeLeaseRequest.SerializeToString,
             registry_dot_v1_dot_code__pb2.CodeLease.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileLedgerCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/FileLedgerCorrection',
+            registry_dot_v1_dot_national__service__pb2.FileLedgerCorrectionRequest.SerializeToString,
+            registry_dot_v1_dot_correction__pb2.LedgerCorrection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLedgerCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/GetLedgerCorrection',
+            registry_dot_v1_dot_national__service__pb2.GetLedgerCorrectionRequest.SerializeToString,
+            registry_dot_v1_dot_correction__pb2.LedgerCorrection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLedgerCorrections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.NationalService/ListLedgerCorrections',
+            registry_dot_v1_dot_national__service__pb2.ListLedgerCorrectionsRequest.SerializeToString,
+            registry_dot_v1_dot_national__service__pb2.ListLedgerCorrectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@ The national node's own service: the coding authority and the node directory."""
 from collections import abc as _abc
 from grpc import aio as _aio
 from common.gen.registry.v1 import code_pb2 as _code_pb2
+from common.gen.registry.v1 import correction_pb2 as _correction_pb2
 from common.gen.registry.v1 import national_service_pb2 as _national_service_pb2
 from common.gen.registry.v1 import node_pb2 as _node_pb2
 import abc as _abc_1
@@ -95,6 +96,21 @@ class NationalServiceStub:
 
     Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
     """
+    FileLedgerCorrection: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.FileLedgerCorrectionRequest, _correction_pb2.LedgerCorrection]
+    """Files a correction request (LedgerCorrection in correction.proto) for a coded registration: the
+    coordinators found an error in it. The national node sends it to the managing node, which opens a
+    CORRECTION application with it; its state and steps are read with GetLedgerCorrection.
+
+    Idempotent by `request_id` (scope: the caller). Errors: INVALID_ARGUMENT for a malformed field;
+    NOT_FOUND `REGISTRATION_NOT_FOUND` for a code the ledger does not hold; FAILED_PRECONDITION
+    `REGISTRATION_NOT_ACTIVE` when it is not ACTIVE, `APPLICATION_IN_PROGRESS` when the ledger shows an
+    application of it in progress, `CORRECTION_OPEN` when a correction request of it is still open.
+    A refusal writes nothing.
+    """
+    GetLedgerCorrection: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.GetLedgerCorrectionRequest, _correction_pb2.LedgerCorrection]
+    """Gets a correction request, with its state and steps at the managing node."""
+    ListLedgerCorrections: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.ListLedgerCorrectionsRequest, _national_service_pb2.ListLedgerCorrectionsResponse]
+    """Lists correction requests, newest first."""
     ListOrphanedCodes: _grpc.UnaryUnaryMultiCallable[_national_service_pb2.ListOrphanedCodesRequest, _national_service_pb2.ListOrphanedCodesResponse]
     """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
     ledger does not hold under that code (the node that asked never sent the coded registration up:
@@ -202,6 +218,21 @@ class NationalServiceAsyncStub(NationalServiceStub):
 
     Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
     """
+    FileLedgerCorrection: _aio.UnaryUnaryMultiCallable[_national_service_pb2.FileLedgerCorrectionRequest, _correction_pb2.LedgerCorrection]  # type: ignore[assignment]
+    """Files a correction request (LedgerCorrection in correction.proto) for a coded registration: the
+    coordinators found an error in it. The national node sends it to the managing node, which opens a
+    CORRECTION application with it; its state and steps are read with GetLedgerCorrection.
+
+    Idempotent by `request_id` (scope: the caller). Errors: INVALID_ARGUMENT for a malformed field;
+    NOT_FOUND `REGISTRATION_NOT_FOUND` for a code the ledger does not hold; FAILED_PRECONDITION
+    `REGISTRATION_NOT_ACTIVE` when it is not ACTIVE, `APPLICATION_IN_PROGRESS` when the ledger shows an
+    application of it in progress, `CORRECTION_OPEN` when a correction request of it is still open.
+    A refusal writes nothing.
+    """
+    GetLedgerCorrection: _aio.UnaryUnaryMultiCallable[_national_service_pb2.GetLedgerCorrectionRequest, _correction_pb2.LedgerCorrection]  # type: ignore[assignment]
+    """Gets a correction request, with its state and steps at the managing node."""
+    ListLedgerCorrections: _aio.UnaryUnaryMultiCallable[_national_service_pb2.ListLedgerCorrectionsRequest, _national_service_pb2.ListLedgerCorrectionsResponse]  # type: ignore[assignment]
+    """Lists correction requests, newest first."""
     ListOrphanedCodes: _aio.UnaryUnaryMultiCallable[_national_service_pb2.ListOrphanedCodesRequest, _national_service_pb2.ListOrphanedCodesResponse]  # type: ignore[assignment]
     """Lists the orphaned codes: codes assigned at least `grace` ago whose registration the national
     ledger does not hold under that code (the node that asked never sent the coded registration up:
@@ -330,6 +361,39 @@ class NationalServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Errors: NOT_FOUND `CODE_LEASE_NOT_FOUND`; INVALID_ARGUMENT for a missing reason.
         """
+
+    @_abc_1.abstractmethod
+    def FileLedgerCorrection(
+        self,
+        request: _national_service_pb2.FileLedgerCorrectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correction_pb2.LedgerCorrection, _abc.Awaitable[_correction_pb2.LedgerCorrection]]:
+        """Files a correction request (LedgerCorrection in correction.proto) for a coded registration: the
+        coordinators found an error in it. The national node sends it to the managing node, which opens a
+        CORRECTION application with it; its state and steps are read with GetLedgerCorrection.
+
+        Idempotent by `request_id` (scope: the caller). Errors: INVALID_ARGUMENT for a malformed field;
+        NOT_FOUND `REGISTRATION_NOT_FOUND` for a code the ledger does not hold; FAILED_PRECONDITION
+        `REGISTRATION_NOT_ACTIVE` when it is not ACTIVE, `APPLICATION_IN_PROGRESS` when the ledger shows an
+        application of it in progress, `CORRECTION_OPEN` when a correction request of it is still open.
+        A refusal writes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def GetLedgerCorrection(
+        self,
+        request: _national_service_pb2.GetLedgerCorrectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correction_pb2.LedgerCorrection, _abc.Awaitable[_correction_pb2.LedgerCorrection]]:
+        """Gets a correction request, with its state and steps at the managing node."""
+
+    @_abc_1.abstractmethod
+    def ListLedgerCorrections(
+        self,
+        request: _national_service_pb2.ListLedgerCorrectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_national_service_pb2.ListLedgerCorrectionsResponse, _abc.Awaitable[_national_service_pb2.ListLedgerCorrectionsResponse]]:
+        """Lists correction requests, newest first."""
 
     @_abc_1.abstractmethod
     def ListOrphanedCodes(

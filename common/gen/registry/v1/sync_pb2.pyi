@@ -2,6 +2,7 @@ import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from common.gen.registry.v1 import correction_pb2 as _correction_pb2
 from common.gen.registry.v1 import demand_pb2 as _demand_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
 from common.gen.registry.v1 import share_pb2 as _share_pb2
@@ -61,7 +62,7 @@ class ChangeAck(_message.Message):
     def __init__(self, acknowledged_sequence: _Optional[int] = ..., expected_sequence: _Optional[int] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DownwardChange(_message.Message):
-    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection", "demand", "share_request")
+    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection", "demand", "share_request", "correction")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[DownwardChange.Kind]
@@ -74,6 +75,7 @@ class DownwardChange(_message.Message):
         TRANSFER_RELEASE: _ClassVar[DownwardChange.Kind]
         DEMAND: _ClassVar[DownwardChange.Kind]
         SHARE_REQUEST: _ClassVar[DownwardChange.Kind]
+        CORRECTION: _ClassVar[DownwardChange.Kind]
     KIND_UNSPECIFIED: DownwardChange.Kind
     HANDOVER: DownwardChange.Kind
     TRANSFER_OFFER: DownwardChange.Kind
@@ -84,6 +86,7 @@ class DownwardChange(_message.Message):
     TRANSFER_RELEASE: DownwardChange.Kind
     DEMAND: DownwardChange.Kind
     SHARE_REQUEST: DownwardChange.Kind
+    CORRECTION: DownwardChange.Kind
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +94,7 @@ class DownwardChange(_message.Message):
     OBJECTION_FIELD_NUMBER: _ClassVar[int]
     DEMAND_FIELD_NUMBER: _ClassVar[int]
     SHARE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     kind: DownwardChange.Kind
     record: RegistrationRecord
@@ -98,7 +102,8 @@ class DownwardChange(_message.Message):
     objection: ForwardedObjection
     demand: _demand_pb2.Demand
     share_request: _share_pb2.ShareRequest
-    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ..., demand: _Optional[_Union[_demand_pb2.Demand, _Mapping]] = ..., share_request: _Optional[_Union[_share_pb2.ShareRequest, _Mapping]] = ...) -> None: ...
+    correction: _correction_pb2.LedgerCorrection
+    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ..., demand: _Optional[_Union[_demand_pb2.Demand, _Mapping]] = ..., share_request: _Optional[_Union[_share_pb2.ShareRequest, _Mapping]] = ..., correction: _Optional[_Union[_correction_pb2.LedgerCorrection, _Mapping]] = ...) -> None: ...
 
 class ForwardedObjection(_message.Message):
     __slots__ = ("registration", "application_id", "objection", "request_id", "file_time", "actor")
