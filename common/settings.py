@@ -65,6 +65,10 @@ class TimeLimits(BaseModel):
     share_reply_days: int = Field(default=10, ge=1, le=10)
     #: The delivery after agreeing (Art. 22: 20 working days at most).
     share_delivery_days: int = Field(default=20, ge=1, le=20)
+    #: Hainan's rule (全量登记): an operating entity registers every product and service it makes from
+    #: authorised data; a product its disclosure lists without a code is due for registration this many
+    #: working days after the disclosure was filed. Unset (the default): no such rule.
+    product_registration_days: int | None = Field(default=None, ge=1, le=250)
 
 
 class TlsSettings(BaseModel):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import cast
 
 from google.protobuf import json_format
@@ -39,9 +39,19 @@ from common.registration.access import validate_fee
 from common.registration.content import NAME, TEXT, from_date, to_date
 from common.rpc.call import Call
 from common.security.scope import require_own_subject
+from common.sync.sequences import take_number
 from common.transparency.entry import DISCLOSURE, ENTRY_VERSION, canonical
 from common.validation import Checker
-from national_node.models import DisclosureCodeRow, DisclosureRequestRow, DisclosureRow, LedgerRow, SearchRow
+from national_node.directory import OWN_NODE
+from national_node.models import (
+    DisclosureCodeRow,
+    DisclosureRequestRow,
+    DisclosureRow,
+    DownwardRow,
+    LedgerRow,
+    NodeRow,
+    SearchRow,
+)
 from national_node.tlog import Appender, Pending
 from national_node.tlog.entries import entry_time, set_log_index
 
@@ -135,6 +145,8 @@ class DisclosureDesk:
                         request_id=request.request_id, digest=digest, name=name, version=version
                     )
                 )
+                if role == "OPERATING_ENTITY":
+                    self._tell_region(session, row, given, version, now)
                 if self.appender is not None:
                     entry = {
                         "v": ENTRY_VERSION,
@@ -155,6 +167,32 @@ class DisclosureDesk:
             return self._view(*replay)
         logger.info("disclosure %s version %d filed", name, version)
         return self._view(name, version)
+
+    @staticmethod
+    def _tell_region(
+        session: Session, row: DisclosureRow, given: ds.Disclosure, version: int, now: datetime
+    ) -> None:
+        """An operating entity's disclosure goes down to the node of its region, when that region runs
+        its own node: a node that requires every product made from authorised data registered (Hainan)
+        lists the products it names without a code as due."""
+        region = session.get(NodeRow, row.region)
+        if region is None or region.mode != OWN_NODE:
+            return
+        sent = ds.Disclosure()
+        sent.CopyFrom(given)
+        sent.name, sent.version, sent.region = row.name, version, row.region
+        sent.file_time.FromDatetime(now)
+        session.add(
+            DownwardRow(
+                node=row.region,
+                sequence=take_number(session, f"down:{row.region}"),
+                kind="DISCLOSURE",
+                uid="",
+                record=b"",
+                notice=sent.SerializeToString(deterministic=True),
+                created_at=now,
+            )
+        )
 
     def _checked(self, given: ds.Disclosure) -> ds.Disclosure:
         """The disclosure as filed, field by field (output-only fields ignored)."""
@@ -199,9 +237,20 @@ class DisclosureDesk:
             for i, code in enumerate(given.resources[:MAX_ITEMS]):
                 out.resources.append(self._code(check, f"disclosure.resources[{i}]", code))
             for i, product in enumerate(given.products[:MAX_ITEMS]):
-                product_item = out.products.add(
-                    code=self._code(check, f"disclosure.products[{i}].code", product.code)
-                )
+                if product.code or not product.name.strip():
+                    product_item = out.products.add(
+                        code=self._code(check, f"disclosure.products[{i}].code", product.code)
+                    )
+                    if product.name.strip():
+                        check.fail(
+                            f"disclosure.products[{i}].name",
+                            "FIELD_MALFORMED",
+                            "names a product not registered yet: leave it empty when the code is given",
+                        )
+                else:  # not registered yet (Hainan asks every one registered)
+                    product_item = out.products.add(
+                        name=check.text(f"disclosure.products[{i}].name", product.name, max_length=200)
+                    )
                 if len(product.fees) > 50:
                     check.fail(f"disclosure.products[{i}].fees", "FIELD_TOO_LONG", "holds more than 50 items")
                 for j, fee in enumerate(product.fees[:50]):
@@ -262,7 +311,7 @@ class DisclosureDesk:
                 violations=[FieldViolation("disclosure", message, "FIELD_OUT_OF_RANGE")],
             )
         if role == "OPERATING_ENTITY":
-            products = {p.code for p in given.products}
+            products = {p.code for p in given.products if p.code}
             owners = (
                 dict(
                     session.exec(

@@ -674,6 +674,8 @@ class Ledger:
                     change.share_request.ParseFromString(row.notice)
                 elif row.notice is not None and row.kind == "CORRECTION":
                     change.correction.ParseFromString(row.notice)
+                elif row.notice is not None and row.kind == "DISCLOSURE":
+                    change.disclosure.ParseFromString(row.notice)
                 yield change
             sent += len(rows)
             after = rows[-1].sequence

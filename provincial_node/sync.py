@@ -61,7 +61,7 @@ from common.rpc.tls import Files
 from common.security.identity import NATIONAL_SERVER_NAME
 from common.security.local import KeyFile
 from common.sync.corrections import open_correction
-from common.sync.notices import note_demand, note_share_request
+from common.sync.notices import note_demand, note_disclosure, note_share_request
 from common.sync.objections import file_forwarded
 from common.sync.records import export_record, import_record, record_digest
 from common.transparency import CosignatureSigner, NoteError
@@ -384,6 +384,11 @@ class SyncDaemon:
                 self._file_objection(session, change.objection)
             elif kind in ("DEMAND", "SHARE_REQUEST"):
                 self._note(session, change)
+            elif kind == "DISCLOSURE":
+                if self.procedure is None:
+                    raise RuntimeError("this sync daemon was built without the registration procedure")
+                calendar, limits = self.procedure.calendar, self.procedure.limits
+                note_disclosure(session, change.disclosure, calendar=calendar, limits=limits)
             elif kind == "CORRECTION":
                 if self.procedure is None:
                     raise RuntimeError("this sync daemon was built without the registration procedure")
@@ -402,6 +407,7 @@ class SyncDaemon:
             or change.demand.name
             or change.share_request.name
             or change.correction.name
+            or change.disclosure.name
             or change.record.registration.code
             or change.record.registration.uid,
         )

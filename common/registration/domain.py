@@ -114,6 +114,7 @@ class DueKind(enum.StrEnum):
     DEMAND = "DEMAND"
     SHARE_REPLY = "SHARE_REPLY"
     SHARE_DELIVERY = "SHARE_DELIVERY"
+    PRODUCT_REGISTRATION = "PRODUCT_REGISTRATION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +127,15 @@ class DueItem:
     overdue: bool
     provisional: bool
     data_name: str
-    #: The demand (``demands/{id}``) or the share request (``shareRequests/{id}``) the item is for.
+    #: The demand (``demands/{id}``), the share request (``shareRequests/{id}``) or the disclosure
+    #: (``disclosures/...``) the item is for.
     concerns: str = ""
+    #: PRODUCT_REGISTRATION: the operating entity that owes it.
+    subject_uscc: str = ""
 
-    def sort_key(self) -> tuple[bool, int, int, int, str, int, str]:
-        """Overdue first, then by date (undated last), registration, kind and what it concerns."""
+    def sort_key(self) -> tuple[bool, int, int, int, str, int, str, str]:
+        """Overdue first, then by date (undated last), registration, kind, what it concerns and the
+        data name (several products of one disclosure)."""
         day = self.due or date(9999, 12, 31)
         return (
             not self.overdue,
@@ -140,6 +145,7 @@ class DueItem:
             self.registration,
             _KIND_ORDER[self.kind],
             self.concerns,
+            self.data_name,
         )
 
 

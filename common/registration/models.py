@@ -16,6 +16,7 @@ from common.db import UTCDateTime
 __all__ = [
     "ApplicationRow",
     "DemandNoticeRow",
+    "DisclosureNoticeRow",
     "HistoryRow",
     "ObjectionRow",
     "RegistrationRow",
@@ -174,6 +175,25 @@ class DemandNoticeRow(SQLModel, table=True):
     answer_due: date
     answer_due_provisional: bool = False
     updated_at: datetime = Field(sa_column=_utc())
+
+
+class DisclosureNoticeRow(SQLModel, table=True):
+    """An operating entity's authorised-operation disclosure (its latest version), as the national node
+    sent it to the node of the entity's region (:mod:`common.sync.notices`): where the node requires
+    every product made from authorised data registered (Hainan), each product it names without a code
+    is a due item until the entity registers one of that name here."""
+
+    __tablename__ = "disclosure_notices"
+
+    name: str = Field(primary_key=True, max_length=80)
+    uscc: str = Field(max_length=18)
+    party_name: str = Field(max_length=200)
+    version: int
+    #: The names of the products it lists without a code, as a JSON list.
+    unregistered: str = Field(sa_column=Column(Text, nullable=False))
+    filed_at: datetime = Field(sa_column=_utc())
+    due: date | None = None
+    due_provisional: bool = False
 
 
 class ShareNoticeRow(SQLModel, table=True):

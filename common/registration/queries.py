@@ -5,6 +5,7 @@ Every function takes a ``Session`` and returns rows or domain values; nothing he
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from common.registration.domain import DueItem, DueKind
 from common.registration.models import (
     ApplicationRow,
     DemandNoticeRow,
+    DisclosureNoticeRow,
     HistoryRow,
     ObjectionRow,
     RegistrationRow,
@@ -209,11 +211,14 @@ def due_items(
     reminder_days: int,
     overdue_only: bool,
     subjects: frozenset[str] | None = None,
+    products_registered: bool = False,
 ) -> list[DueItem]:
     """Everything the registry owes (and the subject, under the rule for authorised operation, and
     for the data demands and share requests that concern its registrations), overdue first, then by
     date; not what this node released to a transfer (the receiving node owes it). ``subjects``: only
-    the registrations of these subjects (an applicant's), None for all."""
+    the registrations of these subjects (an applicant's), None for all. ``products_registered``: the
+    node requires every product made from authorised data registered (Hainan): the products operating
+    entities disclosed without a code are due until a product of that name is registered here."""
     items: list[DueItem] = []
 
     def add(
@@ -330,7 +335,53 @@ def due_items(
     for reg, share in shares:
         kind = DueKind.SHARE_REPLY if share.state == "SUBMITTED" else DueKind.SHARE_DELIVERY
         add(reg, kind, share.due, share.due_provisional, f"shareRequests/{share.id}")
+    if products_registered:
+        items.extend(_unregistered_products(session, node, today, overdue_only, subjects))
     items.sort(key=DueItem.sort_key)
+    return items
+
+
+def _unregistered_products(
+    session: Session, node: str, today: date, overdue_only: bool, subjects: frozenset[str] | None
+) -> list[DueItem]:
+    """Hainan's full registration: each product an operating entity disclosed without a code, while no
+    product or service of that name of the entity is registered (or being registered) here."""
+    items = []
+    for notice in session.exec(
+        select(DisclosureNoticeRow).where(col(DisclosureNoticeRow.due).is_not(None))
+    ).all():
+        if subjects is not None and notice.uscc not in subjects:
+            continue
+        names_ = json.loads(notice.unregistered)
+        if not names_:
+            continue
+        registered = set(
+            session.exec(
+                select(RegistrationRow.data_name).where(
+                    RegistrationRow.node == node,
+                    RegistrationRow.subject_uscc == notice.uscc,
+                    RegistrationRow.object_type == 2,
+                    col(RegistrationRow.state).in_((RegistrationState.PENDING, RegistrationState.ACTIVE)),
+                    col(RegistrationRow.data_name).in_(names_),
+                )
+            ).all()
+        )
+        for product in names_:
+            overdue = notice.due is not None and notice.due < today
+            if product in registered or (overdue_only and not overdue):
+                continue
+            items.append(
+                DueItem(
+                    registration="",
+                    kind=DueKind.PRODUCT_REGISTRATION,
+                    due=notice.due,
+                    overdue=overdue,
+                    provisional=notice.due_provisional,
+                    data_name=product,
+                    concerns=notice.name,
+                    subject_uscc=notice.uscc,
+                )
+            )
     return items
 
 

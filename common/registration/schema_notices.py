@@ -11,7 +11,12 @@ from alembic import op
 
 from common.db import UTCDateTime
 
-__all__ = ["create_notice_tables", "drop_notice_tables"]
+__all__ = [
+    "create_disclosure_notices",
+    "create_notice_tables",
+    "drop_disclosure_notices",
+    "drop_notice_tables",
+]
 
 
 def create_notice_tables() -> None:
@@ -45,3 +50,22 @@ def create_notice_tables() -> None:
 def drop_notice_tables() -> None:
     op.drop_table("share_notices")
     op.drop_table("demand_notices")
+
+
+def create_disclosure_notices() -> None:
+    """``disclosure_notices``: operating entities' disclosures (Hainan's full registration)."""
+    op.create_table(
+        "disclosure_notices",
+        sa.Column("name", sa.String(80), primary_key=True),
+        sa.Column("uscc", sa.String(18), nullable=False),
+        sa.Column("party_name", sa.String(200), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("unregistered", sa.Text(), nullable=False),
+        sa.Column("filed_at", UTCDateTime(), nullable=False),
+        sa.Column("due", sa.Date()),
+        sa.Column("due_provisional", sa.Boolean(), nullable=False),
+    )
+
+
+def drop_disclosure_notices() -> None:
+    op.drop_table("disclosure_notices")

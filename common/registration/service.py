@@ -22,7 +22,7 @@ from common import names, uscc
 from common.clock import Clock
 from common.codes import ObjectType
 from common.db import Database
-from common.errors import PermissionDenied, RegistryError
+from common.errors import NotFound, PermissionDenied, RegistryError
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.paging import PageTokens
@@ -131,6 +131,8 @@ class RegistrationServicer:
         self.duplicates = duplicates
         self.node = procedure.node
         self.writes = IdempotentWrites(db, clock)
+        #: What GetBusinessRules publishes (the node's settings: common.registration.node.business_rules).
+        self.business_rules = rs.BusinessRules(name=f"nodes/{self.node}/businessRules")
 
     # -- the edge -------------------------------------------------------------------------------
 
@@ -471,6 +473,17 @@ class RegistrationServicer:
             reg = self._mine(call, queries.by_code(session, self.node, code), field="code")
             return views.registration_message(session, reg)
 
+    def GetBusinessRules(self, request: rs.GetBusinessRulesRequest, call: Call) -> rs.BusinessRules:
+        """The node's business rules (set by :func:`common.registration.node.build_registration`)."""
+        rules = self.business_rules
+        if request.name != rules.name:
+            raise NotFound(
+                "NODE_NOT_FOUND",
+                f"this node publishes {rules.name}, not {request.name!r} (ask that node itself)",
+                metadata={"field": "name", "name": rules.name},
+            )
+        return rules
+
     def GetConfirmation(self, request: rs.GetConfirmationRequest, call: Call) -> r.Confirmation:
         code = parse_code(request.code)
         with self.db.transaction(write=False) as session:
@@ -549,6 +562,7 @@ class RegistrationServicer:
                 reminder_days=self.procedure.limits.expiry_reminder_days,
                 overdue_only=request.overdue_only,
                 subjects=visible_subjects(call.principal, call.grant),
+                products_registered=self.procedure.limits.product_registration_days is not None,
             )
         after = self.tokens.decode("ListDueItems", request.page_token, request.overdue_only)
         if after is not None:

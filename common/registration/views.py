@@ -175,4 +175,6 @@ def due_item_message(item: DueItem) -> rs.DueItem:
         data_name=item.data_name,
         demand=item.concerns if item.kind == DueKind.DEMAND else "",
         share_request=item.concerns if item.kind in (DueKind.SHARE_REPLY, DueKind.SHARE_DELIVERY) else "",
+        disclosure=item.concerns if item.kind == DueKind.PRODUCT_REGISTRATION else "",
+        subject_uscc=item.subject_uscc,
     )

@@ -518,3 +518,20 @@ def nodes(ctx: typer.Context) -> None:
     with session_for(options, national=True) as session:
         entries = session.pages("ListNodes", ns.ListNodesRequest(page_size=100), "nodes")
     emit(options, ns.ListNodesResponse(nodes=entries), lambda: render.nodes_table(entries))
+
+
+@app.command("rules")
+def rules(
+    ctx: typer.Context,
+    region: RegionOption = None,
+    national: Annotated[
+        bool, typer.Option("--national-node", help="Ask the national node (--national) instead of --node.")
+    ] = False,
+) -> None:
+    """The business rules a node applies (public): its time limits, the provincial variants it applies,
+    its working-day calendar."""
+    options = options_of(ctx)
+    name = parent_name("100000" if national and not region else region, "rules") + "/businessRules"
+    with session_for(options, national=national, service="registration") as session:
+        found = session.call("GetBusinessRules", rs.GetBusinessRulesRequest(name=name))
+    emit(options, found, lambda: render.business_rules(found))

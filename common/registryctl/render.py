@@ -529,6 +529,39 @@ def orphaned_codes_table(orphans: Sequence[ns.OrphanedCode], *, grace: str) -> T
     return table
 
 
+def business_rules(rules: rs.BusinessRules) -> Group:
+    """A node's business rules: time limits, variants, calendar."""
+    limits = rules.time_limits
+    table = _table(
+        f"{rules.display_name} ({rules.name.removesuffix('/businessRules')}): time limits",
+        ["step", "working days"],
+    )
+    for label, value in (
+        ("acceptance", limits.acceptance_days),
+        ("review", limits.review_days),
+        ("announcement", limits.announcement_days),
+        ("objection", limits.objection_days),
+        ("expiry reminder", limits.expiry_reminder_days),
+        ("initial registration after the operation term starts (Fujian)", limits.initial_registration_days),
+        ("product registration after its disclosure (Hainan)", limits.product_registration_days),
+        ("answer to a data demand", limits.demand_answer_days),
+        ("reply to a share request", limits.share_reply_days),
+        ("delivery after agreeing", limits.share_delivery_days),
+    ):
+        table.add_row(Text(label), Text(str(value) if value else "not applied"))
+    variants = _table("variants", ["variant", "applied", "what it asks"])
+    for variant in rules.variants:
+        variants.add_row(
+            Text(variant.id), Text("yes" if variant.applied else "no"), Text(variant.description)
+        )
+    years = ", ".join(f"{y.year} ({y.source})" for y in rules.calendar_years) or "none"
+    calendar = f"working-day schedules: {years}; other years on weekends alone (provisional)"
+    if rules.calendar_file:
+        calendar += f"; file {rules.calendar_file} sha256 {rules.calendar_file_sha256}"
+    duties = "separated" if rules.separation_of_duties else "not separated"
+    return Group(table, variants, Text(calendar), Text(f"acceptance and review: {duties}"))
+
+
 def corrections_table(corrections: Sequence[correction_pb2.LedgerCorrection]) -> Table | Text:
     """The coordinators' correction requests."""
     if not corrections:

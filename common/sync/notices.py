@@ -17,6 +17,7 @@ limits (:class:`common.settings.TimeLimits`) on its own working-day calendar:
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, date, datetime
 
@@ -26,12 +27,13 @@ from common import names
 from common.calendar import WorkingCalendar
 from common.clock import CHINA
 from common.gen.registry.v1 import demand_pb2 as d
+from common.gen.registry.v1 import disclosure_pb2 as ds
 from common.gen.registry.v1 import share_pb2 as sh
 from common.registration.content import from_date
-from common.registration.models import DemandNoticeRow, ShareNoticeRow
+from common.registration.models import DemandNoticeRow, DisclosureNoticeRow, ShareNoticeRow
 from common.settings import TimeLimits
 
-__all__ = ["note_demand", "note_share_request"]
+__all__ = ["note_demand", "note_disclosure", "note_share_request"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,3 +152,34 @@ def _sooner(
     if own.date < national:
         return own.date, own.provisional
     return national, national_provisional
+
+
+def note_disclosure(
+    session: Session, disclosure: ds.Disclosure, *, calendar: WorkingCalendar, limits: TimeLimits
+) -> bool:
+    """Keep an operating entity's disclosure (its latest version; an older one than kept is passed
+    over): the products it lists without a code, due ``product_registration_days`` working days after
+    it was filed when the node requires every product registered (Hainan), else kept without a date.
+    Whether it was kept."""
+    row = session.get(DisclosureNoticeRow, disclosure.name)
+    if row is not None and row.version >= disclosure.version:
+        return False
+    filed = disclosure.file_time.ToDatetime(tzinfo=UTC)
+    due, provisional = None, False
+    if limits.product_registration_days is not None:
+        day = calendar.add_working_days(_day(filed), limits.product_registration_days)
+        due, provisional = day.date, day.provisional
+    unregistered = [p.name for p in disclosure.products if not p.code and p.name]
+    session.merge(
+        DisclosureNoticeRow(
+            name=disclosure.name,
+            uscc=disclosure.party.uscc,
+            party_name=disclosure.party.name,
+            version=disclosure.version,
+            unregistered=json.dumps(unregistered, ensure_ascii=False),
+            filed_at=filed,
+            due=due,
+            due_provisional=provisional,
+        )
+    )
+    return True

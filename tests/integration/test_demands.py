@@ -30,6 +30,9 @@ from common.clock import china_date
 from common.gen.registry.v1 import demand_pb2 as d
 from common.gen.registry.v1 import demand_service_pb2 as ds
 from common.gen.registry.v1 import demand_service_pb2_grpc as ds_grpc
+from common.gen.registry.v1 import disclosure_pb2 as dis
+from common.gen.registry.v1 import disclosure_service_pb2 as dss
+from common.gen.registry.v1 import disclosure_service_pb2_grpc as dss_grpc
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import registration_service_pb2 as rs
 from common.gen.registry.v1 import registration_service_pb2_grpc as rs_grpc
@@ -149,6 +152,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
                 "REGISTRY_NATIONAL_ADDRESS": national.address,
                 "REGISTRY_NATIONAL_TIMEOUT": "2",
                 "REGISTRY_DATABASE_URL": f"sqlite:///{province_dir / 'jiangsu.db'}",
+                # Jiangsu applies Hainan's rule here: every product made from authorised data registered.
+                "REGISTRY_TIME_LIMITS__PRODUCT_REGISTRATION_DAYS": "15",
             },
             cwd=province_dir,
         ).start()
@@ -643,3 +648,87 @@ def test_a_share_request_runs_at_the_managing_province_from_reply_to_delivery(
         timeout=20,
         message="the share requests' gauge",
     )
+
+
+def test_a_node_publishes_its_rules_and_lists_the_products_an_operating_entity_disclosed_unregistered(
+    fed: Federation, tmp_path: Path
+) -> None:
+    # The node's business rules, public: no token.
+    public = rs_grpc.RegistrationServiceStub(fed.province.channel())
+    rules = public.GetBusinessRules(rs.GetBusinessRulesRequest(name="nodes/320000/businessRules"), timeout=10)
+    assert rules.display_name == "江苏省" and rules.time_limits.product_registration_days == 15
+    assert {v.id: v.applied for v in rules.variants} == {
+        "fujian-initial-registration": False,
+        "hainan-full-registration": True,
+    }
+    assert (2026, "official") in {(y.year, y.source) for y in rules.calendar_years}
+    _refused(
+        lambda: public.GetBusinessRules(
+            rs.GetBusinessRulesRequest(name="nodes/460000/businessRules"), timeout=10
+        ),
+        grpc.StatusCode.NOT_FOUND,
+        "NODE_NOT_FOUND",
+    )
+    shown = registryctl(fed.province.address, "rules", "--region", "320000", json_output=False)
+    assert shown.returncode == 0 and "hainan-full-registration" in shown.stdout, shown.stderr
+    national = registryctl(
+        fed.province.address, "rules", "--national-node", national=fed.national.address, json_output=False
+    )
+    assert national.returncode == 0 and "全国" in national.stdout or "100000" in national.stdout, (
+        national.stderr
+    )
+
+    # An operating entity of Jiangsu discloses a product it has not registered: due at Jiangsu.
+    product = "全省企业用电分析报告"
+    entity = token("zheng.shi", roles=("operating_entity", "applicant"), subjects=(SUPPLIER,))
+    disclosure = dis.Disclosure(
+        year=2026,
+        role=dis.Disclosure.OPERATING_ENTITY,
+        party=dis.DisclosingParty(uscc=SUPPLIER, name="江苏数据运营有限公司"),
+        profile="经授权运营公共数据的企业",
+        resources=[fed.codes[ELECTRICITY]],
+        products=[dis.DisclosedProduct(name=product)],
+    )
+    desk = dss_grpc.DisclosureServiceStub(fed.national.channel(bearer=entity))
+    request = dss.FileDisclosureRequest(disclosure=disclosure, request_id=_rid())
+
+    def filed() -> bool:  # 2026 is a past year once the simulated clock has passed it
+        try:
+            desk.FileDisclosure(request, timeout=15)
+        except grpc.RpcError as error:
+            if reason_of(error) == "FIELD_OUT_OF_RANGE":
+                return False
+            raise
+        return True
+
+    wait_until(filed, timeout=30, message="the disclosure filed")
+    item = wait_until(
+        lambda: next(
+            (i for i in _due_at_province(fed, entity) if i.kind == rs.DueItem.PRODUCT_REGISTRATION), None
+        ),
+        timeout=20,
+        message="the unregistered product due at the province",
+    )
+    assert (item.data_name, item.subject_uscc, item.registration) == (product, SUPPLIER, "")
+    assert item.disclosure == f"disclosures/2026/operating-entity/{SUPPLIER}"
+    # Another subject's applicant does not see it; the registry's staff do.
+    assert not [i for i in _due_at_province(fed, _supplier(STRANGER, "chen.shi")) if i.kind == item.kind]
+    assert [
+        i for i in _due_at_province(fed, token("zhou.jiu", roles=("registrar",))) if i.data_name == product
+    ]
+    # The entity applies for the product's registration: the item goes.
+    start = date.today()
+    rs_grpc.RegistrationServiceStub(fed.province.channel(bearer=entity)).CreateRegistration(
+        rs.CreateRegistrationRequest(
+            parent="nodes/320000",
+            registration=r.Registration(
+                object_type=r.DATA_PRODUCT_OR_SERVICE,
+                content=make_content(
+                    SUPPLIER, data_name=product, operation_term=(start, start + timedelta(days=1000))
+                ),
+            ),
+            request_id=_rid(),
+        ),
+        timeout=15,
+    )
+    assert not [i for i in _due_at_province(fed, entity) if i.kind == rs.DueItem.PRODUCT_REGISTRATION]

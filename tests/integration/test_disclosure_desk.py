@@ -25,9 +25,11 @@ from common.security.policy import Grant, Scope
 from common.security.tokens import Principal
 from common.transparency import Signer
 from common.transparency.entry import ORIGIN, canonical, parse_entry
+from national_node.directory import sync_directory
 from national_node.disclosures import DisclosureDesk
-from national_node.models import DisclosureRow, LedgerRow, LogEntryRow
+from national_node.models import DisclosureRow, DownwardRow, LedgerRow, LogEntryRow
 from national_node.search import SearchIndex
+from national_node.settings import ProvincialNodeEntry
 from national_node.tlog import TransparencyLog
 from tests.factories import make_uscc
 from tests.integration.test_objection_desk import Clock
@@ -184,6 +186,11 @@ def test_acting_for_another_organisation_in_another_role_or_on_anothers_product_
         (_entity(resources=["132000026999999999X"]), _call(ENTITY, "operating_entity"), InvalidArgument),
         (_entity(year=2027), _call(ENTITY, "operating_entity"), InvalidArgument),  # not a past year
         (_entity(fee_cap="上限"), _call(ENTITY, "operating_entity"), InvalidArgument),  # not its field
+        (  # a product both registered and named as not registered yet
+            _entity(products=[ds.DisclosedProduct(code=PRODUCT, name="数据产品")]),
+            _call(ENTITY, "operating_entity"),
+            InvalidArgument,
+        ),
     ]
     for request, call, error in attempts:
         with pytest.raises(error):
@@ -216,3 +223,18 @@ def test_after_31_march_the_coordinators_see_who_has_not_disclosed_per_region(db
     after.file(_body(), _call(BODY, "implementing_body"))
     remaining = after.overdue(dss.ListOverdueDisclosuresRequest(year=2026)).overdue
     assert [o.party.uscc for o in remaining] == [OTHER]
+
+
+def test_a_product_not_registered_yet_is_disclosed_by_name_and_sent_to_its_regions_node(db: Database) -> None:
+    sync_directory(db, national_address="127.0.0.1:1", nodes=[ProvincialNodeEntry(region="320000")])
+    desk, _ = _desk(db, date(2027, 2, 10))
+    unregistered = ds.DisclosedProduct(name="企业用电分析报告")
+    filed = desk.file(
+        _entity(products=[ds.DisclosedProduct(code=PRODUCT), unregistered]), _call(ENTITY, "operating_entity")
+    )
+    assert [(p.code, p.name) for p in filed.products] == [(PRODUCT, ""), ("", "企业用电分析报告")]
+    with db.transaction(write=False) as session:
+        [sent] = session.exec(select(DownwardRow).where(DownwardRow.kind == "DISCLOSURE")).all()
+    assert sent.node == "320000" and sent.notice is not None
+    told = ds.Disclosure.FromString(sent.notice)
+    assert (told.name, told.version, told.products[1].name) == (filed.name, 1, "企业用电分析报告")

@@ -29,7 +29,7 @@ from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from common.gen.registry.v1 import registration_pb2 as registry_dot_v1_dot_registration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cregistry/v1/disclosure.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1eregistry/v1/registration.proto\"9\n\x0f\x44isclosingParty\x12\x12\n\x04uscc\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xa7\x01\n\rAuthorisation\x12\x13\n\x05\x63odes\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x07grantee\x18\x02 \x01(\x0b\x32\x1c.registry.v1.DisclosingPartyB\x04\xe2\x41\x01\x02\x12&\n\x05start\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12$\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\"F\n\x10\x44isclosedProduct\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x04\x66\x65\x65s\x18\x02 \x03(\x0b\x32\x10.registry.v1.Fee\"\xf0\x04\n\nDisclosure\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04year\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x30\n\x04role\x18\x03 \x01(\x0e\x32\x1c.registry.v1.Disclosure.RoleB\x04\xe2\x41\x01\x02\x12\x31\n\x05party\x18\x04 \x01(\x0b\x32\x1c.registry.v1.DisclosingPartyB\x04\xe2\x41\x01\x02\x12\x15\n\x07profile\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0e\x61uthorisations\x18\x06 \x03(\x0b\x32\x1a.registry.v1.Authorisation\x12\x0f\n\x07\x66\x65\x65_cap\x18\x07 \x01(\t\x12\x11\n\tresources\x18\x08 \x03(\t\x12/\n\x08products\x18\t \x03(\x0b\x32\x1d.registry.v1.DisclosedProduct\x12\x14\n\x06region\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x33\n\tfile_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04late\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x17\n\tlog_index\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63ontent_sha256\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03\"I\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11IMPLEMENTING_BODY\x10\x01\x12\x14\n\x10OPERATING_ENTITY\x10\x02:=\xea\x41:\n\x16registry.v1/Disclosure\x12 disclosures/{year}/{role}/{uscc}B\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cregistry/v1/disclosure.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1eregistry/v1/registration.proto\"9\n\x0f\x44isclosingParty\x12\x12\n\x04uscc\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xa7\x01\n\rAuthorisation\x12\x13\n\x05\x63odes\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x07grantee\x18\x02 \x01(\x0b\x32\x1c.registry.v1.DisclosingPartyB\x04\xe2\x41\x01\x02\x12&\n\x05start\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12$\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\"Z\n\x10\x44isclosedProduct\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1e\n\x04\x66\x65\x65s\x18\x02 \x03(\x0b\x32\x10.registry.v1.Fee\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\xf0\x04\n\nDisclosure\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04year\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x30\n\x04role\x18\x03 \x01(\x0e\x32\x1c.registry.v1.Disclosure.RoleB\x04\xe2\x41\x01\x02\x12\x31\n\x05party\x18\x04 \x01(\x0b\x32\x1c.registry.v1.DisclosingPartyB\x04\xe2\x41\x01\x02\x12\x15\n\x07profile\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0e\x61uthorisations\x18\x06 \x03(\x0b\x32\x1a.registry.v1.Authorisation\x12\x0f\n\x07\x66\x65\x65_cap\x18\x07 \x01(\t\x12\x11\n\tresources\x18\x08 \x03(\t\x12/\n\x08products\x18\t \x03(\x0b\x32\x1d.registry.v1.DisclosedProduct\x12\x14\n\x06region\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x33\n\tfile_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04late\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x17\n\tlog_index\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63ontent_sha256\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03\"I\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11IMPLEMENTING_BODY\x10\x01\x12\x14\n\x10OPERATING_ENTITY\x10\x02:=\xea\x41:\n\x16registry.v1/Disclosure\x12 disclosures/{year}/{role}/{uscc}B\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,7 +50,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHORISATION'].fields_by_name['end']._loaded_options = None
   _globals['_AUTHORISATION'].fields_by_name['end']._serialized_options = b'\342A\001\002'
   _globals['_DISCLOSEDPRODUCT'].fields_by_name['code']._loaded_options = None
-  _globals['_DISCLOSEDPRODUCT'].fields_by_name['code']._serialized_options = b'\342A\001\002'
+  _globals['_DISCLOSEDPRODUCT'].fields_by_name['code']._serialized_options = b'\342A\001\001'
+  _globals['_DISCLOSEDPRODUCT'].fields_by_name['name']._loaded_options = None
+  _globals['_DISCLOSEDPRODUCT'].fields_by_name['name']._serialized_options = b'\342A\001\001'
   _globals['_DISCLOSURE'].fields_by_name['name']._loaded_options = None
   _globals['_DISCLOSURE'].fields_by_name['name']._serialized_options = b'\342A\001\003'
   _globals['_DISCLOSURE'].fields_by_name['year']._loaded_options = None
@@ -80,9 +82,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHORISATION']._serialized_start=254
   _globals['_AUTHORISATION']._serialized_end=421
   _globals['_DISCLOSEDPRODUCT']._serialized_start=423
-  _globals['_DISCLOSEDPRODUCT']._serialized_end=493
-  _globals['_DISCLOSURE']._serialized_start=496
-  _globals['_DISCLOSURE']._serialized_end=1120
-  _globals['_DISCLOSURE_ROLE']._serialized_start=984
-  _globals['_DISCLOSURE_ROLE']._serialized_end=1057
+  _globals['_DISCLOSEDPRODUCT']._serialized_end=513
+  _globals['_DISCLOSURE']._serialized_start=516
+  _globals['_DISCLOSURE']._serialized_end=1140
+  _globals['_DISCLOSURE_ROLE']._serialized_start=1004
+  _globals['_DISCLOSURE_ROLE']._serialized_end=1077
 # @@protoc_insertion_point(module_scope)

@@ -35,12 +35,14 @@ class Authorisation(_message.Message):
     def __init__(self, codes: _Optional[_Iterable[str]] = ..., grantee: _Optional[_Union[DisclosingParty, _Mapping]] = ..., start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class DisclosedProduct(_message.Message):
-    __slots__ = ("code", "fees")
+    __slots__ = ("code", "fees", "name")
     CODE_FIELD_NUMBER: _ClassVar[int]
     FEES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     code: str
     fees: _containers.RepeatedCompositeFieldContainer[_registration_pb2.Fee]
-    def __init__(self, code: _Optional[str] = ..., fees: _Optional[_Iterable[_Union[_registration_pb2.Fee, _Mapping]]] = ...) -> None: ...
+    name: str
+    def __init__(self, code: _Optional[str] = ..., fees: _Optional[_Iterable[_Union[_registration_pb2.Fee, _Mapping]]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Disclosure(_message.Message):
     __slots__ = ("name", "year", "role", "party", "profile", "authorisations", "fee_cap", "resources", "products", "region", "version", "file_time", "late", "log_index", "content_sha256")

@@ -1,6 +1,9 @@
+import datetime
+
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import date_pb2 as _date_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
 from google.protobuf.internal import containers as _containers
@@ -11,6 +14,76 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetBusinessRulesRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class BusinessRules(_message.Message):
+    __slots__ = ("name", "display_name", "time_limits", "variants", "calendar_years", "calendar_file", "calendar_file_sha256", "separation_of_duties", "effective_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_YEARS_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_FILE_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_FILE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SEPARATION_OF_DUTIES_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    display_name: str
+    time_limits: ProcedureTimeLimits
+    variants: _containers.RepeatedCompositeFieldContainer[RuleVariant]
+    calendar_years: _containers.RepeatedCompositeFieldContainer[CalendarYear]
+    calendar_file: str
+    calendar_file_sha256: str
+    separation_of_duties: bool
+    effective_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., time_limits: _Optional[_Union[ProcedureTimeLimits, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[RuleVariant, _Mapping]]] = ..., calendar_years: _Optional[_Iterable[_Union[CalendarYear, _Mapping]]] = ..., calendar_file: _Optional[str] = ..., calendar_file_sha256: _Optional[str] = ..., separation_of_duties: _Optional[bool] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ProcedureTimeLimits(_message.Message):
+    __slots__ = ("acceptance_days", "review_days", "announcement_days", "objection_days", "expiry_reminder_days", "initial_registration_days", "demand_answer_days", "share_reply_days", "share_delivery_days", "product_registration_days")
+    ACCEPTANCE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_REMINDER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_REGISTRATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_ANSWER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_REPLY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_DELIVERY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_REGISTRATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    acceptance_days: int
+    review_days: int
+    announcement_days: int
+    objection_days: int
+    expiry_reminder_days: int
+    initial_registration_days: int
+    demand_answer_days: int
+    share_reply_days: int
+    share_delivery_days: int
+    product_registration_days: int
+    def __init__(self, acceptance_days: _Optional[int] = ..., review_days: _Optional[int] = ..., announcement_days: _Optional[int] = ..., objection_days: _Optional[int] = ..., expiry_reminder_days: _Optional[int] = ..., initial_registration_days: _Optional[int] = ..., demand_answer_days: _Optional[int] = ..., share_reply_days: _Optional[int] = ..., share_delivery_days: _Optional[int] = ..., product_registration_days: _Optional[int] = ...) -> None: ...
+
+class RuleVariant(_message.Message):
+    __slots__ = ("id", "description", "applied")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    description: str
+    applied: bool
+    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., applied: _Optional[bool] = ...) -> None: ...
+
+class CalendarYear(_message.Message):
+    __slots__ = ("year", "source")
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    year: int
+    source: str
+    def __init__(self, year: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...
 
 class CreateRegistrationRequest(_message.Message):
     __slots__ = ("parent", "registration", "request_id")
@@ -249,7 +322,7 @@ class ListDueItemsRequest(_message.Message):
     def __init__(self, parent: _Optional[str] = ..., overdue_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class DueItem(_message.Message):
-    __slots__ = ("registration", "kind", "due", "overdue", "provisional", "data_name", "demand", "share_request")
+    __slots__ = ("registration", "kind", "due", "overdue", "provisional", "data_name", "demand", "share_request", "disclosure", "subject_uscc")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[DueItem.Kind]
@@ -263,6 +336,7 @@ class DueItem(_message.Message):
         DEMAND: _ClassVar[DueItem.Kind]
         SHARE_REPLY: _ClassVar[DueItem.Kind]
         SHARE_DELIVERY: _ClassVar[DueItem.Kind]
+        PRODUCT_REGISTRATION: _ClassVar[DueItem.Kind]
     KIND_UNSPECIFIED: DueItem.Kind
     ACCEPTANCE: DueItem.Kind
     REVIEW: DueItem.Kind
@@ -274,6 +348,7 @@ class DueItem(_message.Message):
     DEMAND: DueItem.Kind
     SHARE_REPLY: DueItem.Kind
     SHARE_DELIVERY: DueItem.Kind
+    PRODUCT_REGISTRATION: DueItem.Kind
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DUE_FIELD_NUMBER: _ClassVar[int]
@@ -282,6 +357,8 @@ class DueItem(_message.Message):
     DATA_NAME_FIELD_NUMBER: _ClassVar[int]
     DEMAND_FIELD_NUMBER: _ClassVar[int]
     SHARE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    DISCLOSURE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_USCC_FIELD_NUMBER: _ClassVar[int]
     registration: str
     kind: DueItem.Kind
     due: _date_pb2.Date
@@ -290,7 +367,9 @@ class DueItem(_message.Message):
     data_name: str
     demand: str
     share_request: str
-    def __init__(self, registration: _Optional[str] = ..., kind: _Optional[_Union[DueItem.Kind, str]] = ..., due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., overdue: _Optional[bool] = ..., provisional: _Optional[bool] = ..., data_name: _Optional[str] = ..., demand: _Optional[str] = ..., share_request: _Optional[str] = ...) -> None: ...
+    disclosure: str
+    subject_uscc: str
+    def __init__(self, registration: _Optional[str] = ..., kind: _Optional[_Union[DueItem.Kind, str]] = ..., due: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., overdue: _Optional[bool] = ..., provisional: _Optional[bool] = ..., data_name: _Optional[str] = ..., demand: _Optional[str] = ..., share_request: _Optional[str] = ..., disclosure: _Optional[str] = ..., subject_uscc: _Optional[str] = ...) -> None: ...
 
 class ListDueItemsResponse(_message.Message):
     __slots__ = ("items", "next_page_token")

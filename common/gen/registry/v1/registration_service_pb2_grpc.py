@@ -184,6 +184,11 @@ class RegistrationServiceStub:
                 request_serializer=registry_dot_v1_dot_registration__service__pb2.ListDueItemsRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_registration__service__pb2.ListDueItemsResponse.FromString,
                 _registered_method=True)
+        self.GetBusinessRules = channel.unary_unary(
+                '/registry.v1.RegistrationService/GetBusinessRules',
+                request_serializer=registry_dot_v1_dot_registration__service__pb2.GetBusinessRulesRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_registration__service__pb2.BusinessRules.FromString,
+                _registered_method=True)
 
 
 class RegistrationServiceServicer:
@@ -386,6 +391,15 @@ class RegistrationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBusinessRules(self, request, context):
+        """The business rules this node applies (业务规则), public as Hainan requires of its registry body:
+        its time limits, the provincial variants it applies, and its working-day calendar. Anyone may
+        read them, without credentials. They are the node's settings as it runs now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -488,6 +502,11 @@ def add_RegistrationServiceServicer_to_server(servicer, server):
                     servicer.ListDueItems,
                     request_deserializer=registry_dot_v1_dot_registration__service__pb2.ListDueItemsRequest.FromString,
                     response_serializer=registry_dot_v1_dot_registration__service__pb2.ListDueItemsResponse.SerializeToString,
+            ),
+            'GetBusinessRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBusinessRules,
+                    request_deserializer=registry_dot_v1_dot_registration__service__pb2.GetBusinessRulesRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_registration__service__pb2.BusinessRules.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1079,6 +1098,33 @@ class RegistrationService:
             '/registry.v1.RegistrationService/ListDueItems',
             registry_dot_v1_dot_registration__service__pb2.ListDueItemsRequest.SerializeToString,
             registry_dot_v1_dot_registration__service__pb2.ListDueItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBusinessRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.RegistrationService/GetBusinessRules',
+            registry_dot_v1_dot_registration__service__pb2.GetBusinessRulesRequest.SerializeToString,
+            registry_dot_v1_dot_registration__service__pb2.BusinessRules.FromString,
             options,
             channel_credentials,
             insecure,

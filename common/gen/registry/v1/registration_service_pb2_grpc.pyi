@@ -137,6 +137,11 @@ class RegistrationServiceStub:
     registry's staff see every item of the node; an applicant sees the items of its own subjects'
     registrations.
     """
+    GetBusinessRules: _grpc.UnaryUnaryMultiCallable[_registration_service_pb2.GetBusinessRulesRequest, _registration_service_pb2.BusinessRules]
+    """The business rules this node applies (业务规则), public as Hainan requires of its registry body:
+    its time limits, the provincial variants it applies, and its working-day calendar. Anyone may
+    read them, without credentials. They are the node's settings as it runs now.
+    """
 
 @_typing.type_check_only
 class RegistrationServiceAsyncStub(RegistrationServiceStub):
@@ -243,6 +248,11 @@ class RegistrationServiceAsyncStub(RegistrationServiceStub):
     not answered, and share requests waiting for a reply or a delivery. Overdue items first. The
     registry's staff see every item of the node; an applicant sees the items of its own subjects'
     registrations.
+    """
+    GetBusinessRules: _aio.UnaryUnaryMultiCallable[_registration_service_pb2.GetBusinessRulesRequest, _registration_service_pb2.BusinessRules]  # type: ignore[assignment]
+    """The business rules this node applies (业务规则), public as Hainan requires of its registry body:
+    its time limits, the provincial variants it applies, and its working-day calendar. Anyone may
+    read them, without credentials. They are the node's settings as it runs now.
     """
 
 class RegistrationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -467,6 +477,17 @@ class RegistrationServiceServicer(metaclass=_abc_1.ABCMeta):
         not answered, and share requests waiting for a reply or a delivery. Overdue items first. The
         registry's staff see every item of the node; an applicant sees the items of its own subjects'
         registrations.
+        """
+
+    @_abc_1.abstractmethod
+    def GetBusinessRules(
+        self,
+        request: _registration_service_pb2.GetBusinessRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registration_service_pb2.BusinessRules, _abc.Awaitable[_registration_service_pb2.BusinessRules]]:
+        """The business rules this node applies (业务规则), public as Hainan requires of its registry body:
+        its time limits, the provincial variants it applies, and its working-day calendar. Anyone may
+        read them, without credentials. They are the node's settings as it runs now.
         """
 
 def add_RegistrationServiceServicer_to_server(servicer: RegistrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

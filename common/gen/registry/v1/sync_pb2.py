@@ -26,11 +26,12 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from common.gen.registry.v1 import correction_pb2 as registry_dot_v1_dot_correction__pb2
 from common.gen.registry.v1 import demand_pb2 as registry_dot_v1_dot_demand__pb2
+from common.gen.registry.v1 import disclosure_pb2 as registry_dot_v1_dot_disclosure__pb2
 from common.gen.registry.v1 import registration_pb2 as registry_dot_v1_dot_registration__pb2
 from common.gen.registry.v1 import share_pb2 as registry_dot_v1_dot_share__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16registry/v1/sync.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cregistry/v1/correction.proto\x1a\x18registry/v1/demand.proto\x1a\x1eregistry/v1/registration.proto\x1a\x17registry/v1/share.proto\"\xb4\x01\n\x12RegistrationRecord\x12/\n\x0cregistration\x18\x01 \x01(\x0b\x32\x19.registry.v1.Registration\x12*\n\x07history\x18\x02 \x03(\x0b\x32\x19.registry.v1.HistoryEntry\x12/\n\x0c\x63onfirmation\x18\x03 \x01(\x0b\x32\x19.registry.v1.Confirmation\x12\x10\n\x08revision\x18\x04 \x01(\x03\"\x91\x01\n\x06\x43hange\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x06record\x18\x02 \x01(\x0b\x32\x1f.registry.v1.RegistrationRecord\x12/\n\x0b\x63ommit_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btransfer_id\x18\x04 \x01(\t\"\x8d\x01\n\x0b\x43hangeBatch\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x13.registry.v1.Change\x12\x15\n\rhead_sequence\x18\x03 \x01(\x03\x12-\n\thead_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\tChangeAck\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x01 \x01(\x03\x12\x19\n\x11\x65xpected_sequence\x18\x02 \x01(\x03\x12\x0f\n\x07refused\x18\x03 \x03(\t\"\x9b\x04\n\x0e\x44ownwardChange\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .registry.v1.DownwardChange.Kind\x12/\n\x06record\x18\x03 \x01(\x0b\x32\x1f.registry.v1.RegistrationRecord\x12\x13\n\x0btransfer_id\x18\x04 \x01(\t\x12\x32\n\tobjection\x18\x05 \x01(\x0b\x32\x1f.registry.v1.ForwardedObjection\x12#\n\x06\x64\x65mand\x18\x06 \x01(\x0b\x32\x13.registry.v1.Demand\x12\x30\n\rshare_request\x18\x07 \x01(\x0b\x32\x19.registry.v1.ShareRequest\x12\x31\n\ncorrection\x18\x08 \x01(\x0b\x32\x1d.registry.v1.LedgerCorrection\"\xc2\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08HANDOVER\x10\x01\x12\x12\n\x0eTRANSFER_OFFER\x10\x02\x12\x0f\n\x0bTRANSFER_IN\x10\x03\x12\x10\n\x0cTRANSFER_OUT\x10\x04\x12\x0b\n\x07RESTORE\x10\x05\x12\r\n\tOBJECTION\x10\x06\x12\x14\n\x10TRANSFER_RELEASE\x10\x07\x12\n\n\x06\x44\x45MAND\x10\x08\x12\x11\n\rSHARE_REQUEST\x10\t\x12\x0e\n\nCORRECTION\x10\n\"\xbf\x01\n\x12\x46orwardedObjection\x12\x14\n\x0cregistration\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12)\n\tobjection\x18\x03 \x01(\x0b\x32\x16.registry.v1.Objection\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12-\n\tfile_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\"\xfc\x02\n\tSyncState\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x02 \x01(\x03\x12\x15\n\rhead_sequence\x18\x03 \x01(\x03\x12\x13\n\x0blag_changes\x18\x04 \x01(\x03\x12\x13\n\x0blag_seconds\x18\x05 \x01(\x01\x12\x35\n\x11last_contact_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdownward_head\x18\x07 \x01(\x03\x12\x1d\n\x15\x64ownward_acknowledged\x18\x08 \x01(\x03\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x17\n\x0frefused_changes\x18\n \x01(\x03\x12\x16\n\x0ewitnessed_size\x18\x0b \x01(\x03\x12\x32\n\x0ewitnessed_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13transfers_releasing\x18\r \x01(\x03\"<\n\x0bRangeDigest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\";\n\nLeafDigest\x12\x0b\n\x03uid\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x03 \x01(\tB\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16registry/v1/sync.proto\x12\x0bregistry.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cregistry/v1/correction.proto\x1a\x18registry/v1/demand.proto\x1a\x1cregistry/v1/disclosure.proto\x1a\x1eregistry/v1/registration.proto\x1a\x17registry/v1/share.proto\"\xb4\x01\n\x12RegistrationRecord\x12/\n\x0cregistration\x18\x01 \x01(\x0b\x32\x19.registry.v1.Registration\x12*\n\x07history\x18\x02 \x03(\x0b\x32\x19.registry.v1.HistoryEntry\x12/\n\x0c\x63onfirmation\x18\x03 \x01(\x0b\x32\x19.registry.v1.Confirmation\x12\x10\n\x08revision\x18\x04 \x01(\x03\"\x91\x01\n\x06\x43hange\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x06record\x18\x02 \x01(\x0b\x32\x1f.registry.v1.RegistrationRecord\x12/\n\x0b\x63ommit_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btransfer_id\x18\x04 \x01(\t\"\x8d\x01\n\x0b\x43hangeBatch\x12\x12\n\x04node\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x13.registry.v1.Change\x12\x15\n\rhead_sequence\x18\x03 \x01(\x03\x12-\n\thead_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\tChangeAck\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x01 \x01(\x03\x12\x19\n\x11\x65xpected_sequence\x18\x02 \x01(\x03\x12\x0f\n\x07refused\x18\x03 \x03(\t\"\xd8\x04\n\x0e\x44ownwardChange\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .registry.v1.DownwardChange.Kind\x12/\n\x06record\x18\x03 \x01(\x0b\x32\x1f.registry.v1.RegistrationRecord\x12\x13\n\x0btransfer_id\x18\x04 \x01(\t\x12\x32\n\tobjection\x18\x05 \x01(\x0b\x32\x1f.registry.v1.ForwardedObjection\x12#\n\x06\x64\x65mand\x18\x06 \x01(\x0b\x32\x13.registry.v1.Demand\x12\x30\n\rshare_request\x18\x07 \x01(\x0b\x32\x19.registry.v1.ShareRequest\x12\x31\n\ncorrection\x18\x08 \x01(\x0b\x32\x1d.registry.v1.LedgerCorrection\x12+\n\ndisclosure\x18\t \x01(\x0b\x32\x17.registry.v1.Disclosure\"\xd2\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08HANDOVER\x10\x01\x12\x12\n\x0eTRANSFER_OFFER\x10\x02\x12\x0f\n\x0bTRANSFER_IN\x10\x03\x12\x10\n\x0cTRANSFER_OUT\x10\x04\x12\x0b\n\x07RESTORE\x10\x05\x12\r\n\tOBJECTION\x10\x06\x12\x14\n\x10TRANSFER_RELEASE\x10\x07\x12\n\n\x06\x44\x45MAND\x10\x08\x12\x11\n\rSHARE_REQUEST\x10\t\x12\x0e\n\nCORRECTION\x10\n\x12\x0e\n\nDISCLOSURE\x10\x0b\"\xbf\x01\n\x12\x46orwardedObjection\x12\x14\n\x0cregistration\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12)\n\tobjection\x18\x03 \x01(\x0b\x32\x16.registry.v1.Objection\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12-\n\tfile_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\"\xfc\x02\n\tSyncState\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x02 \x01(\x03\x12\x15\n\rhead_sequence\x18\x03 \x01(\x03\x12\x13\n\x0blag_changes\x18\x04 \x01(\x03\x12\x13\n\x0blag_seconds\x18\x05 \x01(\x01\x12\x35\n\x11last_contact_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdownward_head\x18\x07 \x01(\x03\x12\x1d\n\x15\x64ownward_acknowledged\x18\x08 \x01(\x03\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x17\n\x0frefused_changes\x18\n \x01(\x03\x12\x16\n\x0ewitnessed_size\x18\x0b \x01(\x03\x12\x32\n\x0ewitnessed_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13transfers_releasing\x18\r \x01(\x03\"<\n\x0bRangeDigest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\";\n\nLeafDigest\x12\x0b\n\x03uid\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x03 \x01(\tB\x1b\n\x17\x63n.gov.data.registry.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,24 +41,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\027cn.gov.data.registry.v1P\001'
   _globals['_CHANGEBATCH'].fields_by_name['node']._loaded_options = None
   _globals['_CHANGEBATCH'].fields_by_name['node']._serialized_options = b'\342A\001\002'
-  _globals['_REGISTRATIONRECORD']._serialized_start=219
-  _globals['_REGISTRATIONRECORD']._serialized_end=399
-  _globals['_CHANGE']._serialized_start=402
-  _globals['_CHANGE']._serialized_end=547
-  _globals['_CHANGEBATCH']._serialized_start=550
-  _globals['_CHANGEBATCH']._serialized_end=691
-  _globals['_CHANGEACK']._serialized_start=693
-  _globals['_CHANGEACK']._serialized_end=779
-  _globals['_DOWNWARDCHANGE']._serialized_start=782
-  _globals['_DOWNWARDCHANGE']._serialized_end=1321
-  _globals['_DOWNWARDCHANGE_KIND']._serialized_start=1127
-  _globals['_DOWNWARDCHANGE_KIND']._serialized_end=1321
-  _globals['_FORWARDEDOBJECTION']._serialized_start=1324
-  _globals['_FORWARDEDOBJECTION']._serialized_end=1515
-  _globals['_SYNCSTATE']._serialized_start=1518
-  _globals['_SYNCSTATE']._serialized_end=1898
-  _globals['_RANGEDIGEST']._serialized_start=1900
-  _globals['_RANGEDIGEST']._serialized_end=1960
-  _globals['_LEAFDIGEST']._serialized_start=1962
-  _globals['_LEAFDIGEST']._serialized_end=2021
+  _globals['_REGISTRATIONRECORD']._serialized_start=249
+  _globals['_REGISTRATIONRECORD']._serialized_end=429
+  _globals['_CHANGE']._serialized_start=432
+  _globals['_CHANGE']._serialized_end=577
+  _globals['_CHANGEBATCH']._serialized_start=580
+  _globals['_CHANGEBATCH']._serialized_end=721
+  _globals['_CHANGEACK']._serialized_start=723
+  _globals['_CHANGEACK']._serialized_end=809
+  _globals['_DOWNWARDCHANGE']._serialized_start=812
+  _globals['_DOWNWARDCHANGE']._serialized_end=1412
+  _globals['_DOWNWARDCHANGE_KIND']._serialized_start=1202
+  _globals['_DOWNWARDCHANGE_KIND']._serialized_end=1412
+  _globals['_FORWARDEDOBJECTION']._serialized_start=1415
+  _globals['_FORWARDEDOBJECTION']._serialized_end=1606
+  _globals['_SYNCSTATE']._serialized_start=1609
+  _globals['_SYNCSTATE']._serialized_end=1989
+  _globals['_RANGEDIGEST']._serialized_start=1991
+  _globals['_RANGEDIGEST']._serialized_end=2051
+  _globals['_LEAFDIGEST']._serialized_start=2053
+  _globals['_LEAFDIGEST']._serialized_end=2112
 # @@protoc_insertion_point(module_scope)

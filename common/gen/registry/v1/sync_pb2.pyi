@@ -4,6 +4,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from common.gen.registry.v1 import correction_pb2 as _correction_pb2
 from common.gen.registry.v1 import demand_pb2 as _demand_pb2
+from common.gen.registry.v1 import disclosure_pb2 as _disclosure_pb2
 from common.gen.registry.v1 import registration_pb2 as _registration_pb2
 from common.gen.registry.v1 import share_pb2 as _share_pb2
 from google.protobuf.internal import containers as _containers
@@ -62,7 +63,7 @@ class ChangeAck(_message.Message):
     def __init__(self, acknowledged_sequence: _Optional[int] = ..., expected_sequence: _Optional[int] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DownwardChange(_message.Message):
-    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection", "demand", "share_request", "correction")
+    __slots__ = ("sequence", "kind", "record", "transfer_id", "objection", "demand", "share_request", "correction", "disclosure")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[DownwardChange.Kind]
@@ -76,6 +77,7 @@ class DownwardChange(_message.Message):
         DEMAND: _ClassVar[DownwardChange.Kind]
         SHARE_REQUEST: _ClassVar[DownwardChange.Kind]
         CORRECTION: _ClassVar[DownwardChange.Kind]
+        DISCLOSURE: _ClassVar[DownwardChange.Kind]
     KIND_UNSPECIFIED: DownwardChange.Kind
     HANDOVER: DownwardChange.Kind
     TRANSFER_OFFER: DownwardChange.Kind
@@ -87,6 +89,7 @@ class DownwardChange(_message.Message):
     DEMAND: DownwardChange.Kind
     SHARE_REQUEST: DownwardChange.Kind
     CORRECTION: DownwardChange.Kind
+    DISCLOSURE: DownwardChange.Kind
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +98,7 @@ class DownwardChange(_message.Message):
     DEMAND_FIELD_NUMBER: _ClassVar[int]
     SHARE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    DISCLOSURE_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     kind: DownwardChange.Kind
     record: RegistrationRecord
@@ -103,7 +107,8 @@ class DownwardChange(_message.Message):
     demand: _demand_pb2.Demand
     share_request: _share_pb2.ShareRequest
     correction: _correction_pb2.LedgerCorrection
-    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ..., demand: _Optional[_Union[_demand_pb2.Demand, _Mapping]] = ..., share_request: _Optional[_Union[_share_pb2.ShareRequest, _Mapping]] = ..., correction: _Optional[_Union[_correction_pb2.LedgerCorrection, _Mapping]] = ...) -> None: ...
+    disclosure: _disclosure_pb2.Disclosure
+    def __init__(self, sequence: _Optional[int] = ..., kind: _Optional[_Union[DownwardChange.Kind, str]] = ..., record: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., transfer_id: _Optional[str] = ..., objection: _Optional[_Union[ForwardedObjection, _Mapping]] = ..., demand: _Optional[_Union[_demand_pb2.Demand, _Mapping]] = ..., share_request: _Optional[_Union[_share_pb2.ShareRequest, _Mapping]] = ..., correction: _Optional[_Union[_correction_pb2.LedgerCorrection, _Mapping]] = ..., disclosure: _Optional[_Union[_disclosure_pb2.Disclosure, _Mapping]] = ...) -> None: ...
 
 class ForwardedObjection(_message.Message):
     __slots__ = ("registration", "application_id", "objection", "request_id", "file_time", "actor")
