@@ -205,13 +205,14 @@ def start_portal_federation(
     province_url = f"sqlite:///{province_dir / 'jiangsu.db'}"
     names = seed_province(province_url, "320000", seeds)
     national_url = database_url or f"sqlite:///{national_dir / 'national.db'}"
-    port = free_port()
+    port, province_port = free_port(), free_port()
     national = NodeProcess(
         "national_node",
         env={
             "REGISTRY_LISTEN": f"127.0.0.1:{port}",
             "REGISTRY_DATABASE_URL": national_url,
-            "REGISTRY_PROVINCIAL_NODES": '[{"region": "320000"}]',
+            # The directory names the province's address: the portal asks it for its business rules.
+            "REGISTRY_PROVINCIAL_NODES": f'[{{"region": "320000", "address": "127.0.0.1:{province_port}"}}]',
         },
         cwd=national_dir,
     ).start()
@@ -219,6 +220,7 @@ def start_portal_federation(
         "provincial_node",
         env={
             "REGISTRY_REGION": "320000",
+            "REGISTRY_LISTEN": f"127.0.0.1:{province_port}",
             "REGISTRY_NATIONAL_ADDRESS": national.address,
             "REGISTRY_NATIONAL_TIMEOUT": "2",
             "REGISTRY_DATABASE_URL": province_url,

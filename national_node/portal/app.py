@@ -22,7 +22,7 @@ from starlette.routing import Match, Mount
 from common.db import refusal, summary
 from common.rpc.handlers import DATABASE_WINDOW
 from common.rpc.repeats import Repeats
-from national_node.portal import api, ckan, dcat, disclosures, downloads, feeds, pages, stats
+from national_node.portal import api, ckan, dcat, disclosures, downloads, feeds, pages, rules, stats
 from national_node.portal.errors import ErrorBody, PortalError, error_response, from_validation
 from national_node.portal.metrics import MeasuredRequests, PortalMetrics
 from national_node.portal.ratelimit import RateLimiter
@@ -82,6 +82,7 @@ def create_app(portal: Portal, metrics: PortalMetrics | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(downloads.router)
+    app.include_router(rules.router)
     app.include_router(ckan.router)
     app.include_router(ckan.legacy)
     app.include_router(dcat.router)

@@ -4,7 +4,10 @@ with the portal's own certificate, retried where retrying is safe; confirmations
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +21,9 @@ from common.gen.registry.v1 import (
     log_service_pb2,
     log_service_pb2_grpc,
     national_service_pb2_grpc,
+    node_pb2,
+    registration_service_pb2,
+    registration_service_pb2_grpc,
 )
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.retry import retrying
@@ -30,7 +36,7 @@ from common.settings import TlsSettings
 from common.transparency.entry import COSIGNATURE_WAIT, VerifiedConfirmation, verify_confirmation
 from common.transparency.verify import VerificationError
 
-__all__ = ["Confirmation", "NationalError", "NationalGateway"]
+__all__ = ["Confirmation", "NationalError", "NationalGateway", "NodeRules"]
 
 T = TypeVar("T")
 
@@ -54,6 +60,19 @@ class NationalError(Exception):
             message = "the national node cannot be reached now; try again soon"
             return cls(details.code, "NATIONAL_UNAVAILABLE", message, [])
         return cls(details.code, details.reason, details.message, details.violations)
+
+
+#: Seconds the nodes' business rules are kept before they are asked again.
+RULES_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class NodeRules:
+    """A node's business rules as it published them, or why it did not."""
+
+    node: str
+    rules: registration_service_pb2.BusinessRules | None
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,19 @@ class NationalGateway:
         self._demands = ReplaceableChannel(
             address, demand_service_pb2_grpc.DemandServiceStub, files, server_name=NATIONAL_SERVER_NAME
         )
+        self._registry = ReplaceableChannel(
+            address,
+            registration_service_pb2_grpc.RegistrationServiceStub,
+            files,
+            server_name=NATIONAL_SERVER_NAME,
+        )
+        self._files = files
+        #: The provinces' nodes, by address: their RegistrationService (public: their business rules).
+        self._provinces: dict[
+            str, ReplaceableChannel[registration_service_pb2_grpc.RegistrationServiceStub]
+        ] = {}
+        self._rules: tuple[float, list[NodeRules]] | None = None
+        self._rules_lock = threading.Lock()
         self.timeout = timeout
         self.log_keys_file = log_keys_file
         self._log_keys: KeyFile | None = None
@@ -102,6 +134,50 @@ class NationalGateway:
         self._national.close()
         self._log.close()
         self._demands.close()
+        self._registry.close()
+        for channel in self._provinces.values():
+            channel.close()
+
+    def business_rules(self) -> list[NodeRules]:
+        """Every node's business rules (RegistrationService.GetBusinessRules, public): the national
+        node's, then each province's that runs its own node, asked at its own address (from the
+        directory); a node that does not answer is listed without them. Kept for a minute."""
+        with self._rules_lock:
+            if self._rules is not None and time.monotonic() - self._rules[0] < RULES_SECONDS:
+                return self._rules[1]
+            targets = [("nodes/100000", self._registry.stub)]
+            try:
+                nodes = self._national.stub.ListNodes(
+                    ns.ListNodesRequest(page_size=100), timeout=self.timeout
+                )
+            except grpc.RpcError as error:
+                raise NationalError.of(error) from None
+            unknown = []
+            for node in nodes.nodes:
+                if node.mode != node_pb2.Node.OWN_NODE or node.region == "100000":
+                    continue
+                if not node.address:
+                    unknown.append(
+                        NodeRules(node.name, None, "the national directory holds no address of it")
+                    )
+                    continue
+                channel = self._provinces.get(node.address)
+                if channel is None:
+                    channel = self._provinces[node.address] = ReplaceableChannel(
+                        node.address, registration_service_pb2_grpc.RegistrationServiceStub, self._files
+                    )
+                targets.append((node.name, channel.stub))
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="rules") as pool:
+                found = [*pool.map(lambda target: self._rules_of(*target), targets), *unknown]
+            self._rules = (time.monotonic(), found)
+            return found
+
+    def _rules_of(self, node: str, stub: registration_service_pb2_grpc.RegistrationServiceStub) -> NodeRules:
+        request = registration_service_pb2.GetBusinessRulesRequest(name=f"{node}/businessRules")
+        try:
+            return NodeRules(node, stub.GetBusinessRules(request, timeout=min(self.timeout, 3.0)))
+        except grpc.RpcError as error:
+            return NodeRules(node, None, details_of(error).message or "the node did not answer")
 
     def log_keys(self) -> list[str]:
         """The log's verifier keys, read again only when the file changes."""

@@ -914,3 +914,20 @@ def test_a_disclosure_filed_through_the_registry_is_public_and_linked_from_each_
     shown = httpx.get(f"{fed.url}{filed.name}", timeout=20).text
     assert f'href="/registrations/{weather["id"]}"' in shown and filed.content_sha256 in shown
     assert httpx.get(f"{fed.url}disclosures/2026/operating-entity/{body}", timeout=10).status_code == 404
+
+
+def test_every_nodes_business_rules_are_public_in_one_place(fed: PortalFederation) -> None:
+    answer = httpx.get(f"{fed.url}api/v1/rules", timeout=30)
+    assert answer.status_code == 200, answer.text
+    nodes = {n["node"]: n for n in answer.json()["nodes"]}
+    assert set(nodes) == {"nodes/100000", "nodes/320000"}  # the national node and the one province
+    jiangsu = nodes["nodes/320000"]
+    assert jiangsu["reachable"] and jiangsu["display_name"] == "江苏省"
+    assert jiangsu["time_limits"]["acceptance_days"] == 3 and jiangsu["time_limits"]["review_days"] == 20
+    assert {v["id"] for v in jiangsu["variants"]} == {
+        "fujian-initial-registration",
+        "hainan-full-registration",
+    }
+    assert any(year["source"] == "official" for year in jiangsu["calendar_years"])
+    page = httpx.get(f"{fed.url}rules", timeout=30)
+    assert page.status_code == 200 and "江苏省" in page.text and "受理" in page.text
