@@ -25,6 +25,8 @@ class Cluster:
     own_nodes: tuple[str, ...] = ("320000",)
     national_port: int = field(default_factory=free_port)
     processes: list[NodeProcess] = field(default_factory=list)
+    #: Settings every node of the cluster gets on top of the ones below (a module's time limits).
+    node_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def national_address(self) -> str:
@@ -48,6 +50,7 @@ class Cluster:
                 "REGISTRY_LOG_LEVEL": "WARNING",
                 # The sync, partition and transfer tests search nothing: no indexer beside them.
                 "REGISTRY_INDEXER__EMBEDDED": "false",
+                **self.node_env,
             },
             cwd=workdir,
         )
@@ -67,6 +70,7 @@ class Cluster:
             # Code leases are the code-lease tests' (tests/integration/test_code_leases.py): the other
             # tests count what the national log holds.
             "REGISTRY_CODE_LEASES__ENABLED": "false",
+            **self.node_env,
         }
 
     def province(self, region: str, *, in_process: bool = True) -> NodeProcess:

@@ -74,6 +74,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
             "REGISTRY_NATIONAL_ADDRESS": national.address,
             "REGISTRY_NATIONAL_TIMEOUT": "2",
             "REGISTRY_DATABASE_URL": f"sqlite:///{province_dir / 'jiangsu.db'}",
+            # Announced for one working day, not ten: what is tested begins once a version is in force.
+            "REGISTRY_TIME_LIMITS__ANNOUNCEMENT_DAYS": "1",
         },
         cwd=province_dir,
     ).start()

@@ -50,7 +50,8 @@ TIMEOUT = "30"
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path)
+    # Announced for one working day, not ten: what is tested begins once a registration is coded.
+    c = Cluster(tmp_path, node_env={"REGISTRY_TIME_LIMITS__ANNOUNCEMENT_DAYS": "1"})
     try:
         yield c
     finally:

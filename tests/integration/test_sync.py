@@ -38,6 +38,15 @@ from tests.sync_support import seeded_changes
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
+@pytest.fixture
+def cluster(cluster: Cluster) -> Cluster:
+    """The shared fixture's cluster, its nodes announcing for one working day instead of ten: the
+    handovers and transfers here begin once a registration is coded, so the announcement's length is
+    only a wait (a second or two at two days a second, not eight)."""
+    cluster.node_env["REGISTRY_TIME_LIMITS__ANNOUNCEMENT_DAYS"] = "1"
+    return cluster
+
+
 def _head(db_file: Path) -> int:
     with sqlite3.connect(db_file) as conn:
         return conn.execute("SELECT coalesce(max(sequence), 0) FROM changes").fetchone()[0]
