@@ -240,8 +240,9 @@ def test_a_restore_that_lost_only_unsigned_entries_recovers_without_an_alarm(
     tmp_path: Path,
     report: Callable[[str], None],
 ) -> None:
-    # A checkpoint at most every 20 s: the dump is taken right after one, the node stopped before the next.
-    federation = Federation(cluster, postgres_url, REGISTRY_TRANSPARENCY__CHECKPOINT_MIN_INTERVAL="20")
+    # A checkpoint at most every 15 s: the dump is taken right after one, the node stopped before the
+    # next (about seven seconds later: a second of load, the dump, a second of load, the graceful stop).
+    federation = Federation(cluster, postgres_url, REGISTRY_TRANSPARENCY__CHECKPOINT_MIN_INTERVAL="15")
     try:
         # The newest checkpoint, verified by every witness; a few seconds more of load, then the dump.
         wait_until(
@@ -249,12 +250,13 @@ def test_a_restore_that_lost_only_unsigned_entries_recovers_without_an_alarm(
             timeout=40,
             message="both witnesses verified a checkpoint",
         )
-        time.sleep(2.0)  # load that no checkpoint signs yet
+        time.sleep(1.0)  # load that no checkpoint signs yet
         dump = tmp_path / "national.dump"
         dump_seconds = _dump(postgres_url, dump)
         dumped_size = _log_size(postgres_url)
-        time.sleep(2.0)  # the load goes on: the national node takes what the dump lacks
+        time.sleep(1.0)  # the load goes on: the national node takes what the dump lacks
         lost = _log_size(postgres_url) - dumped_size
+        assert lost > 0, "the national node took nothing after the dump: nothing to lose"
         assert federation.national.stop() == 0
         verified = {region: _witnessed(p).verified_size for region, p in federation.provinces.items()}
         assert max(verified.values()) <= dumped_size, "a checkpoint beyond the dump was cosigned: too slow"
@@ -263,7 +265,7 @@ def test_a_restore_that_lost_only_unsigned_entries_recovers_without_an_alarm(
         federation.national.env["REGISTRY_RECOVER_LOST_CODES"] = "true"  # as the runbook's restore says
         restarted = time.monotonic()
         federation.national.start()
-        time.sleep(3.0)  # the load goes on against the restored node
+        time.sleep(2.0)  # the load goes on against the restored node
         federation.stop_writing()
         took = _check_recovery(federation, second_database, restarted)
         for region, province in federation.provinces.items():
@@ -308,7 +310,7 @@ def test_a_restore_that_lost_cosigned_entries_raises_the_witness_alarm(
         federation.national.env["REGISTRY_RECOVER_LOST_CODES"] = "true"  # as the runbook's restore says
         restarted = time.monotonic()
         federation.national.start()
-        time.sleep(3.0)
+        time.sleep(2.0)  # the load goes on against the restored node
         federation.stop_writing()
         took = _check_recovery(federation, second_database, restarted)
         alarms = {}
