@@ -70,6 +70,31 @@ def _turn(run: str, *, alone: bool) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order the workers take the tests in. pytest-xdist's ``worksteal`` gives each worker an equal
+    part of the collection in order (the first worker the integration tests, the second the unit
+    tests), and a worker that runs dry takes the back half of another's queue. So:
+
+    * the ``alone`` tests first: each waits for the test the other worker is running to end, and the
+      other worker runs one test between two of them. At the start that worker is in the unit tests,
+      which end in a moment; later on, each ``alone`` test would wait out a federation's test;
+    * then the modules with ``slow`` tests, so that a long test does not start when the other worker
+      has nothing left to do;
+    * then the rest, as collected.
+
+    The sort is stable and moves whole modules (but for the ``alone`` tests, which start nodes of their
+    own): a module's tests stay together and in their order, so that its shared federation is started
+    once per worker."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("alone") is not None:
+            return 0
+        return 1 if item.path in slow else 2
+
+    items[:] = sorted(items, key=rank)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
