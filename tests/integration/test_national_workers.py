@@ -198,7 +198,7 @@ def test_two_workers_give_every_code_once_through_one_killed_under_load(
             timeout=20,
             message="the duties held by live workers",
         )
-        assert set(holders) == {"checkpoints", "duties", "golden"}
+        assert set(holders) == {"checkpoints", "duties", "golden", "code_leases"}
         report(
             f"national workers: 2 processes on PostgreSQL, 8 clients, {len(issued)} codes, one worker"
             f" killed -9 under load: 0 lost, {len(retried)} calls retried, replaced in {replaced_in:.1f} s"
