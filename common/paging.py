@@ -14,14 +14,19 @@ import binascii
 import hashlib
 import json
 import os
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import and_, or_
+from sqlmodel.sql.expression import SelectOfScalar
 
 from common.errors import InvalidArgument, InvalidValue
 
-__all__ = ["MAX_TOKEN_LENGTH", "PageTokens"]
+__all__ = ["MAX_TOKEN_LENGTH", "PageTokens", "newest_first", "newest_position"]
+
+Row = TypeVar("Row")
 
 #: Tokens this module issues are far shorter; anything longer is refused before decoding.
 MAX_TOKEN_LENGTH = 1024
@@ -70,3 +75,18 @@ class PageTokens:
         if issued_for != _filters_digest(filters):
             raise _refused(field, "PAGE_TOKEN_MISMATCH", "was issued for a request with other filters")
         return position
+
+
+def newest_first(statement: SelectOfScalar[Row], at: Any, key: Any, after: Any) -> SelectOfScalar[Row]:
+    """``statement`` ordered newest first by its ``at`` column, then by ``key`` (both descending),
+    resuming after ``after``: the position :func:`newest_position` made of the last row of the previous
+    page (None on the first page)."""
+    if after is not None:
+        when, last = datetime.fromisoformat(str(after[0])), str(after[1])
+        statement = statement.where(or_(at < when, and_(at == when, key < last)))
+    return statement.order_by(at.desc(), key.desc())
+
+
+def newest_position(at: datetime, key: str) -> list[str]:
+    """The page-token position of a row in :func:`newest_first` order."""
+    return [at.isoformat(), key]

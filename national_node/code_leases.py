@@ -46,6 +46,7 @@ from common.errors import (
 )
 from common.gen.registry.v1 import code_pb2
 from common.gen.registry.v1 import registration_pb2 as r
+from common.paging import newest_first
 from common.registration.views import timestamp
 from common.transparency import Signer
 from common.transparency.entry import (
@@ -261,18 +262,12 @@ class CodeLeases:
             raise NotFound("CODE_LEASE_NOT_FOUND", f"no code lease {name}", metadata={"name": name})
         return row
 
-    def list(self, node: str | None, *, after: tuple[str, str] | None, limit: int) -> list[CodeLeaseRow]:
-        """Leases newest grant first (then by name), after the (grant time, name) ``after``."""
+    def list(self, node: str | None, *, after: Any, limit: int) -> list[CodeLeaseRow]:
+        """Leases newest grant first, after the page position ``after`` (:func:`newest_first`)."""
         query = select(CodeLeaseRow)
         if node is not None:
             query = query.where(CodeLeaseRow.node == node)
-        if after is not None:
-            granted = datetime.fromisoformat(after[0])
-            query = query.where(
-                (col(CodeLeaseRow.granted_at) < granted)
-                | ((col(CodeLeaseRow.granted_at) == granted) & (col(CodeLeaseRow.name) > after[1]))
-            )
-        query = query.order_by(col(CodeLeaseRow.granted_at).desc(), col(CodeLeaseRow.name)).limit(limit)
+        query = newest_first(query, col(CodeLeaseRow.granted_at), col(CodeLeaseRow.name), after).limit(limit)
         with self.db.transaction(write=False) as session:
             return list(session.exec(query).all())
 
@@ -330,7 +325,8 @@ class CodeLeases:
     # -- checking a code given from a lease -----------------------------------------------------
 
     @staticmethod
-    def _lease_of(session: Session, code: codes.RegistrationCode) -> CodeLeaseRow | None:
+    def lease_of(session: Session, code: codes.RegistrationCode) -> CodeLeaseRow | None:
+        """The lease (any node's) that holds ``code``'s serial, if one does."""
         return session.exec(
             select(CodeLeaseRow).where(
                 CodeLeaseRow.issuer == code.issuer,
@@ -341,13 +337,10 @@ class CodeLeases:
             )
         ).first()
 
-    def covers(self, session: Session, code: codes.RegistrationCode) -> bool:
-        """Whether a lease (any node's) holds ``code``'s serial."""
-        return self._lease_of(session, code) is not None
-
     def admit(
         self,
         session: Session,
+        lease: CodeLeaseRow,
         *,
         node: str,
         code: codes.RegistrationCode,
@@ -356,15 +349,13 @@ class CodeLeases:
         sequence: int,
         committed_at: datetime,
     ) -> str:
-        """Check a code ``node`` gave from a lease, on its change ``sequence``; records the assignment
-        and its log entry when it holds. Returns why it is refused, or "" when admitted."""
+        """Check a code ``node`` gave from ``lease`` (the one that holds its serial, :meth:`lease_of`), on
+        its change ``sequence``; records the assignment and its log entry when it holds. Returns why it
+        is refused, or "" when admitted."""
         text_code = str(code)
         if code.issuer != node:
             return f"code {text_code} is in the namespace of nodes/{code.issuer}, not of nodes/{node}"
         year = 2000 + code.year
-        lease = self._lease_of(session, code)
-        if lease is None:
-            return f"code {text_code} was never assigned, and no lease holds its serial"
         if lease.node != node:
             return f"code {text_code} is from {lease.name}, a lease of nodes/{lease.node}"
         if lease.settled_at is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -33,7 +32,7 @@ from common.gen.registry.v1 import correction_pb2 as c
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
-from common.paging import PageTokens
+from common.paging import PageTokens, newest_first, newest_position
 from common.registration.content import validate_document
 from common.registration.procedure import Procedure
 from common.sync.corrections import open_correction
@@ -240,18 +239,9 @@ class CorrectionDesk:
         query = select(LedgerCorrectionRow)
         if node is not None:
             query = query.where(LedgerCorrectionRow.node == node)
-        if after:
-            filed = datetime.fromisoformat(str(after[0]))
-            query = query.where(
-                (col(LedgerCorrectionRow.filed_at) < filed)
-                | (
-                    (col(LedgerCorrectionRow.filed_at) == filed)
-                    & (col(LedgerCorrectionRow.id) > str(after[1]))
-                )
-            )
-        query = query.order_by(col(LedgerCorrectionRow.filed_at).desc(), col(LedgerCorrectionRow.id)).limit(
-            size + 1
-        )
+        query = newest_first(
+            query, col(LedgerCorrectionRow.filed_at), col(LedgerCorrectionRow.id), after
+        ).limit(size + 1)
         with self.db.transaction(write=False) as session:
             rows = list(session.exec(query).all())
             more = len(rows) > size
@@ -260,6 +250,6 @@ class CorrectionDesk:
         token = ""
         if more:
             token = self.tokens.encode(
-                "ListLedgerCorrections", [rows[-1].filed_at.isoformat(), rows[-1].id], filters
+                "ListLedgerCorrections", newest_position(rows[-1].filed_at, rows[-1].id), filters
             )
         return ns.ListLedgerCorrectionsResponse(ledger_corrections=found, next_page_token=token)

@@ -38,7 +38,7 @@ from common.gen.registry.v1 import demand_pb2 as d
 from common.gen.registry.v1 import demand_service_pb2 as ds
 from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
-from common.paging import PageTokens
+from common.paging import PageTokens, newest_first, newest_position
 from common.registration.content import NAME, SHORT, TEXT, from_date, to_date
 from common.registration.idempotency import method_digest
 from common.rpc.call import Call
@@ -348,15 +348,7 @@ class DemandDesk:
             )
         elif state is not None:
             statement = statement.where(DemandRow.state == state)
-        if after is not None:
-            created, last_id = datetime.fromisoformat(after[0]), after[1]
-            statement = statement.where(
-                or_(
-                    col(DemandRow.created_at) < created,
-                    (col(DemandRow.created_at) == created) & (col(DemandRow.id) < last_id),
-                )
-            )
-        statement = statement.order_by(col(DemandRow.created_at).desc(), col(DemandRow.id).desc()).limit(
+        statement = newest_first(statement, col(DemandRow.created_at), col(DemandRow.id), after).limit(
             size + 1
         )
         with self.db.transaction(write=False) as session:
@@ -366,7 +358,7 @@ class DemandDesk:
         return ds.ListDemandsResponse(
             demands=[self._message(row, today) for row in rows],
             next_page_token=(
-                self.tokens.encode("ListDemands", [rows[-1].created_at.isoformat(), rows[-1].id], filters)
+                self.tokens.encode("ListDemands", newest_position(rows[-1].created_at, rows[-1].id), filters)
                 if more
                 else ""
             ),

@@ -360,7 +360,8 @@ class Ledger:
             code = codes.parse(reg.code)
         except InvalidValue:
             return None
-        if not self.code_leases.covers(session, code):
+        lease = self.code_leases.lease_of(session, code)
+        if lease is None:
             return None
         if int(code.object_type) != reg.object_type:
             return f"code {reg.code} is not of the registration's object type"
@@ -369,6 +370,7 @@ class Ledger:
             return awaited
         return self.code_leases.admit(
             session,
+            lease,
             node=node,
             code=code,
             registration=reg.name,
@@ -395,22 +397,9 @@ class Ledger:
             return refused
         if code.issuer != node or int(code.object_type) != reg.object_type:
             return refused
-        entry = rows.get(reg.uid)
-        before = (entry.write or {}).get("record") if entry is not None else None
-        if entry is not None and before is None:
-            before = session.connection().execute(_RECORD, {"uid": reg.uid}).scalar()
-        if before is None:
-            return refused
-        holder = session.connection().execute(_HOLDER, {"code": reg.code, "uid": reg.uid}).first()
-        if holder is not None or any(e.code == reg.code and e.uid != reg.uid for e in rows.values()):
-            return f"code {reg.code} belongs to another registration"
-        held = sync_pb2.RegistrationRecord.FromString(before).registration
-        if not (
-            held.state == registration_pb2.Registration.PENDING
-            and held.current_application.type == registration_pb2.INITIAL
-            and held.current_application.state == registration_pb2.Application.AWAITING_CODE
-        ):
-            return refused
+        awaited = self._awaited_code(session, record, rows)
+        if awaited:
+            return awaited
         year = 2000 + code.year
         assignment = CodeAssignmentRow(
             code=reg.code,

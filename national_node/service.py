@@ -11,7 +11,7 @@ from common.errors import InvalidArgument, InvalidValue, NotFound
 from common.gen.registry.v1 import code_pb2, correction_pb2, node_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import registration_pb2 as r
-from common.paging import PageTokens
+from common.paging import PageTokens, newest_position
 from common.registration.views import timestamp
 from common.rpc.auth import RevocationFile
 from common.rpc.call import Call
@@ -165,14 +165,13 @@ class NationalServicer:
         check.done()
         filters = [node or ""]
         after = self._tokens.decode("ListCodeLeases", request.page_token, filters)
-        position = (str(after[0]), str(after[1])) if after else None
-        rows = self._leases.list(node, after=position, limit=size + 1)
+        rows = self._leases.list(node, after=after, limit=size + 1)
         more = len(rows) > size
         rows = rows[:size]
         token = ""
         if more:
             token = self._tokens.encode(
-                "ListCodeLeases", [rows[-1].granted_at.isoformat(), rows[-1].name], filters
+                "ListCodeLeases", newest_position(rows[-1].granted_at, rows[-1].name), filters
             )
         return ns.ListCodeLeasesResponse(code_leases=[lease_message(r) for r in rows], next_page_token=token)
 

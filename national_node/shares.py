@@ -47,7 +47,7 @@ from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import share_pb2 as sh
 from common.gen.registry.v1 import share_service_pb2 as ss
 from common.gen.registry.v1 import sync_pb2
-from common.paging import PageTokens
+from common.paging import PageTokens, newest_first, newest_position
 from common.registration.content import NAME, TEXT, from_date, to_date
 from common.registration.idempotency import method_digest
 from common.registration.validity import add_years
@@ -351,15 +351,7 @@ class ShareDesk:
             statement = statement.where(ShareRequestRow.node == node)
         if request.overdue_only:
             statement = statement.where(_overdue(today))
-        if after is not None:
-            created, last_id = datetime.fromisoformat(after[0]), after[1]
-            statement = statement.where(
-                or_(
-                    col(ShareRequestRow.created_at) < created,
-                    (col(ShareRequestRow.created_at) == created) & (col(ShareRequestRow.id) < last_id),
-                )
-            )
-        statement = statement.order_by(col(ShareRequestRow.created_at).desc(), col(ShareRequestRow.id).desc())
+        statement = newest_first(statement, col(ShareRequestRow.created_at), col(ShareRequestRow.id), after)
         with self.db.transaction(write=False) as session:
             rows = list(session.exec(statement.limit(size + 1)).all())
         more = len(rows) > size
@@ -367,7 +359,7 @@ class ShareDesk:
         token = ""
         if more:
             token = self.tokens.encode(
-                "ListShareRequests", [rows[-1].created_at.isoformat(), rows[-1].id], filters
+                "ListShareRequests", newest_position(rows[-1].created_at, rows[-1].id), filters
             )
         return ss.ListShareRequestsResponse(
             share_requests=[_message(row) for row in rows], next_page_token=token

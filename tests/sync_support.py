@@ -137,6 +137,18 @@ def awaiting_code(
     return sync_pb2.RegistrationRecord(registration=registration, revision=revision)
 
 
+def activated(record: sync_pb2.RegistrationRecord, code: str) -> sync_pb2.RegistrationRecord:
+    """The next revision of a registration :func:`awaiting_code` made: active with ``code``, version 1,
+    as its node sends it up once coded."""
+    coded = sync_pb2.RegistrationRecord()
+    coded.CopyFrom(record)
+    coded.revision = record.revision + 1
+    reg = coded.registration
+    reg.code, reg.state, reg.version = code, r.Registration.ACTIVE, 1
+    reg.current_application.state = r.Application.COMPLETED
+    return coded
+
+
 def waiting_for_code(national_database_url: str, requests: Iterable[ns.AssignCodeRequest]) -> None:
     """Put the registrations these AssignCode requests name into the national ledger, waiting for their
     code (written straight into the database, in bulk: for tests and benchmarks of the coding

@@ -346,29 +346,32 @@ def _unregistered_products(
 ) -> list[DueItem]:
     """Hainan's full registration: each product an operating entity disclosed without a code, while no
     product or service of that name of the entity is registered (or being registered) here."""
+    notices = [
+        notice
+        for notice in session.exec(
+            select(DisclosureNoticeRow).where(col(DisclosureNoticeRow.due).is_not(None))
+        ).all()
+        if subjects is None or notice.uscc in subjects
+    ]
+    if not notices:
+        return []
+    registered = set(
+        session.exec(
+            select(RegistrationRow.subject_uscc, RegistrationRow.data_name).where(
+                RegistrationRow.node == node,
+                RegistrationRow.object_type == 2,
+                col(RegistrationRow.subject_uscc).in_(sorted({n.uscc for n in notices})),
+                col(RegistrationRow.state).in_((RegistrationState.PENDING, RegistrationState.ACTIVE)),
+            )
+        ).all()
+    )
     items = []
-    for notice in session.exec(
-        select(DisclosureNoticeRow).where(col(DisclosureNoticeRow.due).is_not(None))
-    ).all():
-        if subjects is not None and notice.uscc not in subjects:
+    for notice in notices:
+        overdue = notice.due is not None and notice.due < today
+        if overdue_only and not overdue:
             continue
-        names_ = json.loads(notice.unregistered)
-        if not names_:
-            continue
-        registered = set(
-            session.exec(
-                select(RegistrationRow.data_name).where(
-                    RegistrationRow.node == node,
-                    RegistrationRow.subject_uscc == notice.uscc,
-                    RegistrationRow.object_type == 2,
-                    col(RegistrationRow.state).in_((RegistrationState.PENDING, RegistrationState.ACTIVE)),
-                    col(RegistrationRow.data_name).in_(names_),
-                )
-            ).all()
-        )
-        for product in names_:
-            overdue = notice.due is not None and notice.due < today
-            if product in registered or (overdue_only and not overdue):
+        for product in json.loads(notice.unregistered):
+            if (notice.uscc, product) in registered:
                 continue
             items.append(
                 DueItem(

@@ -15,7 +15,6 @@ from sqlmodel import select
 from common import codes
 from common.db import Database
 from common.errors import InvalidArgument
-from common.gen.registry.v1 import registration_pb2 as r
 from common.gen.registry.v1 import sync_pb2
 from common.transparency import Signer
 from common.transparency.entry import ORIGIN, open_lease
@@ -25,7 +24,7 @@ from national_node.ledger import Ledger
 from national_node.models import CodeAssignmentRow, CodeLeaseRow
 from national_node.settings import CodeLeaseSettings, ProvincialNodeEntry
 from national_node.tlog import TransparencyLog
-from tests.sync_support import awaiting_code
+from tests.sync_support import activated, awaiting_code
 
 pytestmark = [pytest.mark.integration]
 
@@ -64,15 +63,6 @@ def _push(
         change = batch.changes.add(sequence=sequence, record=record)
         change.commit_time.FromDatetime(committed)
     return ledger.apply_batch(batch)
-
-
-def _activated(record: sync_pb2.RegistrationRecord, code: str) -> sync_pb2.RegistrationRecord:
-    coded = sync_pb2.RegistrationRecord()
-    coded.CopyFrom(record)
-    coded.revision += 1
-    coded.registration.code, coded.registration.state = code, r.Registration.ACTIVE
-    coded.registration.current_application.state = r.Application.COMPLETED
-    return coded
 
 
 def test_unused_ranges_are_the_serials_around_the_used_ones() -> None:
@@ -117,8 +107,8 @@ def test_a_code_given_after_its_lease_ran_out_is_refused_and_the_lease_settles_w
     # The node is cut off for an hour; it gives serial 3 of the lease within the term, and serial 4
     # after the term (its clock says so): the second is refused, and nothing of it is written.
     clock.at = start + timedelta(hours=1)
-    in_term = _activated(a, codes.generate(1, "320000", 2026, 3))
-    late = _activated(b, codes.generate(1, "320000", 2026, 4))
+    in_term = activated(a, codes.generate(1, "320000", 2026, 3))
+    late = activated(b, codes.generate(1, "320000", 2026, 4))
     ack = _push(ledger, (3, in_term, start + timedelta(minutes=30)), (4, late, start + timedelta(hours=25)))
     assert ack.acknowledged_sequence == 3
     assert "outside codeLeases/320000-1-2026-1's term" in ack.refused[0]

@@ -33,12 +33,11 @@ from common.clock import CHINA
 from common.gen.registry.v1 import code_pb2, sync_pb2
 from common.gen.registry.v1 import national_service_pb2 as ns
 from common.gen.registry.v1 import national_service_pb2_grpc as ns_grpc
-from common.gen.registry.v1 import registration_pb2 as r
 from common.transparency.entry import open_lease
 from tests.cluster import Cluster
 from tests.nodes import registryctl
 from tests.outage import account, log_entries, run_outage
-from tests.sync_support import awaiting_code
+from tests.sync_support import activated, awaiting_code
 from tests.trust import channel, token, trust
 
 pytestmark = [pytest.mark.integration]
@@ -66,10 +65,6 @@ def _as(cluster: Cluster, region: str | None, role: str = "") -> ns_grpc.Nationa
     )
 
 
-def _log_entries(cluster: Cluster) -> list[dict[str, object]]:
-    return log_entries(cluster.national_address)
-
-
 def _grant(
     stub: ns_grpc.NationalServiceStub, region: str, object_type: int, request_id: str
 ) -> code_pb2.CodeLease:
@@ -90,17 +85,6 @@ def _change(sequence: int, record: sync_pb2.RegistrationRecord) -> sync_pb2.Chan
     change = sync_pb2.Change(sequence=sequence, record=record)
     change.commit_time.FromDatetime(datetime.now(UTC))
     return change
-
-
-def _coded(record: sync_pb2.RegistrationRecord, code: str) -> sync_pb2.RegistrationRecord:
-    """The registration's activation with ``code``, as its node sends it up."""
-    coded = sync_pb2.RegistrationRecord()
-    coded.CopyFrom(record)
-    coded.revision = record.revision + 1
-    reg = coded.registration
-    reg.code, reg.state, reg.version = code, r.Registration.ACTIVE, 1
-    reg.current_application.state = r.Application.COMPLETED
-    return coded
 
 
 class Feed:
@@ -197,12 +181,12 @@ def test_only_a_code_given_from_the_nodes_own_lease_while_the_national_node_was_
         "a revoked lease": _code(second),
     }
     for attack, code in attacks.items():
-        ack = feed.push(_change(2, _coded(a, code)))
+        ack = feed.push(_change(2, activated(a, code)))
         assert ack.acknowledged_sequence == 1 and ack.refused, attack
     assert _assigned(cluster) == before, "a refused code was recorded"
 
     honest = _code(first)
-    ack = feed.push(_change(2, _coded(a, honest)))
+    ack = feed.push(_change(2, activated(a, honest)))
     assert (ack.acknowledged_sequence, list(ack.refused)) == (2, [])
     assignment = jiangsu.GetCodeAssignment(ns.GetCodeAssignmentRequest(name=f"codes/{honest}"), timeout=5)
     assert (assignment.code_lease, assignment.registration) == (first.name, a.registration.name)
@@ -211,7 +195,7 @@ def test_only_a_code_given_from_the_nodes_own_lease_while_the_national_node_was_
     b = awaiting_code("nodes/320000/registrations/leased-b")
     assert feed.push(_change(3, b)).acknowledged_sequence == 3
     for code in (honest, _code(first, 1)):
-        ack = feed.push(_change(4, _coded(b, code)))
+        ack = feed.push(_change(4, activated(b, code)))
         assert ack.acknowledged_sequence == 3 and ack.refused, code
     assert "while the national node was unreachable" in ack.refused[0]
     assert _assigned(cluster) == before | {honest}
@@ -219,13 +203,13 @@ def test_only_a_code_given_from_the_nodes_own_lease_while_the_national_node_was_
     # The revoked lease is settled: every serial of it recorded never used.
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        settled = [e for e in _log_entries(cluster) if e["kind"] == "code_lease_settlement"]
+        settled = [e for e in log_entries(cluster.national_address) if e["kind"] == "code_lease_settlement"]
         if settled:
             break
         time.sleep(0.3)
     assert settled and settled[0]["code_lease"] == second.name
     assert (settled[0]["used"], settled[0]["unused"]) == (0, f"{second.first_serial}-{second.last_serial}")
-    entries = _log_entries(cluster)
+    entries = log_entries(cluster.national_address)
     kinds = [e["kind"] for e in entries]
     assert kinds.count("code_lease") == 4 and kinds.count("code_lease_revocation") == 1
     [leased] = [e for e in entries if e["kind"] == "code_assignment"]
