@@ -58,15 +58,16 @@ class Outage:
 
     seconds: float
     registered: int
-    coded_offline: int
-    entered_after: float  # seconds from the heal until the national node entered every offline code
+    coded_offline: int  # codes the province gave from its leases, in all
+    entered_after: float  # seconds from the heal until the national node entered every code given by then
     confirmed_after: float  # ... until the last one's confirmation was a full, cosigned one
     namespaces: dict[tuple[str, str, int], dict[str, int]]
 
     def summary(self) -> str:
         return (
             f"national outage of {self.seconds:.0f} s under load ({self.registered} registrations announced):"
-            f" {self.coded_offline} codes given from leases; every one entered in the national log"
+            f" {self.coded_offline} codes given from leases; those given by the heal all entered in the"
+            f" national log"
             f" {self.entered_after:.1f} s after the heal, the last one's confirmation full and cosigned"
             f" {self.confirmed_after:.1f} s after it; no serial used twice"
         )
@@ -237,6 +238,13 @@ def run_outage(cluster: Cluster, seconds: float) -> Outage:
             str(code) for (code,) in _rows(db_file, "SELECT code FROM registrations WHERE code IS NOT NULL")
         }
         assert held <= set(in_log), f"codes the log does not hold: {sorted(held - set(in_log))[:5]}"
-        return Outage(seconds, registered, len(leased), entered_after, confirmed_after, namespaces)
+        # Every code the province gave from a lease (also in the moments after the heal, before it heard
+        # the national node again) is in the log as given from its lease, and no other code is.
+        given = {str(code) for (code,) in _rows(db_file, "SELECT code FROM leased_codes")}
+        from_leases = {
+            str(e["code"]) for e in entries if e["kind"] == "code_assignment" and "code_lease" in e
+        }
+        assert given == from_leases, (sorted(given - from_leases)[:5], sorted(from_leases - given)[:5])
+        return Outage(seconds, registered, len(given), entered_after, confirmed_after, namespaces)
     finally:
         proxy.close()
