@@ -271,7 +271,7 @@ def _indexer_child(node: NodeProcess) -> int:
     for pid in child_pids(node.process.pid):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:  # it exited between the listing and the read
+        except (FileNotFoundError, ProcessLookupError):  # it exited between the listing and the read
             continue
         if b"national_node.indexer" in cmdline:
             return pid
@@ -281,7 +281,7 @@ def _indexer_child(node: NodeProcess) -> int:
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or exiting as it is read
         return False
     return state != "Z"
 
